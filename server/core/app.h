@@ -1,0 +1,23 @@
+/* What request handlers share: configuration, the database, the password limiter, token keys
+ * and the session deny-list. Built by server.c at start-up; read-only afterwards (the members
+ * point at thread-safe objects). */
+#ifndef TV_CORE_APP_H
+#define TV_CORE_APP_H
+
+#include "config.h"
+
+struct tv_db;
+struct tv_password;
+struct tv_session_cache;
+
+typedef struct tv_app {
+    const tv_config_t *cfg;
+    struct tv_db *db;
+    struct tv_password *pw;
+    struct tv_session_cache *sessions;
+    char *session_key;     /* owned by the server; HMAC keys of the three token kinds */
+    char *refresh_key;
+    char *console_key;     /* derived from the session key: console and game tokens differ */
+} tv_app_t;
+
+#endif

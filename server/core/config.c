@@ -1,0 +1,262 @@
+/* Server configuration: defaults, then TAVERN_* environment variables, then flags. Every flag
+ * has an environment twin named TAVERN_ + the flag in upper case with '-' as '_'. */
+#include "config.h"
+#include "error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { OPT_STR, OPT_INT, OPT_I64 } opt_kind_t;
+
+typedef struct {
+    const char *flag; /* without the leading "--" */
+    opt_kind_t kind;
+    size_t offset;
+    long long min, max;
+    const char *help;
+} opt_t;
+
+#define OFF(f) offsetof(tv_config_t, f)
+static const opt_t opts[] = {
+    {"address", OPT_STR, OFF(address), 0, 0, "interface to listen on (default 0.0.0.0)"},
+    {"port", OPT_INT, OFF(port), 0, 65535, "API and /ws port (default 7350; 0 picks a free one)"},
+    {"console-port", OPT_INT, OFF(console_port), 0, 65535,
+     "admin console port (default 7351; 0 picks a free one)"},
+    {"db", OPT_STR, OFF(db_url), 0, 0,
+     "database URL: sqlite:///path/file.db or postgres://user:pass@host:port/db\n"
+     "                           (default sqlite://<data-dir>/tavern.db)"},
+    {"data-dir", OPT_STR, OFF(data_dir), 0, 0, "data directory (default ./data)"},
+    {"server-key", OPT_STR, OFF(server_key), 0, 0,
+     "key clients send to authenticate (default defaultkey)"},
+    {"http-key", OPT_STR, OFF(http_key), 0, 0,
+     "key for server-to-server RPC calls (default defaulthttpkey)"},
+    {"session-secret", OPT_STR, OFF(session_secret), 0, 0,
+     "HMAC key of session tokens (default: random, kept in the data dir)"},
+    {"refresh-secret", OPT_STR, OFF(refresh_secret), 0, 0,
+     "HMAC key of refresh tokens (default: random, kept in the data dir)"},
+    {"session-ttl", OPT_I64, OFF(session_ttl), 60, 31536000,
+     "session token lifetime in seconds (default 7200)"},
+    {"refresh-ttl", OPT_I64, OFF(refresh_ttl), 60, 315360000,
+     "refresh token lifetime in seconds (default 604800)"},
+    {"console-user", OPT_STR, OFF(console_user), 0, 0, "console user name (default admin)"},
+    {"console-password", OPT_STR, OFF(console_password), 0, 0,
+     "console password (default password: change it)"},
+    {"module-path", OPT_STR, OFF(module_path), 0, 0,
+     "folder of module .so files (default <data-dir>/modules)"},
+    {"log-level", OPT_STR, OFF(log_level), 0, 0, "debug, info, warn or error (default info)"},
+    {"log-format", OPT_STR, OFF(log_format), 0, 0, "text or json (default text)"},
+    {"http-threads", OPT_INT, OFF(http_threads), 1, 256, "HTTP I/O threads (default 2)"},
+    {"ws-threads", OPT_INT, OFF(ws_threads), 1, 64, "WebSocket service threads (default 2)"},
+    {"workers", OPT_INT, OFF(workers), 1, 1024, "request worker threads (default 8)"},
+    {"db-pool", OPT_INT, OFF(db_pool), 1, 1024, "max database connections (default 8)"},
+    {"hash-concurrency", OPT_INT, OFF(hash_concurrency), 1, 256,
+     "password hashes at once, 64 MiB each (default 2)"},
+    {"max-body", OPT_INT, OFF(max_body), 1024, 64 << 20,
+     "largest request body in bytes (default 262144)"},
+};
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static int set_str(char **slot, const char *v)
+{
+    char *d = strdup(v);
+    if (!d)
+        return TV_ENOMEM;
+    free(*slot);
+    *slot = d;
+    return TV_OK;
+}
+
+static int apply(tv_config_t *cfg, const opt_t *o, const char *v, char *err, size_t errlen)
+{
+    void *slot = (char *)cfg + o->offset;
+    if (o->kind == OPT_STR)
+        return set_str((char **)slot, v);
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < o->min || n > o->max) {
+        snprintf(err, errlen, "--%s: '%s' is not a whole number from %lld to %lld",
+                 o->flag, v, o->min, o->max);
+        return TV_EINVAL;
+    }
+    if (o->kind == OPT_INT)
+        *(int *)slot = (int)n;
+    else
+        *(int64_t *)slot = (int64_t)n;
+    return TV_OK;
+}
+
+static const opt_t *find_flag(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (strlen(opts[i].flag) == len && strncmp(opts[i].flag, name, len) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+/* "session-ttl" -> "TAVERN_SESSION_TTL" */
+static void env_name(const char *flag, char *out, size_t n)
+{
+    size_t i = (size_t)snprintf(out, n, "TAVERN_");
+    for (; *flag && i + 1 < n; flag++)
+        out[i++] = *flag == '-' ? '_' : (char)toupper((unsigned char)*flag);
+    out[i] = 0;
+}
+
+static int apply_env(tv_config_t *cfg, char **envp, char *err, size_t errlen)
+{
+    if (!envp)
+        return TV_OK;
+    for (size_t i = 0; i < NOPTS; i++) {
+        char name[64];
+        env_name(opts[i].flag, name, sizeof name);
+        size_t nl = strlen(name);
+        for (char **e = envp; *e; e++) {
+            if (strncmp(*e, name, nl) != 0 || (*e)[nl] != '=')
+                continue;
+            int rc = apply(cfg, &opts[i], *e + nl + 1, err, errlen);
+            if (rc)
+                return rc;
+        }
+    }
+    return TV_OK;
+}
+
+static int set_defaults(tv_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->port = 7350;
+    cfg->console_port = 7351;
+    cfg->session_ttl = 7200;
+    cfg->refresh_ttl = 604800;
+    cfg->http_threads = 2;
+    cfg->ws_threads = 2;
+    cfg->workers = 8;
+    cfg->db_pool = 8;
+    cfg->hash_concurrency = 2;
+    cfg->max_body = 256 * 1024;
+    const struct { char **slot; const char *v; } s[] = {
+        {&cfg->address, "0.0.0.0"}, {&cfg->data_dir, "./data"},
+        {&cfg->server_key, "defaultkey"}, {&cfg->http_key, "defaulthttpkey"},
+        {&cfg->console_user, "admin"}, {&cfg->console_password, "password"},
+        {&cfg->log_level, "info"}, {&cfg->log_format, "text"},
+    };
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+        if (set_str(s[i].slot, s[i].v))
+            return TV_ENOMEM;
+    return TV_OK;
+}
+
+static int parse_command(tv_config_t *cfg, int argc, char **argv, int *i, char *err,
+                         size_t errlen)
+{
+    if (strcmp(argv[*i], "migrate") != 0) {
+        snprintf(err, errlen, "unknown argument '%s' (see --help)", argv[*i]);
+        return TV_EINVAL;
+    }
+    const char *sub = *i + 1 < argc ? argv[*i + 1] : "";
+    if (strcmp(sub, "up") == 0)
+        cfg->command = TV_CMD_MIGRATE_UP;
+    else if (strcmp(sub, "status") == 0)
+        cfg->command = TV_CMD_MIGRATE_STATUS;
+    else {
+        snprintf(err, errlen, "migrate needs 'up' or 'status'");
+        return TV_EINVAL;
+    }
+    (*i)++;
+    return TV_OK;
+}
+
+static int parse_flag(tv_config_t *cfg, int argc, char **argv, int *i, char *err, size_t errlen)
+{
+    const char *a = argv[*i] + 2;
+    const char *eq = strchr(a, '=');
+    size_t len = eq ? (size_t)(eq - a) : strlen(a);
+    const opt_t *o = find_flag(a, len);
+    if (!o) {
+        snprintf(err, errlen, "unknown flag '%s' (see --help)", argv[*i]);
+        return TV_EINVAL;
+    }
+    const char *v = eq ? eq + 1 : NULL;
+    if (!v) {
+        if (*i + 1 >= argc) {
+            snprintf(err, errlen, "--%s needs a value", o->flag);
+            return TV_EINVAL;
+        }
+        v = argv[++*i];
+    }
+    return apply(cfg, o, v, err, errlen);
+}
+
+static int check(tv_config_t *cfg, char *err, size_t errlen)
+{
+    if (strcmp(cfg->log_format, "text") && strcmp(cfg->log_format, "json")) {
+        snprintf(err, errlen, "--log-format must be text or json");
+        return TV_EINVAL;
+    }
+    const char *lv = cfg->log_level;
+    if (strcmp(lv, "debug") && strcmp(lv, "info") && strcmp(lv, "warn") && strcmp(lv, "error")) {
+        snprintf(err, errlen, "--log-level must be debug, info, warn or error");
+        return TV_EINVAL;
+    }
+    if (!cfg->server_key[0]) {
+        snprintf(err, errlen, "--server-key must not be empty");
+        return TV_EINVAL;
+    }
+    if (cfg->port == cfg->console_port && cfg->port != 0) {
+        snprintf(err, errlen, "--port and --console-port must differ");
+        return TV_EINVAL;
+    }
+    return TV_OK;
+}
+
+int tv_config_parse(tv_config_t *cfg, int argc, char **argv, char **envp,
+                    char *err, size_t errlen)
+{
+    err[0] = 0;
+    if (set_defaults(cfg))
+        return TV_ENOMEM;
+    int rc = apply_env(cfg, envp, err, errlen);
+    for (int i = 1; rc == TV_OK && i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            cfg->command = TV_CMD_HELP;
+        else if (strcmp(argv[i], "--version") == 0)
+            cfg->command = TV_CMD_VERSION;
+        else if (strncmp(argv[i], "--", 2) == 0)
+            rc = parse_flag(cfg, argc, argv, &i, err, errlen);
+        else
+            rc = parse_command(cfg, argc, argv, &i, err, errlen);
+    }
+    return rc ? rc : check(cfg, err, errlen);
+}
+
+void tv_config_free(tv_config_t *cfg)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (opts[i].kind == OPT_STR) {
+            char **slot = (char **)((char *)cfg + opts[i].offset);
+            free(*slot);
+            *slot = NULL;
+        }
+}
+
+const char *tv_config_usage(void)
+{
+    static char buf[8192];
+    if (buf[0])
+        return buf;
+    size_t n = (size_t)snprintf(buf, sizeof buf,
+        "tavern " TV_VERSION " - a self-hosted, Nakama-compatible game backend\n\n"
+        "usage: tavern [flags]               serve the API, /ws and the console\n"
+        "       tavern migrate up|status     apply or show the database schema\n"
+        "       tavern --help | --version\n\nflags (each also an environment variable "
+        "TAVERN_<FLAG>, e.g. TAVERN_DB for --db):\n");
+    for (size_t i = 0; i < NOPTS && n < sizeof buf; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "  --%-22s %s\n", opts[i].flag,
+                              opts[i].help);
+    return buf;
+}

@@ -1,0 +1,45 @@
+/* Server configuration: defaults, TAVERN_* environment variables, then command-line flags. */
+#ifndef TV_CORE_CONFIG_H
+#define TV_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { TV_CMD_SERVE, TV_CMD_HELP, TV_CMD_VERSION, TV_CMD_MIGRATE_UP,
+               TV_CMD_MIGRATE_STATUS } tv_command_t;
+
+typedef struct tv_config {
+    tv_command_t command;
+    char *address;          /* interface to bind, "0.0.0.0" by default */
+    int port;               /* public API + /ws, 7350 */
+    int console_port;       /* admin console, 7351 */
+    char *db_url;           /* sqlite:///path or postgres://...; NULL = <data_dir>/tavern.db */
+    char *data_dir;         /* "./data" */
+    char *server_key;       /* "defaultkey" */
+    char *http_key;         /* "defaulthttpkey" */
+    char *session_secret;   /* NULL = generated and persisted in data_dir */
+    char *refresh_secret;   /* NULL = generated and persisted in data_dir */
+    int64_t session_ttl;    /* seconds */
+    int64_t refresh_ttl;    /* seconds */
+    char *console_user;     /* "admin" */
+    char *console_password; /* "password" */
+    char *module_path;      /* NULL = <data_dir>/modules */
+    char *log_level;        /* debug|info|warn|error */
+    char *log_format;       /* text|json */
+    int http_threads;       /* libmicrohttpd I/O threads */
+    int ws_threads;         /* libwebsockets contexts, one service thread each */
+    int workers;            /* threads that run handlers (SQL) */
+    int db_pool;            /* max database connections */
+    int hash_concurrency;   /* password hashes running at once */
+    int max_body;           /* largest request body in bytes */
+} tv_config_t;
+
+/* Fills cfg from defaults, envp (TAVERN_* variables, may be NULL) and argv. On a bad flag or
+ * value returns TV_EINVAL with a one-line reason in err. Strings in cfg are owned by cfg. */
+int tv_config_parse(tv_config_t *cfg, int argc, char **argv, char **envp,
+                    char *err, size_t errlen);
+void tv_config_free(tv_config_t *cfg);
+/* The --help text. */
+const char *tv_config_usage(void);
+
+#endif

@@ -1,0 +1,306 @@
+/* The running server: data dir and secrets, database and migrations, the session deny-list,
+ * worker pool, WebSocket contexts, both HTTP daemons and the public acceptor; then it waits
+ * for SIGINT/SIGTERM and stops everything in reverse order. Also the route table. */
+#include "server.h"
+#include "account.h"
+#include "acceptor.h"
+#include "app.h"
+#include "auth_api.h"
+#include "console.h"
+#include "db.h"
+#include "error.h"
+#include "http.h"
+#include "log.h"
+#include "password.h"
+#include "rt.h"
+#include "session_cache.h"
+#include "token.h"
+#include "util.h"
+#include "workers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SECRET_BYTES 32
+#define WORKER_QUEUE 4096
+#define JANITOR_PERIOD_S 600
+
+static void reply_health(tv_http_req_t *req, void *app)
+{
+    (void)app;
+    tv_http_reply_json(req, NULL);
+}
+
+static void reply_root(tv_http_req_t *req, void *app)
+{
+    (void)app;
+    tv_http_reply_raw(req, 200, "");
+}
+
+static const tv_http_route_t api_routes[] = {
+    {"GET", "/", TV_HTTP_AUTH_NONE, reply_root},
+    {"GET", "/healthcheck", TV_HTTP_AUTH_NONE, reply_health},
+    {"POST", "/v2/account/authenticate/device", TV_HTTP_AUTH_SERVER_KEY, tv_auth_device},
+    {"POST", "/v2/account/authenticate/custom", TV_HTTP_AUTH_SERVER_KEY, tv_auth_custom},
+    {"POST", "/v2/account/authenticate/email", TV_HTTP_AUTH_SERVER_KEY, tv_auth_email},
+    {"POST", "/v2/account/session/refresh", TV_HTTP_AUTH_SERVER_KEY, tv_auth_refresh},
+    {"POST", "/v2/session/logout", TV_HTTP_AUTH_SESSION, tv_auth_logout},
+    {"GET", "/v2/account", TV_HTTP_AUTH_SESSION, tv_account_get},
+    {"PUT", "/v2/account", TV_HTTP_AUTH_SESSION, tv_account_update},
+    {"DELETE", "/v2/account", TV_HTTP_AUTH_SESSION, tv_account_delete},
+    {"GET", "/v2/user", TV_HTTP_AUTH_SESSION, tv_account_users},
+    {"POST", "/v2/account/link/device", TV_HTTP_AUTH_SESSION, tv_account_link_device},
+    {"POST", "/v2/account/link/custom", TV_HTTP_AUTH_SESSION, tv_account_link_custom},
+    {"POST", "/v2/account/link/email", TV_HTTP_AUTH_SESSION, tv_account_link_email},
+    {"POST", "/v2/account/unlink/device", TV_HTTP_AUTH_SESSION, tv_account_unlink_device},
+    {"POST", "/v2/account/unlink/custom", TV_HTTP_AUTH_SESSION, tv_account_unlink_custom},
+    {"POST", "/v2/account/unlink/email", TV_HTTP_AUTH_SESSION, tv_account_unlink_email},
+    {NULL, NULL, 0, NULL},
+};
+
+static const tv_http_route_t console_routes[] = {
+    {"GET", "/healthcheck", TV_HTTP_AUTH_NONE, reply_health},
+    {"POST", "/v2/console/authenticate", TV_HTTP_AUTH_NONE, tv_console_authenticate},
+    {NULL, NULL, 0, NULL},
+};
+
+typedef struct {
+    tv_app_t app;
+    tv_db_t *db;
+    tv_workers_t *workers;
+    tv_rt_t *rt;
+    tv_http_t *api, *console;
+    tv_acceptor_t *acceptor;
+} server_t;
+
+static int ensure_dir(const char *path)
+{
+    if (mkdir(path, 0700) == 0 || errno == EEXIST)
+        return TV_OK;
+    tv_log_error("server", "cannot create data dir %s: %s", path, strerror(errno));
+    return TV_EUNAVAIL;
+}
+
+int tv_server_open_db(const tv_config_t *cfg, tv_db_t **db)
+{
+    char url[4096], err[512];
+    if (cfg->db_url) {
+        snprintf(url, sizeof url, "%s", cfg->db_url);
+    } else {
+        if (ensure_dir(cfg->data_dir))
+            return TV_EUNAVAIL;
+        snprintf(url, sizeof url, "sqlite://%s/tavern.db", cfg->data_dir);
+    }
+    int rc = tv_db_open(url, cfg->db_pool, db, err, sizeof err);
+    if (rc)
+        tv_log_error("server", "database: %s", err);
+    return rc;
+}
+
+/* Reads <data_dir>/<name>, or makes a random secret there (mode 0600) on first start. */
+static int load_secret(const tv_config_t *cfg, const char *name, char **out)
+{
+    char path[4096], buf[2 * SECRET_BYTES + 2] = "";
+    snprintf(path, sizeof path, "%s/%s", cfg->data_dir, name);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        buf[strcspn(buf, "\r\n")] = 0;
+        if (strlen(buf) < 32) {
+            tv_log_error("server", "%s is too short to be a secret: delete it or fix it", path);
+            return TV_EINVAL;
+        }
+        return (*out = strdup(buf)) ? TV_OK : TV_ENOMEM;
+    }
+    unsigned char raw[SECRET_BYTES];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(buf, sizeof buf, raw, sizeof raw);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf) || close(fd) != 0) {
+        tv_log_error("server", "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return TV_EUNAVAIL;
+    }
+    tv_log_info("server", "generated a new secret in %s", path);
+    return (*out = strdup(buf)) ? TV_OK : TV_ENOMEM;
+}
+
+static int derive_console_key(tv_app_t *app)
+{
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)app->session_key,
+                                strlen(app->session_key));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)"tavern-console", 14);
+    crypto_auth_hmacsha256_final(&st, mac);
+    app->console_key = malloc(2 * sizeof mac + 1);
+    if (!app->console_key)
+        return TV_ENOMEM;
+    sodium_bin2hex(app->console_key, 2 * sizeof mac + 1, mac, sizeof mac);
+    return TV_OK;
+}
+
+static int load_keys(const tv_config_t *cfg, tv_app_t *app)
+{
+    int rc = ensure_dir(cfg->data_dir);
+    if (!rc)
+        rc = cfg->session_secret ? ((app->session_key = strdup(cfg->session_secret)) ? 0 : TV_ENOMEM)
+                                 : load_secret(cfg, "session.key", &app->session_key);
+    if (!rc)
+        rc = cfg->refresh_secret ? ((app->refresh_key = strdup(cfg->refresh_secret)) ? 0 : TV_ENOMEM)
+                                 : load_secret(cfg, "refresh.key", &app->refresh_key);
+    if (!rc && strcmp(app->session_key, app->refresh_key) == 0) {
+        tv_log_error("server", "--session-secret and --refresh-secret must differ");
+        rc = TV_EINVAL;
+    }
+    return rc ? rc : derive_console_key(app);
+}
+
+static int rt_auth(void *ud, const char *token, tv_rt_identity_t *out)
+{
+    tv_app_t *app = ud;
+    tv_token_claims_t c;
+    int rc = tv_token_decode(app->session_key, token, tv_now_s(), &c);
+    if (rc == TV_OK && (!tv_uuid_valid(c.uid) || !tv_session_cache_allows(app->sessions, &c)))
+        rc = TV_EUNAUTH;
+    if (rc == TV_OK) {
+        snprintf(out->user_id, sizeof out->user_id, "%s", c.uid);
+        snprintf(out->username, sizeof out->username, "%s", c.usn);
+    }
+    tv_token_claims_free(&c);
+    return rc;
+}
+
+static void route_socket(void *ud, int fd, int is_ws, const struct sockaddr *sa, socklen_t salen)
+{
+    server_t *s = ud;
+    if (is_ws)
+        tv_rt_adopt(s->rt, fd);
+    else
+        tv_http_add_connection(s->api, fd, sa, salen);
+}
+
+static void warn_defaults(const tv_config_t *cfg)
+{
+    if (strcmp(cfg->console_user, "admin") == 0 && strcmp(cfg->console_password, "password") == 0)
+        tv_log_warn("server", "*** the console uses the default user admin / password: set "
+                              "--console-user and --console-password before going live ***");
+    if (strcmp(cfg->server_key, "defaultkey") == 0)
+        tv_log_warn("server", "the server key is the default 'defaultkey': set --server-key "
+                              "for production");
+}
+
+static int start_http(server_t *s, const tv_config_t *cfg)
+{
+    tv_http_opts_t api = {"api", cfg->address, -1, cfg->http_threads, (size_t)cfg->max_body,
+                          api_routes, tv_auth_check, &s->app, s->workers};
+    int rc = tv_http_start(&api, &s->api);
+    if (rc)
+        return rc;
+    tv_http_opts_t con = {"console", cfg->address, cfg->console_port, 1, (size_t)cfg->max_body,
+                          console_routes, tv_auth_check, &s->app, s->workers};
+    return tv_http_start(&con, &s->console);
+}
+
+static int start(server_t *s, const tv_config_t *cfg)
+{
+    s->app.cfg = cfg;
+    int rc = load_keys(cfg, &s->app);
+    if (!rc)
+        rc = tv_server_open_db(cfg, &s->db);
+    char err[512] = "";
+    if (!rc && (rc = tv_db_migrate_up(s->db, err, sizeof err)) != TV_OK)
+        tv_log_error("server", "%s", err);
+    s->app.db = s->db;
+    if (!rc && !(s->app.sessions = tv_session_cache_new()))
+        rc = TV_ENOMEM;
+    if (!rc)
+        rc = tv_session_cache_load(s->app.sessions, s->db, tv_now_s());
+    if (!rc && !(s->app.pw = tv_password_new(cfg->hash_concurrency)))
+        rc = TV_ENOMEM;
+    if (!rc && !(s->workers = tv_workers_new(cfg->workers, WORKER_QUEUE)))
+        rc = TV_ENOMEM;
+    tv_rt_opts_t ro = {cfg->ws_threads, 4096, 16384, rt_auth, &s->app};
+    if (!rc)
+        rc = tv_rt_start(&ro, &s->rt);
+    if (!rc)
+        rc = start_http(s, cfg);
+    if (!rc)
+        rc = tv_acceptor_start(cfg->address, cfg->port, route_socket, s, &s->acceptor);
+    if (rc == TV_EUNAVAIL && !s->acceptor && s->console)
+        tv_log_error("server", "cannot listen on %s:%d (in use?)", cfg->address, cfg->port);
+    return rc;
+}
+
+static void stop(server_t *s)
+{
+    tv_acceptor_stop(s->acceptor);      /* no new sockets */
+    if (s->workers)                     /* finish queued requests: they resume their sockets */
+        tv_workers_stop(s->workers);
+    tv_http_stop(s->console);
+    tv_http_stop(s->api);
+    tv_workers_free(s->workers);        /* only now: the daemons above could still submit */
+    if (s->rt)
+        tv_rt_stop(s->rt);
+    tv_password_free(s->app.pw);
+    tv_session_cache_free(s->app.sessions);
+    tv_db_close(s->db);
+    free(s->app.session_key);
+    free(s->app.refresh_key);
+    free(s->app.console_key);
+}
+
+/* Forgets revocations past their expiry, in memory and in the database. */
+static void janitor(server_t *s)
+{
+    int64_t now = tv_now_s();
+    tv_session_cache_prune(s->app.sessions, now);
+    tv_db_conn_t *c;
+    if (tv_db_acquire(s->db, &c) != TV_OK)
+        return;
+    char t[24];
+    tv_i64_str(t, now);
+    const char *args[] = {t};
+    tv_db_execp(c, "DELETE FROM session_revoked WHERE expires_at <= $1", 1, args, NULL);
+    tv_db_release(s->db, c);
+}
+
+int tv_server_run(const tv_config_t *cfg)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* threads started below inherit the mask */
+    signal(SIGPIPE, SIG_IGN);
+    warn_defaults(cfg);
+
+    server_t s = {0};
+    if (start(&s, cfg) != TV_OK) {
+        stop(&s);
+        return 1;
+    }
+    tv_log_info("server", "ready api=%s:%d console=%s:%d db=%s", cfg->address,
+                tv_acceptor_port(s.acceptor), cfg->address, tv_http_port(s.console),
+                tv_db_engine(s.db));
+    struct timespec period = {JANITOR_PERIOD_S, 0};
+    int sig;
+    while ((sig = sigtimedwait(&set, NULL, &period)) < 0)
+        if (errno == EAGAIN)
+            janitor(&s);
+    tv_log_info("server", "signal %d: shutting down", sig);
+    stop(&s);
+    tv_log_info("server", "stopped");
+    return 0;
+}

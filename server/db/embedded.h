@@ -1,0 +1,17 @@
+/* Files compiled into the binary by tools/embed.c (the schema migrations). */
+#ifndef TV_DB_EMBEDDED_H
+#define TV_DB_EMBEDDED_H
+
+#include <stddef.h>
+
+typedef struct {
+    const char *name; /* base name, e.g. "0001_init.sql" */
+    const char *text; /* NUL-terminated */
+    size_t len;
+} tv_embedded_t;
+
+/* Both lists end with a {NULL, NULL, 0} entry and are sorted by name. */
+extern const tv_embedded_t tv_migrations_sqlite[];
+extern const tv_embedded_t tv_migrations_postgres[];
+
+#endif

@@ -1,0 +1,45 @@
+/* The request record shared by the http room's files (http.c, router.c, reply.c). */
+#ifndef TV_HTTP_INTERNAL_H
+#define TV_HTTP_INTERNAL_H
+
+#include "http.h"
+
+#include <microhttpd.h>
+
+#define TV_HTTP_MAX_PARAMS 4
+#define TV_HTTP_MAX_QUERY 64
+
+typedef enum { REQ_READING, REQ_QUEUED, REQ_ANSWERED } req_state_t;
+
+typedef struct {
+    char *key, *value;
+} kv_t;
+
+struct tv_http_req {
+    tv_http_t *http;
+    struct MHD_Connection *conn;
+    req_state_t state;
+    char *method, *path;
+    char *authorization;
+    kv_t query[TV_HTTP_MAX_QUERY];
+    int nquery;
+    int bad_query;       /* a query value that is not UTF-8, or too many of them */
+    char *params[TV_HTTP_MAX_PARAMS];
+    const tv_http_route_t *route;
+    int method_mismatch; /* the path exists with another method */
+    char *body;
+    size_t body_len, body_cap;
+    int body_too_large;
+    cJSON *json;
+    tv_token_claims_t claims;
+    /* the answer */
+    int status;
+    char *resp;          /* owned JSON text */
+    char *www_auth;      /* owned, for 401 */
+};
+
+/* router.c: finds the route for method + path, filling req->params (owned) and
+ * req->method_mismatch. NULL when none. */
+const tv_http_route_t *tv_http_route_find(const tv_http_route_t *routes, tv_http_req_t *req);
+
+#endif

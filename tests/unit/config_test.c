@@ -1,0 +1,104 @@
+/* Unit tests of configuration parsing: defaults, TAVERN_* variables, flags and refusals. */
+#include "check.h"
+#include "config.h"
+#include "error.h"
+
+#include <string.h>
+
+static int parse(tv_config_t *c, int argc, char **argv, char **env, char *err)
+{
+    return tv_config_parse(c, argc, argv, env, err, 256);
+}
+
+static void test_defaults(void)
+{
+    tv_config_t c;
+    char err[256];
+    char *argv[] = {"tavern"};
+    CHECK(parse(&c, 1, argv, NULL, err) == TV_OK);
+    CHECK(c.command == TV_CMD_SERVE);
+    CHECK(c.port == 7350 && c.console_port == 7351);
+    CHECK(strcmp(c.server_key, "defaultkey") == 0);
+    CHECK(strcmp(c.data_dir, "./data") == 0);
+    CHECK(c.db_url == NULL && c.session_secret == NULL);
+    CHECK(c.session_ttl == 7200 && c.refresh_ttl == 604800);
+    CHECK(c.max_body == 262144);
+    tv_config_free(&c);
+}
+
+static void test_env_then_flags(void)
+{
+    tv_config_t c;
+    char err[256];
+    char *env[] = {"TAVERN_PORT=9000", "TAVERN_SERVER_KEY=fromenv", "TAVERN_SESSION_TTL=600",
+                   "OTHER=1", NULL};
+    char *argv[] = {"tavern", "--port", "9100", "--db=postgres://u:p@h/d"};
+    CHECK(parse(&c, 4, argv, env, err) == TV_OK);
+    CHECK(c.port == 9100);                           /* flag beats env */
+    CHECK(strcmp(c.server_key, "fromenv") == 0);     /* env beats default */
+    CHECK(c.session_ttl == 600);
+    CHECK(strcmp(c.db_url, "postgres://u:p@h/d") == 0);
+    tv_config_free(&c);
+}
+
+static void test_refusals(void)
+{
+    tv_config_t c;
+    char err[256];
+    char *bad_port[] = {"tavern", "--port", "70000"};
+    CHECK(parse(&c, 3, bad_port, NULL, err) == TV_EINVAL && strstr(err, "--port"));
+    tv_config_free(&c);
+    char *not_num[] = {"tavern", "--workers", "many"};
+    CHECK(parse(&c, 3, not_num, NULL, err) == TV_EINVAL);
+    tv_config_free(&c);
+    char *unknown[] = {"tavern", "--frobnicate"};
+    CHECK(parse(&c, 2, unknown, NULL, err) == TV_EINVAL && strstr(err, "unknown flag"));
+    tv_config_free(&c);
+    char *missing[] = {"tavern", "--db"};
+    CHECK(parse(&c, 2, missing, NULL, err) == TV_EINVAL && strstr(err, "needs a value"));
+    tv_config_free(&c);
+    char *fmt[] = {"tavern", "--log-format", "xml"};
+    CHECK(parse(&c, 3, fmt, NULL, err) == TV_EINVAL);
+    tv_config_free(&c);
+    char *same[] = {"tavern", "--port", "8000", "--console-port", "8000"};
+    CHECK(parse(&c, 5, same, NULL, err) == TV_EINVAL);
+    tv_config_free(&c);
+    char *bad_env[] = {"TAVERN_PORT=abc", NULL};
+    char *plain[] = {"tavern"};
+    CHECK(parse(&c, 1, plain, bad_env, err) == TV_EINVAL);
+    tv_config_free(&c);
+    char *empty_key[] = {"tavern", "--server-key", ""};
+    CHECK(parse(&c, 3, empty_key, NULL, err) == TV_EINVAL);
+    tv_config_free(&c);
+}
+
+static void test_commands(void)
+{
+    tv_config_t c;
+    char err[256];
+    char *up[] = {"tavern", "migrate", "up"};
+    CHECK(parse(&c, 3, up, NULL, err) == TV_OK && c.command == TV_CMD_MIGRATE_UP);
+    tv_config_free(&c);
+    char *status[] = {"tavern", "--data-dir", "/tmp/x", "migrate", "status"};
+    CHECK(parse(&c, 5, status, NULL, err) == TV_OK && c.command == TV_CMD_MIGRATE_STATUS);
+    CHECK(strcmp(c.data_dir, "/tmp/x") == 0);
+    tv_config_free(&c);
+    char *bad[] = {"tavern", "migrate", "down"};
+    CHECK(parse(&c, 3, bad, NULL, err) == TV_EINVAL);
+    tv_config_free(&c);
+    char *help[] = {"tavern", "--help"};
+    CHECK(parse(&c, 2, help, NULL, err) == TV_OK && c.command == TV_CMD_HELP);
+    tv_config_free(&c);
+    const char *usage = tv_config_usage();
+    CHECK(strstr(usage, "--session-secret") && strstr(usage, "--console-password") &&
+          strstr(usage, "migrate up|status"));
+}
+
+int main(void)
+{
+    test_defaults();
+    test_env_then_flags();
+    test_refusals();
+    test_commands();
+    return check_summary();
+}
