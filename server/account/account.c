@@ -364,7 +364,7 @@ void tv_account_link_custom(tv_http_req_t *req, void *p)
 }
 
 /* Reads and checks {email, password}; answers 400 itself and returns non-zero. */
-static int read_email(tv_http_req_t *req, char email[257], const char **password)
+static int read_email(tv_http_req_t *req, char email[TV_EMAIL_MAX + 1], const char **password)
 {
     cJSON *body = tv_http_body_json(req);
     const char *e = NULL;
@@ -375,8 +375,7 @@ static int read_email(tv_http_req_t *req, char email[257], const char **password
         tv_http_error(req, TV_EINVAL, "Invalid email or password: must be strings.");
         return -1;
     }
-    snprintf(email, 257, "%s", e && strlen(e) <= 256 ? e : "");
-    const char *msg = tv_auth_check_email(email);
+    const char *msg = tv_auth_check_email(e, email);
     if (!msg && *password)
         msg = tv_auth_check_password(*password);
     if (msg) {
@@ -389,7 +388,7 @@ static int read_email(tv_http_req_t *req, char email[257], const char **password
 void tv_account_link_email(tv_http_req_t *req, void *p)
 {
     tv_app_t *app = p;
-    char email[257];
+    char email[TV_EMAIL_MAX + 1];
     const char *password = NULL;
     if (read_email(req, email, &password))
         return;
@@ -460,7 +459,7 @@ void tv_account_unlink_custom(tv_http_req_t *req, void *p)
 
 void tv_account_unlink_email(tv_http_req_t *req, void *p)
 {
-    char email[257];
+    char email[TV_EMAIL_MAX + 1];
     const char *password = NULL;
     if (read_email(req, email, &password))
         return;

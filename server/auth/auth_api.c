@@ -71,17 +71,17 @@ static int email_shape_ok(const char *e)
     return dot && dot[1];
 }
 
-const char *tv_auth_check_email(char *email)
+const char *tv_auth_check_email(const char *email, char out[TV_EMAIL_MAX + 1])
 {
     if (!email || !*email)
         return "Email address is required.";
     size_t n = strlen(email);
-    if (n < 10 || n > 255 || !tv_utf8_valid(email))
+    if (n < 10 || n > TV_EMAIL_MAX || !tv_utf8_valid(email))
         return "Invalid email address, must be 10-255 bytes.";
     if (!email_shape_ok(email) || tv_has_space_or_ctl(email))
         return "Invalid email address format.";
-    for (char *p = email; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
+    for (size_t i = 0; i <= n; i++)
+        out[i] = (char)tolower((unsigned char)email[i]);
     return NULL;
 }
 
@@ -439,7 +439,7 @@ void tv_auth_email(tv_http_req_t *req, void *app)
         tv_http_error(req, TV_EINVAL, msg);
         return;
     }
-    char lowered[256 + 1];
+    char lowered[TV_EMAIL_MAX + 1];
     s.password = password;
     if (!email || !*email) { /* no email: sign in by username, never creates */
         s.kind = ID_USERNAME;
@@ -447,8 +447,7 @@ void tv_auth_email(tv_http_req_t *req, void *app)
         sign_in(req, app, &s);
         return;
     }
-    snprintf(lowered, sizeof lowered, "%s", strlen(email) < sizeof lowered ? email : "");
-    if ((msg = tv_auth_check_email(lowered))) {
+    if ((msg = tv_auth_check_email(email, lowered))) {
         tv_http_error(req, TV_EINVAL, msg);
         return;
     }

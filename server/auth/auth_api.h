@@ -22,8 +22,9 @@ int tv_auth_revoke_all(struct tv_app *app, const char *uid);
  * message to send with a 400. */
 const char *tv_auth_check_device_id(const char *id);
 const char *tv_auth_check_custom_id(const char *id);
-/* Lower-cases email in place. */
-const char *tv_auth_check_email(char *email);
+/* Checks email and writes its lower-case form into out. */
+#define TV_EMAIL_MAX 255
+const char *tv_auth_check_email(const char *email, char out[TV_EMAIL_MAX + 1]);
 const char *tv_auth_check_password(const char *password);
 const char *tv_auth_check_username(const char *username);
 

@@ -1153,3 +1153,26 @@ describe('a second server with its own keys and console credentials', () => {
     assert.equal(ok.status, 200);
   });
 });
+
+describe('password hashing is bounded (--hash-concurrency)', () => {
+  let tight;
+  // 64 workers so that the sign-ups really queue up on the one hashing slot
+  before(async () => { tight = await startServer(['--hash-concurrency', '1', '--workers', '64']); });
+  after(async () => { await tight?.stop(); });
+
+  test('a burst of email sign-ups beyond the limit gets 429 (code 8), the rest succeed', async () => {
+    // One argon2id slot (64 MiB, 60-300 ms each depending on the machine) and a 2 s wait for
+    // it: sixty at once cannot all get through, and none may crash or exhaust memory.
+    const tries = Array.from({ length: 60 }, (_, i) => tight.post('/v2/account/authenticate/email',
+      { email: `burst${i}-${randomId('', 8)}@example.com`, password: 'password-123' }, { auth: basic() }));
+    const answers = await Promise.all(tries);
+    const statuses = answers.map((r) => r.status);
+    assert.ok(statuses.every((s) => s === 200 || s === 429), `unexpected statuses ${statuses}`);
+    assert.ok(statuses.includes(200), 'some sign-ups must get through');
+    assert.ok(statuses.includes(429), 'the burst must be refused beyond the limit');
+    const refused = answers.find((r) => r.status === 429);
+    assert.equal(refused.json.code, 8);
+    const after = await tight.get('/healthcheck');
+    assert.equal(after.status, 200);
+  });
+});
