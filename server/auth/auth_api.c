@@ -108,27 +108,40 @@ const char *tv_auth_check_username(const char *username)
 
 /* --- the credential check --- */
 
+static int basic_user_is(const char *h, const char *key);
+
 static int check_server_key(tv_app_t *app, const char *h, const char **msg)
 {
     *msg = "Server key required";
     if (!h || strncmp(h, "Basic ", 6) != 0)
         return TV_EUNAUTH;
+    *msg = "Server key invalid";
+    return basic_user_is(h, app->cfg->server_key) ? TV_OK : TV_EUNAUTH;
+}
+
+/* 1 when the Basic credentials' user name is key (Go's BasicAuth: "user:password"). */
+static int basic_user_is(const char *h, const char *key)
+{
+    if (!h || strncmp(h, "Basic ", 6) != 0)
+        return 0;
     unsigned char buf[512];
     size_t n = 0;
-    *msg = "Server key invalid";
     if (sodium_base642bin(buf, sizeof buf - 1, h + 6, strlen(h + 6), NULL, &n, NULL,
                           sodium_base64_VARIANT_ORIGINAL) != 0)
-        return TV_EUNAUTH;
+        return 0;
     buf[n] = 0;
-    char *colon = strchr((char *)buf, ':'); /* "key:" as Go's BasicAuth reads it */
+    char *colon = strchr((char *)buf, ':');
     if (!colon)
-        return TV_EUNAUTH;
+        return 0;
     *colon = 0;
-    const char *key = app->cfg->server_key;
     size_t kl = strlen(key);
-    if (strlen((char *)buf) != kl || sodium_memcmp(buf, key, kl) != 0)
-        return TV_EUNAUTH;
-    return TV_OK;
+    return strlen((char *)buf) == kl && sodium_memcmp(buf, key, kl) == 0;
+}
+
+static int same_key(const char *given, const char *key)
+{
+    size_t kl = strlen(key);
+    return given && strlen(given) == kl && sodium_memcmp(given, key, kl) == 0;
 }
 
 static int check_bearer(tv_app_t *app, const char *key, int console, tv_http_req_t *req,
@@ -159,6 +172,15 @@ int tv_auth_check(void *p, tv_http_auth_t kind, tv_http_req_t *req, const char *
         return check_bearer(app, app->session_key, 0, req, msg);
     case TV_HTTP_AUTH_CONSOLE:
         return check_bearer(app, app->console_key, 1, req, msg);
+    case TV_HTTP_AUTH_RPC:
+        /* Nakama's order: the http_key query parameter, Basic, then a session token */
+        if (same_key(tv_http_query(req, "http_key", NULL), app->cfg->http_key) ||
+            basic_user_is(tv_http_authorization(req), app->cfg->http_key))
+            return TV_OK;
+        if (tv_http_authorization(req) && strncmp(tv_http_authorization(req), "Bearer ", 7) == 0)
+            return check_bearer(app, app->session_key, 0, req, msg);
+        *msg = "Auth token or HTTP key required";
+        return TV_EUNAUTH;
     }
     return TV_EUNAUTH;
 }

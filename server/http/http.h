@@ -19,6 +19,8 @@ typedef enum {
     TV_HTTP_AUTH_SERVER_KEY, /* Basic base64("<server key>:") */
     TV_HTTP_AUTH_SESSION,    /* Bearer session token */
     TV_HTTP_AUTH_CONSOLE,    /* Bearer console token */
+    TV_HTTP_AUTH_RPC,        /* ?http_key=, Basic base64("<http key>:") or a Bearer session
+                                token; with a key the claims stay empty (no user) */
 } tv_http_auth_t;
 
 /* Runs on a worker thread; must answer with exactly one tv_http_reply_* / tv_http_error. */
