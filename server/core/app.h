@@ -9,6 +9,8 @@
 struct tv_db;
 struct tv_password;
 struct tv_session_cache;
+struct tv_mod_registry;
+struct tv_match;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -18,6 +20,8 @@ typedef struct tv_app {
     char *session_key;     /* owned by the server; HMAC keys of the three token kinds */
     char *refresh_key;
     char *console_key;     /* derived from the session key: console and game tokens differ */
+    struct tv_mod_registry *modules; /* RPCs, hooks and match handlers of loaded modules */
+    struct tv_match *matches;        /* match registry (relayed and authoritative) */
 } tv_app_t;
 
 #endif

@@ -1,16 +1,20 @@
 /* The running server: data dir and secrets, database and migrations, the session deny-list,
- * worker pool, WebSocket contexts, both HTTP daemons and the public acceptor; then it waits
- * for SIGINT/SIGTERM and stops everything in reverse order. Also the route table. */
+ * modules, worker pool, WebSocket contexts, both HTTP daemons and the public acceptor; then it
+ * waits for SIGINT/SIGTERM (SIGHUP reloads the modules) and stops everything in reverse order.
+ * Also the route table. */
 #include "server.h"
 #include "account.h"
 #include "acceptor.h"
 #include "app.h"
 #include "auth_api.h"
+#include "authoritative.h"
 #include "console.h"
 #include "db.h"
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "match.h"
+#include "modules.h"
 #include "password.h"
 #include "rt.h"
 #include "session_cache.h"
@@ -45,15 +49,23 @@ static void reply_root(tv_http_req_t *req, void *app)
     tv_http_reply_raw(req, 200, "");
 }
 
+/* API calls that run module before/after hooks, by Nakama's API name: one line each. */
+TV_MOD_HOOKED(hooked_auth_device, "AuthenticateDevice", tv_auth_device)
+TV_MOD_HOOKED(hooked_auth_custom, "AuthenticateCustom", tv_auth_custom)
+TV_MOD_HOOKED(hooked_auth_email, "AuthenticateEmail", tv_auth_email)
+TV_MOD_HOOKED(hooked_account_get, "GetAccount", tv_account_get)
+
+static void match_list(tv_http_req_t *req, void *app);
+
 static const tv_http_route_t api_routes[] = {
     {"GET", "/", TV_HTTP_AUTH_NONE, reply_root},
     {"GET", "/healthcheck", TV_HTTP_AUTH_NONE, reply_health},
-    {"POST", "/v2/account/authenticate/device", TV_HTTP_AUTH_SERVER_KEY, tv_auth_device},
-    {"POST", "/v2/account/authenticate/custom", TV_HTTP_AUTH_SERVER_KEY, tv_auth_custom},
-    {"POST", "/v2/account/authenticate/email", TV_HTTP_AUTH_SERVER_KEY, tv_auth_email},
+    {"POST", "/v2/account/authenticate/device", TV_HTTP_AUTH_SERVER_KEY, hooked_auth_device},
+    {"POST", "/v2/account/authenticate/custom", TV_HTTP_AUTH_SERVER_KEY, hooked_auth_custom},
+    {"POST", "/v2/account/authenticate/email", TV_HTTP_AUTH_SERVER_KEY, hooked_auth_email},
     {"POST", "/v2/account/session/refresh", TV_HTTP_AUTH_SERVER_KEY, tv_auth_refresh},
     {"POST", "/v2/session/logout", TV_HTTP_AUTH_SESSION, tv_auth_logout},
-    {"GET", "/v2/account", TV_HTTP_AUTH_SESSION, tv_account_get},
+    {"GET", "/v2/account", TV_HTTP_AUTH_SESSION, hooked_account_get},
     {"PUT", "/v2/account", TV_HTTP_AUTH_SESSION, tv_account_update},
     {"DELETE", "/v2/account", TV_HTTP_AUTH_SESSION, tv_account_delete},
     {"GET", "/v2/user", TV_HTTP_AUTH_SESSION, tv_account_users},
@@ -63,6 +75,9 @@ static const tv_http_route_t api_routes[] = {
     {"POST", "/v2/account/unlink/device", TV_HTTP_AUTH_SESSION, tv_account_unlink_device},
     {"POST", "/v2/account/unlink/custom", TV_HTTP_AUTH_SESSION, tv_account_unlink_custom},
     {"POST", "/v2/account/unlink/email", TV_HTTP_AUTH_SESSION, tv_account_unlink_email},
+    {"GET", "/v2/match", TV_HTTP_AUTH_SESSION, match_list},
+    {"POST", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
+    {"GET", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {NULL, NULL, 0, NULL},
 };
 
@@ -79,7 +94,13 @@ typedef struct {
     tv_rt_t *rt;
     tv_http_t *api, *console;
     tv_acceptor_t *acceptor;
+    tv_auth_t *auth;                 /* authoritative matches and their tick scheduler */
 } server_t;
+
+static void match_list(tv_http_req_t *req, void *app)
+{
+    tv_match_list_http(req, ((tv_app_t *)app)->matches);
+}
 
 static int ensure_dir(const char *path)
 {
@@ -177,6 +198,7 @@ static int rt_auth(void *ud, const char *token, tv_rt_identity_t *out)
     if (rc == TV_OK) {
         snprintf(out->user_id, sizeof out->user_id, "%s", c.uid);
         snprintf(out->username, sizeof out->username, "%s", c.usn);
+        out->expires_at = c.exp;
     }
     tv_token_claims_free(&c);
     return rc;
@@ -189,6 +211,19 @@ static void route_socket(void *ud, int fd, int is_ws, const struct sockaddr *sa,
         tv_rt_adopt(s->rt, fd);
     else
         tv_http_add_connection(s->api, fd, sa, salen);
+}
+
+/* (Re)loads the modules of --module-path (default <data-dir>/modules). A module that fails is
+ * refused and logged; the server runs on with the others. */
+static void load_modules(server_t *s)
+{
+    char dir[4096];
+    const tv_config_t *cfg = s->app.cfg;
+    if (cfg->module_path)
+        snprintf(dir, sizeof dir, "%s", cfg->module_path);
+    else
+        snprintf(dir, sizeof dir, "%s/modules", cfg->data_dir);
+    tv_mod_load_dir(s->app.modules, dir);
 }
 
 static void warn_defaults(const tv_config_t *cfg)
@@ -213,6 +248,12 @@ static int start_http(server_t *s, const tv_config_t *cfg)
     return tv_http_start(&con, &s->console);
 }
 
+static int sched_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
 static int start(server_t *s, const tv_config_t *cfg)
 {
     s->app.cfg = cfg;
@@ -229,11 +270,21 @@ static int start(server_t *s, const tv_config_t *cfg)
         rc = tv_session_cache_load(s->app.sessions, s->db, tv_now_s());
     if (!rc && !(s->app.pw = tv_password_new(cfg->hash_concurrency)))
         rc = TV_ENOMEM;
+    if (!rc && (rc = tv_mod_registry_new(&s->app.modules)) == TV_OK)
+        load_modules(s);
     if (!rc && !(s->workers = tv_workers_new(cfg->workers, WORKER_QUEUE)))
         rc = TV_ENOMEM;
-    tv_rt_opts_t ro = {cfg->ws_threads, 4096, 16384, rt_auth, &s->app};
+    /* Nakama's 4096 B message limit; pings every 15 s, pong due in 25 s (TV_RT_* defaults) */
+    tv_rt_opts_t ro = {.threads = cfg->ws_threads, .max_message = 4096, .header_limit = 16384,
+                       .auth = rt_auth, .auth_ud = &s->app};
     if (!rc)
         rc = tv_rt_start(&ro, &s->rt);
+    if (!rc)
+        rc = tv_match_new(s->rt, &s->app.matches); /* registers its messages: before any socket */
+    if (!rc) /* tick threads: one per core, at most 8 */
+        rc = tv_auth_new(s->rt, s->app.matches, s->app.modules, sched_threads(), &s->auth);
+    if (!rc)
+        rc = tv_mod_rt_register(s->rt, s->app.modules, s->workers);
     if (!rc)
         rc = start_http(s, cfg);
     if (!rc)
@@ -251,8 +302,12 @@ static void stop(server_t *s)
     tv_http_stop(s->console);
     tv_http_stop(s->api);
     tv_workers_free(s->workers);        /* only now: the daemons above could still submit */
+    tv_auth_shutdown(s->auth, 0);       /* no RPC can create a match now: terminate, stop */
     if (s->rt)
         tv_rt_stop(s->rt);
+    tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
+    tv_auth_free(s->auth);              /* after rt too, for the same reason */
+    tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */
     tv_password_free(s->app.pw);
     tv_session_cache_free(s->app.sessions);
     tv_db_close(s->db);
@@ -282,6 +337,7 @@ int tv_server_run(const tv_config_t *cfg)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* threads started below inherit the mask */
     signal(SIGPIPE, SIG_IGN);
     warn_defaults(cfg);
@@ -296,9 +352,14 @@ int tv_server_run(const tv_config_t *cfg)
                 tv_db_engine(s.db));
     struct timespec period = {JANITOR_PERIOD_S, 0};
     int sig;
-    while ((sig = sigtimedwait(&set, NULL, &period)) < 0)
-        if (errno == EAGAIN)
+    while ((sig = sigtimedwait(&set, NULL, &period)) < 0 || sig == SIGHUP) {
+        if (sig == SIGHUP) {
+            tv_log_info("server", "SIGHUP: reloading modules");
+            load_modules(&s);
+        } else if (errno == EAGAIN) {
             janitor(&s);
+        }
+    }
     tv_log_info("server", "signal %d: shutting down", sig);
     stop(&s);
     tv_log_info("server", "stopped");

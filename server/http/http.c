@@ -173,7 +173,7 @@ static enum MHD_Result dispatch(tv_http_t *h, struct MHD_Connection *c, tv_http_
                                     : answer_now(c, req, TV_ENOTFOUND, "Not Found");
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, copy_query, req);
     if (req->bad_query)
-        return answer_now(c, req, TV_EINVAL, "Invalid query string: at most 64 parameters, "
+        return answer_now(c, req, TV_EINVAL, "Invalid query string: at most 128 parameters, "
                                              "UTF-8 text.");
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (auth && !(req->authorization = strdup(auth)))

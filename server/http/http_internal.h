@@ -7,7 +7,7 @@
 #include <microhttpd.h>
 
 #define TV_HTTP_MAX_PARAMS 4
-#define TV_HTTP_MAX_QUERY 64
+#define TV_HTTP_MAX_QUERY 128 /* GET /v2/user takes up to 100 ids + usernames */
 
 typedef enum { REQ_READING, REQ_QUEUED, REQ_ANSWERED } req_state_t;
 

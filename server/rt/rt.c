@@ -1,56 +1,63 @@
 /* The realtime layer: N libwebsockets contexts, one service thread each, that adopt /ws sockets
- * from the acceptor, check the token before the upgrade, and run each session's envelope loop
- * and its bounded outgoing queue. */
+ * from the acceptor, check the token before the upgrade, run each session's envelope loop
+ * through the dispatch table, and keep the session registry that lets any thread push to a
+ * session through its bounded outgoing queue. */
 #include "rt/rt.h"
+#include "rt/idmap.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"
 
-#include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-#define RT_QUEUE_MAX 64 /* Nakama's outgoing queue size; overflow disconnects */
+#define RT_QUEUE_MAX 64    /* Nakama's outgoing queue size; overflow disconnects */
+#define RT_STRIPES 64      /* registry locks: sessions spread over them by id */
+#define RT_MAX_THREADS 64  /* a wake-up mask is one uint64_t */
+#define RT_MAX_LISTENERS 16
 
-/* Nakama's realtime error codes (rtapi.Error.Code). */
-enum { RT_ERR_UNRECOGNIZED = 1, RT_ERR_MISSING = 2 };
-
-/* One queued outgoing text message; LWS_PRE bytes of headroom precede the text in buf. */
+/* One outgoing text, shared by every session it was pushed to (tv_rt_send_many): immutable
+ * once made, freed with its last reference. */
 typedef struct rt_msg {
+    atomic_int refs;
     size_t len;
-    unsigned char buf[];
+    char text[];
 } rt_msg_t;
 
 typedef struct rt_shard rt_shard_t;
 
 /* A WebSocket session: lws' per-session data once the socket is upgraded. Fields marked
- * "locked" are shared with other threads under shard->lock; the rest belong to the service
- * thread. */
+ * "shard" are shared with other threads under shard->lock, "user" under the user stripe of
+ * who.user_id; the rest belong to the service thread. Other threads reach a session only
+ * through the registry, under the session stripe of who.session_id. */
 typedef struct rt_session {
     tv_rt_identity_t who;
     struct lws *wsi;
     rt_shard_t *shard;
-    int live;                               /* counted in tv_rt_session_count */
-    struct rt_session *prev, *next;         /* locked: shard->sessions */
-    struct rt_session *wake_next;           /* locked: shard->wake */
-    int waking;                             /* locked: on shard->wake */
-    rt_msg_t *q[RT_QUEUE_MAX];              /* locked: ring of outgoing messages */
-    unsigned q_head, q_len;                 /* locked */
-    int overflow;                           /* locked: queue overflowed, close now */
-    int close_status;                       /* locked: close once the queue is empty */
+    int live;                               /* registered; counted in tv_rt_session_count */
+    struct rt_session *prev, *next;         /* shard: shard->sessions */
+    struct rt_session *user_prev, *user_next; /* user: the user's other sessions */
+    struct rt_session *wake_next;           /* shard: shard->wake */
+    int waking;                             /* shard: on shard->wake */
+    rt_msg_t *q[RT_QUEUE_MAX];              /* shard: ring of outgoing messages */
+    unsigned q_head, q_len;                 /* shard */
+    int overflow;                           /* shard: queue overflowed, close now */
+    int close_status;                       /* shard: close once the queue is empty */
     unsigned char *rx;                      /* message being reassembled */
     size_t rx_len, rx_cap;
-    int rx_done;                            /* a reply said "closing": ignore further input */
+    int rx_done;                            /* closing: ignore further input */
 } rt_session_t;
 
 struct rt_shard {
     tv_rt_t *rt;
+    int index;
     struct lws_context *ctx;
     struct lws_vhost *vh;
     pthread_t thread;
@@ -67,14 +74,38 @@ struct rt_shard {
     struct lws *pending_wsi;
     tv_rt_identity_t pending_who;
     char *scratch;                          /* header_limit + 1 bytes for args and headers */
+    unsigned char *tx;                      /* LWS_PRE + the message being written */
+    size_t tx_cap;
 };
+
+/* A registry stripe: one lock and one map. */
+typedef struct rt_stripe {
+    pthread_mutex_t lock;
+    tv_rt_idmap_t map;
+} rt_stripe_t;
+
+typedef struct rt_handler {
+    char *name;
+    tv_rt_handler_fn fn;
+    void *ud;
+} rt_handler_t;
 
 struct tv_rt {
     tv_rt_opts_t opts;
+    lws_retry_bo_t idle;                    /* the ping policy; outlives the vhosts */
     int nshards;
     rt_shard_t *shards;
     atomic_uint next;
     atomic_int sessions;
+    rt_stripe_t by_session[RT_STRIPES];     /* session id -> rt_session_t */
+    rt_stripe_t by_user[RT_STRIPES];        /* user id -> first session of the user */
+    rt_handler_t *handlers;                 /* frozen once sealed */
+    size_t nhandlers, caphandlers;
+    tv_rt_listener_t listeners[RT_MAX_LISTENERS];
+    int nlisteners;
+    atomic_int sealed;                      /* a socket arrived: tables are frozen */
+    atomic_int stopping;                    /* pushes are refused */
+    atomic_int senders;                     /* pushes in flight (tv_rt_stop waits them out) */
 };
 
 /* The shard whose service thread is running this code, NULL on other threads. */
@@ -120,7 +151,8 @@ static int http_reply(struct lws *wsi, unsigned status, const char *text)
 }
 
 /* The value of query argument name ("token=" form) URL-decoded into the shard's scratch
- * buffer, or NULL. The buffer holds the whole head, so no argument is ever too long for it. */
+ * buffer, or NULL. The buffer holds the whole head, so no argument is ever too long for it;
+ * the next call overwrites it. */
 static const char *query_arg(rt_shard_t *sh, struct lws *wsi, const char *name)
 {
     return lws_get_urlarg_by_name(wsi, name, sh->scratch, sh->rt->opts.header_limit);
@@ -145,6 +177,17 @@ static int format_ok(rt_shard_t *sh, struct lws *wsi)
 {
     const char *f = query_arg(sh, wsi, "format=");
     return !f || !*f || strcmp(f, "json") == 0;
+}
+
+/* ?status= and ?lang= as Nakama reads them: status through strconv.ParseBool (anything else is
+ * false), lang defaulting to "en". */
+static void session_args(rt_shard_t *sh, struct lws *wsi, tv_rt_identity_t *who)
+{
+    const char *v = query_arg(sh, wsi, "status=");
+    if (!v || tv_parse_bool(v, &who->status) != TV_OK)
+        who->status = 0;
+    v = query_arg(sh, wsi, "lang=");
+    snprintf(who->lang, sizeof who->lang, "%s", v && *v ? v : "en");
 }
 
 /* Answers an upgrade request with an HTTP error; returning -1 then makes lws hang up (after
@@ -174,6 +217,7 @@ static int upgrade_check(struct lws *wsi, const char *upgrade)
     if (!format_ok(sh, wsi))
         return refuse(wsi, 400, "Invalid format parameter");
     memset(&who, 0, sizeof who);
+    session_args(sh, wsi, &who);
     const char *token = request_token(sh, wsi);
     if (!token || sh->rt->opts.auth(sh->rt->opts.auth_ud, token, &who) != 0)
         return refuse(wsi, 401, "Missing or invalid token");
@@ -182,29 +226,35 @@ static int upgrade_check(struct lws *wsi, const char *upgrade)
     return 0;
 }
 
-/* ---- the outgoing queue ---------------------------------------------------------------- */
+/* ---- messages and the outgoing queue ---------------------------------------------------- */
 
 static rt_msg_t *msg_new(const char *text, size_t len)
 {
-    rt_msg_t *m = malloc(sizeof *m + LWS_PRE + len);
+    rt_msg_t *m = malloc(sizeof *m + len);
     if (!m)
         return NULL;
+    atomic_init(&m->refs, 1);
     m->len = len;
-    memcpy(m->buf + LWS_PRE, text, len);
+    memcpy(m->text, text, len);
     return m;
 }
 
-/* Appends a copy of text to s's queue. Caller holds the shard lock. TV_EBUSY when the queue is
- * full: the session is then marked to close, as Nakama drops a client that cannot keep up. */
-static int queue_push_locked(rt_session_t *s, const char *text, size_t len)
+static void msg_unref(rt_msg_t *m)
+{
+    if (m && atomic_fetch_sub(&m->refs, 1) == 1)
+        free(m);
+}
+
+/* Appends m to s's queue, taking a reference. Caller holds the shard lock. TV_EBUSY when the
+ * queue is full: the session is then marked to close, as Nakama drops a client that cannot
+ * keep up. */
+static int queue_push_locked(rt_session_t *s, rt_msg_t *m)
 {
     if (s->overflow || s->q_len == RT_QUEUE_MAX) {
         s->overflow = 1;
         return TV_EBUSY;
     }
-    rt_msg_t *m = msg_new(text, len);
-    if (!m)
-        return TV_ENOMEM;
+    atomic_fetch_add(&m->refs, 1);
     s->q[(s->q_head + s->q_len) % RT_QUEUE_MAX] = m;
     s->q_len++;
     return TV_OK;
@@ -224,12 +274,12 @@ static void queue_clear_locked(rt_session_t *s)
 {
     rt_msg_t *m;
     while ((m = queue_pop_locked(s)))
-        free(m);
+        msg_unref(m);
 }
 
 /* Puts s on its shard's wake list so the service thread asks lws for a WRITEABLE callback;
  * lws_callback_on_writable itself may only be called on the service thread. Caller holds the
- * lock and calls lws_cancel_service after unlocking. */
+ * lock and wakes the thread (lws_cancel_service) after unlocking. */
 static void wake_locked(rt_session_t *s)
 {
     if (s->waking)
@@ -251,87 +301,83 @@ static void wake_unlink_locked(rt_session_t *s)
     s->waking = 0;
 }
 
-/* Queues text for s from any thread that knows s is alive (its own service thread, or a caller
- * holding the lock across the lookup). Caller holds the lock; *cancel is set when the service
- * thread must be woken after unlocking. */
-static int session_queue_locked(rt_session_t *s, const char *text, size_t len, int *cancel)
+/* Asks for a WRITEABLE callback on s: directly on its own service thread, otherwise through
+ * the wake list, setting s's shard bit in *wake. Caller holds the shard lock. */
+static void want_write_locked(rt_session_t *s, uint64_t *wake)
 {
-    int rc = queue_push_locked(s, text, len);
-    if (rc == TV_ENOMEM)
-        return rc;
     if (tl_shard == s->shard) {
         lws_callback_on_writable(s->wsi);
-        return rc;
+        return;
     }
     wake_locked(s);
-    *cancel = 1;
-    return rc;
+    *wake |= 1ULL << s->shard->index;
 }
 
-/* Queues a complete JSON envelope for the session with this id, from any thread. Returns TV_OK,
- * TV_ENOTFOUND when no such session is open, TV_EBUSY when its queue was full (the session is
- * then closed) or TV_ENOMEM. The push path for later rooms (matches, chat, notifications). */
-static __attribute__((unused)) int rt_send(tv_rt_t *rt, const char *session_id,
-                                           const char *text, size_t len)
+/* Queues m for s. The caller keeps s alive (holds its session stripe, or runs on its service
+ * thread). Errors as queue_push_locked. */
+static int session_push(rt_session_t *s, rt_msg_t *m, uint64_t *wake)
 {
-    int rc = TV_ENOTFOUND;
-    for (int i = 0; i < rt->nshards && rc == TV_ENOTFOUND; i++) {
-        rt_shard_t *sh = &rt->shards[i];
-        int cancel = 0;
-        pthread_mutex_lock(&sh->lock);
-        for (rt_session_t *s = sh->sessions; s; s = s->next)
-            if (strcmp(s->who.session_id, session_id) == 0) {
-                rc = session_queue_locked(s, text, len, &cancel);
-                break;
-            }
-        pthread_mutex_unlock(&sh->lock);
-        if (cancel)
-            lws_cancel_service(sh->ctx);
-    }
-    return rc;
-}
-
-/* Queues a reply on the session's own service thread and takes ownership of text. */
-static int session_reply(rt_session_t *s, char *text)
-{
-    int cancel = 0, rc = TV_ENOMEM;
-    if (text) {
-        pthread_mutex_lock(&s->shard->lock);
-        rc = session_queue_locked(s, text, strlen(text), &cancel);
-        pthread_mutex_unlock(&s->shard->lock);
-    }
-    cJSON_free(text);
+    pthread_mutex_lock(&s->shard->lock);
+    int rc = queue_push_locked(s, m);
+    want_write_locked(s, wake); /* an overflow must reach the writer too: it closes */
+    pthread_mutex_unlock(&s->shard->lock);
     return rc;
 }
 
 /* LWS_CALLBACK_SERVER_WRITEABLE: writes one queued message per callback (lws allows one write
  * per writeable event), asks for the next, and closes once a closing reply has been sent. */
+/* Writes one queued message. lws writes the frame header into the LWS_PRE bytes before the
+ * payload, and m may be shared with sessions on other threads: write from this thread's own
+ * copy. Returns 0, or -1 to close the socket. */
+static int write_one(struct lws *wsi, rt_shard_t *sh, rt_msg_t *m)
+{
+    if (LWS_PRE + m->len > sh->tx_cap) {
+        unsigned char *tx = realloc(sh->tx, LWS_PRE + m->len);
+        if (!tx) {
+            msg_unref(m);
+            return -1;
+        }
+        sh->tx = tx;
+        sh->tx_cap = LWS_PRE + m->len;
+    }
+    memcpy(sh->tx + LWS_PRE, m->text, m->len);
+    int n = lws_write(wsi, sh->tx + LWS_PRE, m->len, LWS_WRITE_TEXT);
+    int short_write = n < (int)m->len;
+    msg_unref(m);
+    return short_write ? -1 : 0;
+}
+
+/* Drains the queue while the kernel takes more (up to a bound, so one busy session cannot
+ * starve the others on this thread): one wake-up per message cost most of the CPU under load. */
+#define WRITES_PER_CALLBACK 32
+
 static int session_writeable(struct lws *wsi, rt_session_t *s)
 {
-    rt_msg_t *m = NULL;
-    int more, overflow, close_status;
+    rt_shard_t *sh = s->shard;
+    int more = 0, overflow = 0, close_status = 0;
 
-    pthread_mutex_lock(&s->shard->lock);
-    overflow = s->overflow;
-    if (!overflow)
-        m = queue_pop_locked(s);
-    more = s->q_len > 0;
-    close_status = s->close_status;
-    pthread_mutex_unlock(&s->shard->lock);
-
+    for (int i = 0; i < WRITES_PER_CALLBACK; i++) {
+        rt_msg_t *m = NULL;
+        pthread_mutex_lock(&sh->lock);
+        overflow = s->overflow;
+        if (!overflow)
+            m = queue_pop_locked(s);
+        more = s->q_len > 0;
+        close_status = s->close_status;
+        pthread_mutex_unlock(&sh->lock);
+        if (overflow || !m)
+            break;
+        if (write_one(wsi, sh, m) != 0)
+            return -1;
+        if (!more || lws_send_pipe_choked(wsi))
+            break;
+    }
     if (overflow) {
         static const char why[] = "outgoing queue full";
         tv_log_warn("rt", "session %s: %s, closing", s->who.session_id, why);
         lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)why,
                          sizeof why - 1);
         return -1;
-    }
-    if (m) {
-        int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-        int short_write = n < (int)m->len;
-        free(m);
-        if (short_write)
-            return -1;
     }
     if (more) {
         lws_callback_on_writable(wsi);
@@ -344,43 +390,316 @@ static int session_writeable(struct lws *wsi, rt_session_t *s)
     return 0;
 }
 
-/* ---- incoming envelopes ---------------------------------------------------------------- */
+/* ---- the registry ----------------------------------------------------------------------- */
 
-/* `{"cid":..,"<key>":body}` as text (cid omitted when NULL); takes body. NULL on OOM. */
-static char *envelope_text(const char *cid, const char *key, cJSON *body)
+static rt_stripe_t *stripe(rt_stripe_t *stripes, const char *id)
 {
-    cJSON *env = cJSON_CreateObject();
-    char *text = NULL;
-    if (!env || !body || (cid && !cJSON_AddStringToObject(env, "cid", cid)))
-        goto done;
-    cJSON_AddItemToObject(env, key, body);
-    body = NULL;
-    text = cJSON_PrintUnformatted(env);
-done:
-    cJSON_Delete(body);
-    cJSON_Delete(env);
-    return text;
+    unsigned h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return &stripes[h % RT_STRIPES];
 }
 
-/* Replies with an error envelope and marks the session to close once it is sent, as Nakama
- * does for any envelope it cannot handle. */
-static int reply_error(rt_session_t *s, const char *cid, int code, const char *message)
+/* Adds s to both indexes. TV_OK or TV_ENOMEM (then s is in neither). */
+static int registry_add(tv_rt_t *rt, rt_session_t *s)
+{
+    rt_stripe_t *ss = stripe(rt->by_session, s->who.session_id);
+    rt_stripe_t *us = stripe(rt->by_user, s->who.user_id);
+    int rc;
+
+    pthread_mutex_lock(&ss->lock);
+    rc = tv_rt_idmap_put(&ss->map, s->who.session_id, s);
+    pthread_mutex_unlock(&ss->lock);
+    if (rc != TV_OK)
+        return rc;
+    pthread_mutex_lock(&us->lock);
+    rt_session_t *head = tv_rt_idmap_get(&us->map, s->who.user_id);
+    /* the key points into the head session, so it changes with the head */
+    rc = tv_rt_idmap_put(&us->map, s->who.user_id, s);
+    if (rc == TV_OK) {
+        s->user_next = head;
+        s->user_prev = NULL;
+        if (head)
+            head->user_prev = s;
+    }
+    pthread_mutex_unlock(&us->lock);
+    if (rc != TV_OK) {
+        pthread_mutex_lock(&ss->lock);
+        tv_rt_idmap_del(&ss->map, s->who.session_id);
+        pthread_mutex_unlock(&ss->lock);
+    }
+    return rc;
+}
+
+static void registry_remove(tv_rt_t *rt, rt_session_t *s)
+{
+    rt_stripe_t *ss = stripe(rt->by_session, s->who.session_id);
+    rt_stripe_t *us = stripe(rt->by_user, s->who.user_id);
+
+    pthread_mutex_lock(&ss->lock);
+    tv_rt_idmap_del(&ss->map, s->who.session_id);
+    pthread_mutex_unlock(&ss->lock);
+
+    pthread_mutex_lock(&us->lock);
+    if (s->user_prev) {
+        s->user_prev->user_next = s->user_next;
+    } else if (s->user_next) {
+        /* cannot fail: the key is already there, only its value and key pointer change */
+        tv_rt_idmap_put(&us->map, s->user_next->who.user_id, s->user_next);
+    } else {
+        tv_rt_idmap_del(&us->map, s->who.user_id);
+    }
+    if (s->user_next)
+        s->user_next->user_prev = s->user_prev;
+    s->user_next = s->user_prev = NULL;
+    pthread_mutex_unlock(&us->lock);
+}
+
+/* Pushes from any thread go between push_begin and push_end, so tv_rt_stop can refuse new
+ * ones and wait for those in flight before it destroys the contexts they wake. */
+static int push_begin(tv_rt_t *rt)
+{
+    atomic_fetch_add(&rt->senders, 1);
+    if (atomic_load(&rt->stopping)) {
+        atomic_fetch_sub(&rt->senders, 1);
+        return TV_EUNAVAIL;
+    }
+    return TV_OK;
+}
+
+static void push_end(tv_rt_t *rt, uint64_t wake)
+{
+    for (int i = 0; i < rt->nshards; i++)
+        if (wake & (1ULL << i))
+            lws_cancel_service(rt->shards[i].ctx);
+    atomic_fetch_sub(&rt->senders, 1);
+}
+
+/* Queues m for the session with this id. Errors as tv_rt_send. */
+static int push_to(tv_rt_t *rt, const char *session_id, rt_msg_t *m, uint64_t *wake)
+{
+    rt_stripe_t *ss = stripe(rt->by_session, session_id);
+    int rc = TV_ENOTFOUND;
+
+    pthread_mutex_lock(&ss->lock);
+    rt_session_t *s = tv_rt_idmap_get(&ss->map, session_id);
+    if (s)
+        rc = session_push(s, m, wake);
+    pthread_mutex_unlock(&ss->lock);
+    return rc;
+}
+
+int tv_rt_send(tv_rt_t *rt, const char *session_id, const char *json, size_t len)
+{
+    uint64_t wake = 0;
+    int rc = push_begin(rt);
+    if (rc != TV_OK)
+        return rc;
+    rt_msg_t *m = msg_new(json, len);
+    rc = m ? push_to(rt, session_id, m, &wake) : TV_ENOMEM;
+    msg_unref(m);
+    push_end(rt, wake);
+    return rc;
+}
+
+int tv_rt_send_many(tv_rt_t *rt, const char *const *session_ids, size_t n, const char *json,
+                    size_t len)
+{
+    uint64_t wake = 0;
+    int rc = push_begin(rt), reached = 0;
+    if (rc != TV_OK)
+        return rc;
+    rt_msg_t *m = msg_new(json, len);
+    for (size_t i = 0; m && i < n; i++)
+        if (push_to(rt, session_ids[i], m, &wake) == TV_OK)
+            reached++;
+    msg_unref(m);
+    push_end(rt, wake);
+    return m ? reached : TV_ENOMEM;
+}
+
+int tv_rt_send_user(tv_rt_t *rt, const char *user_id, const char *json, size_t len)
+{
+    rt_stripe_t *us = stripe(rt->by_user, user_id);
+    uint64_t wake = 0;
+    int rc = push_begin(rt), reached = 0;
+    if (rc != TV_OK)
+        return rc;
+    rt_msg_t *m = msg_new(json, len);
+    if (m) {
+        /* The user stripe keeps the sessions alive: registry_remove takes it before lws may
+         * free a session. */
+        pthread_mutex_lock(&us->lock);
+        for (rt_session_t *s = tv_rt_idmap_get(&us->map, user_id); s; s = s->user_next)
+            if (session_push(s, m, &wake) == TV_OK)
+                reached++;
+        pthread_mutex_unlock(&us->lock);
+    }
+    msg_unref(m);
+    push_end(rt, wake);
+    return m ? reached : TV_ENOMEM;
+}
+
+/* Sends text (cJSON-allocated, consumed) to a session; NULL text means no memory. */
+static int send_text(tv_rt_t *rt, const char *session_id, char *text)
+{
+    int rc = text ? tv_rt_send(rt, session_id, text, strlen(text)) : TV_ENOMEM;
+    cJSON_free(text);
+    return rc;
+}
+
+int tv_rt_reply(tv_rt_t *rt, const char *session_id, const char *cid, const char *key,
+                cJSON *body)
+{
+    return send_text(rt, session_id, tv_rt_envelope_text(cid, key, body));
+}
+
+/* The body of an `error` envelope; code 0 is left out, as protojson does. */
+static cJSON *error_body(int code, const char *message)
 {
     cJSON *err = cJSON_CreateObject();
-    if (err) {
-        cJSON_AddNumberToObject(err, "code", code);
-        cJSON_AddStringToObject(err, "message", message);
+    if (err && ((code && !cJSON_AddNumberToObject(err, "code", code)) ||
+                !cJSON_AddStringToObject(err, "message", message ? message : ""))) {
+        cJSON_Delete(err);
+        err = NULL;
     }
+    return err;
+}
+
+int tv_rt_reply_error(tv_rt_t *rt, const char *session_id, const char *cid, int code,
+                      const char *message)
+{
+    cJSON *err = error_body(code, message);
+    return err ? tv_rt_reply(rt, session_id, cid, "error", err) : TV_ENOMEM;
+}
+
+struct tv_rt_later {
+    tv_rt_t *rt;
+    char session_id[37];
+    int has_cid; /* an empty cid "" is still a cid */
+    char cid[];
+};
+
+tv_rt_later_t *tv_rt_later(const tv_rt_msg_t *msg)
+{
+    size_t n = msg->cid ? strlen(msg->cid) + 1 : 1;
+    tv_rt_later_t *l = malloc(sizeof *l + n);
+    if (!l)
+        return NULL;
+    l->rt = msg->rt;
+    memcpy(l->session_id, msg->who->session_id, sizeof l->session_id);
+    l->has_cid = msg->cid != NULL;
+    memcpy(l->cid, msg->cid ? msg->cid : "", n);
+    return l;
+}
+
+static const char *later_cid(const tv_rt_later_t *l)
+{
+    return l->has_cid ? l->cid : NULL;
+}
+
+int tv_rt_later_reply(tv_rt_later_t *l, const char *key, cJSON *body)
+{
+    int rc = tv_rt_reply(l->rt, l->session_id, later_cid(l), key, body);
+    free(l);
+    return rc;
+}
+
+int tv_rt_later_error(tv_rt_later_t *l, int code, const char *message)
+{
+    int rc = tv_rt_reply_error(l->rt, l->session_id, later_cid(l), code, message);
+    free(l);
+    return rc;
+}
+
+void tv_rt_later_free(tv_rt_later_t *l)
+{
+    free(l);
+}
+
+int tv_rt_disconnect(tv_rt_t *rt, const char *session_id)
+{
+    rt_stripe_t *ss = stripe(rt->by_session, session_id);
+    uint64_t wake = 0;
+    int rc = push_begin(rt);
+    if (rc != TV_OK)
+        return rc;
+    rc = TV_ENOTFOUND;
+    pthread_mutex_lock(&ss->lock);
+    rt_session_t *s = tv_rt_idmap_get(&ss->map, session_id);
+    if (s) {
+        pthread_mutex_lock(&s->shard->lock);
+        s->close_status = LWS_CLOSE_STATUS_NORMAL;
+        want_write_locked(s, &wake);
+        pthread_mutex_unlock(&s->shard->lock);
+        rc = TV_OK;
+    }
+    pthread_mutex_unlock(&ss->lock);
+    push_end(rt, wake);
+    return rc;
+}
+
+int tv_rt_session_get(tv_rt_t *rt, const char *session_id, tv_rt_identity_t *out)
+{
+    rt_stripe_t *ss = stripe(rt->by_session, session_id);
+    pthread_mutex_lock(&ss->lock);
+    rt_session_t *s = tv_rt_idmap_get(&ss->map, session_id);
+    if (s)
+        *out = s->who;
+    pthread_mutex_unlock(&ss->lock);
+    return s ? TV_OK : TV_ENOTFOUND;
+}
+
+int tv_rt_user_sessions(tv_rt_t *rt, const char *user_id, tv_rt_identity_t *out, int max)
+{
+    rt_stripe_t *us = stripe(rt->by_user, user_id);
+    int n = 0;
+    pthread_mutex_lock(&us->lock);
+    for (rt_session_t *s = tv_rt_idmap_get(&us->map, user_id); s; s = s->user_next, n++)
+        if (n < max)
+            out[n] = s->who;
+    pthread_mutex_unlock(&us->lock);
+    return n;
+}
+
+/* ---- incoming envelopes ---------------------------------------------------------------- */
+
+/* Queues text (cJSON-allocated, consumed) for s on its own service thread. */
+static int session_reply(rt_session_t *s, char *text)
+{
+    uint64_t wake = 0;
+    int rc = TV_ENOMEM;
+    rt_msg_t *m = text ? msg_new(text, strlen(text)) : NULL;
+    if (m)
+        rc = session_push(s, m, &wake); /* own thread: never sets wake */
+    msg_unref(m);
+    cJSON_free(text);
+    return rc;
+}
+
+/* Stops reading and closes once everything queued is sent. On the service thread. */
+static void session_close_soon(rt_session_t *s, int status)
+{
     pthread_mutex_lock(&s->shard->lock);
-    s->close_status = LWS_CLOSE_STATUS_NORMAL;
+    s->close_status = status;
     pthread_mutex_unlock(&s->shard->lock);
     s->rx_done = 1;
-    int rc = session_reply(s, envelope_text(cid, "error", err));
+    lws_callback_on_writable(s->wsi);
+}
+
+/* Replies with an error envelope and closes once it is sent, as Nakama does for an envelope it
+ * cannot route. Returns 0, or -1 to drop the socket now (no memory). */
+static int reply_error_close(rt_session_t *s, const char *cid, int code, const char *message)
+{
+    session_close_soon(s, LWS_CLOSE_STATUS_NORMAL);
+    cJSON *err = error_body(code, message);
+    int rc = session_reply(s, err ? tv_rt_envelope_text(cid, "error", err) : NULL);
     return rc == TV_ENOMEM ? -1 : 0;
 }
 
 /* Splits an envelope into its cid (NULL when absent) and its single message member. Returns 0,
- * or -1 when it is not an object, cid is not a string, or there is not exactly one message. */
+ * or -1 when it is not an object, cid is not a string, or there is not exactly one message
+ * object. */
 static int envelope_split(const cJSON *env, const char **cid, const cJSON **msg)
 {
     *cid = NULL;
@@ -401,20 +720,41 @@ static int envelope_split(const cJSON *env, const char **cid, const cJSON **msg)
     return *msg && cJSON_IsObject(*msg) ? 0 : -1;
 }
 
+static const rt_handler_t *handler_find(const tv_rt_t *rt, const char *name)
+{
+    for (size_t i = 0; i < rt->nhandlers; i++)
+        if (strcmp(rt->handlers[i].name, name) == 0)
+            return &rt->handlers[i];
+    return NULL;
+}
+
 /* Handles one complete text message. Returns 0 to keep reading, -1 to drop the socket now. */
 static int envelope_handle(rt_session_t *s, const char *text, size_t len)
 {
     cJSON *env = cJSON_ParseWithLength(text, len);
+    const rt_handler_t *h;
     const char *cid;
-    const cJSON *msg;
-    int rc;
+    const cJSON *body;
+    int rc = 0;
 
-    if (envelope_split(env, &cid, &msg) != 0)
-        rc = reply_error(s, cid, RT_ERR_MISSING, "Missing or invalid message");
-    else if (strcmp(msg->string, "ping") == 0)
-        rc = session_reply(s, envelope_text(cid, "pong", cJSON_CreateObject())) == TV_OK ? 0 : -1;
-    else
-        rc = reply_error(s, cid, RT_ERR_UNRECOGNIZED, "Unrecognized message.");
+    if (envelope_split(env, &cid, &body) != 0) {
+        rc = reply_error_close(s, cid, TV_RT_ERR_MISSING_PAYLOAD, "Missing or invalid message");
+    } else if (strcmp(body->string, "ping") == 0) {
+        rc = session_reply(s, tv_rt_envelope_text(cid, "pong", cJSON_CreateObject())) == TV_OK
+                 ? 0 : -1;
+    } else if (strcmp(body->string, "pong") == 0) {
+        /* nothing to do: Nakama takes a client's pong in silence */
+    } else if (!(h = handler_find(s->shard->rt, body->string))) {
+        rc = reply_error_close(s, cid, TV_RT_ERR_UNRECOGNIZED_PAYLOAD, "Unrecognized message.");
+    } else {
+        tv_rt_msg_t msg = {s->shard->rt, &s->who, cid, body->string, body};
+        int hrc = h->fn(h->ud, &msg);
+        if (hrc != TV_OK) {
+            tv_log_debug("rt", "session %s: %s refused (%s), closing", s->who.session_id,
+                         body->string, tv_error_name(hrc));
+            session_close_soon(s, LWS_CLOSE_STATUS_NORMAL);
+        }
+    }
     cJSON_Delete(env);
     return rc;
 }
@@ -461,6 +801,9 @@ static int session_receive(struct lws *wsi, rt_session_t *s, const void *in, siz
         return -1;
     if (!lws_is_final_fragment(wsi))
         return 0;
+    /* any message proves the peer alive, as in Nakama, which resets its pong deadline on
+     * every read; lws otherwise counts only PONGs */
+    lws_validity_confirmed(wsi);
     int rc = envelope_handle(s, (const char *)s->rx, s->rx_len);
     s->rx_len = 0;
     return rc;
@@ -468,10 +811,12 @@ static int session_receive(struct lws *wsi, rt_session_t *s, const void *in, siz
 
 /* ---- session lifetime ------------------------------------------------------------------ */
 
-/* LWS_CALLBACK_ESTABLISHED: the upgrade is done; the session takes the checked identity. */
+/* LWS_CALLBACK_ESTABLISHED: the upgrade is done; the session takes the checked identity,
+ * joins the registry and the listeners hear of it. */
 static int session_open(struct lws *wsi, rt_session_t *s)
 {
     rt_shard_t *sh = lws_context_user(lws_get_context(wsi));
+    tv_rt_t *rt = sh->rt;
 
     memset(s, 0, sizeof *s);
     if (sh->pending_wsi != wsi)
@@ -481,6 +826,8 @@ static int session_open(struct lws *wsi, rt_session_t *s)
     tv_uuid_v4(s->who.session_id);
     s->wsi = wsi;
     s->shard = sh;
+    if (registry_add(rt, s) != TV_OK)
+        return -1;
     pthread_mutex_lock(&sh->lock);
     s->next = sh->sessions;
     if (s->next)
@@ -488,18 +835,23 @@ static int session_open(struct lws *wsi, rt_session_t *s)
     sh->sessions = s;
     s->live = 1;
     pthread_mutex_unlock(&sh->lock);
-    atomic_fetch_add(&sh->rt->sessions, 1);
+    atomic_fetch_add(&rt->sessions, 1);
     tv_log_debug("rt", "session %s open for user %s", s->who.session_id, s->who.user_id);
+    for (int i = 0; i < rt->nlisteners; i++)
+        if (rt->listeners[i].on_open)
+            rt->listeners[i].on_open(rt->listeners[i].ud, &s->who);
     return 0;
 }
 
-/* LWS_CALLBACK_CLOSED: unlink under the lock so no other thread can reach s afterwards; lws
- * frees s itself once this returns. */
+/* LWS_CALLBACK_CLOSED: leave the registry and the shard under their locks so no other thread
+ * can reach s afterwards (lws frees s once this returns), then tell the listeners. */
 static void session_close(rt_session_t *s)
 {
     if (!s->live)
         return;
     rt_shard_t *sh = s->shard;
+    tv_rt_t *rt = sh->rt;
+    registry_remove(rt, s);
     pthread_mutex_lock(&sh->lock);
     if (s->prev)
         s->prev->next = s->next;
@@ -513,8 +865,11 @@ static void session_close(rt_session_t *s)
     pthread_mutex_unlock(&sh->lock);
     free(s->rx);
     s->rx = NULL;
-    atomic_fetch_sub(&sh->rt->sessions, 1);
+    atomic_fetch_sub(&rt->sessions, 1);
     tv_log_debug("rt", "session %s closed", s->who.session_id);
+    for (int i = 0; i < rt->nlisteners; i++)
+        if (rt->listeners[i].on_close)
+            rt->listeners[i].on_close(rt->listeners[i].ud, &s->who);
 }
 
 /* ---- the service thread ---------------------------------------------------------------- */
@@ -579,13 +934,6 @@ static const struct lws_protocols rt_protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-/* Nakama pings every 15 s and drops a socket whose pong is 25 s late; lws' validity timer does
- * the same with WebSocket PINGs. */
-static const lws_retry_bo_t rt_idle = {
-    .secs_since_valid_ping = 15,
-    .secs_since_valid_hangup = 25,
-};
-
 static void *shard_main(void *arg)
 {
     rt_shard_t *sh = arg;
@@ -597,7 +945,7 @@ static void *shard_main(void *arg)
 }
 
 /* Creates the shard's context and vhost and starts its thread. Returns 0 or TV_EINTERNAL /
- * TV_ENOMEM; tv_rt_stop's shard_free cleans up whatever was made. */
+ * TV_ENOMEM; tv_rt_stop cleans up whatever was made. */
 static int shard_start(tv_rt_t *rt, rt_shard_t *sh)
 {
     struct lws_context_creation_info info;
@@ -618,7 +966,7 @@ static int shard_start(tv_rt_t *rt, rt_shard_t *sh)
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = rt_protocols;
     info.vhost_name = "tavern-rt";
-    info.retry_and_idle_policy = &rt_idle;
+    info.retry_and_idle_policy = &rt->idle;
     sh->vh = lws_create_vhost(sh->ctx, &info);
     if (!sh->vh)
         return TV_EINTERNAL;
@@ -628,15 +976,20 @@ static int shard_start(tv_rt_t *rt, rt_shard_t *sh)
     return TV_OK;
 }
 
-/* Stops the thread, destroys the context (lws closes its sockets, calling CLOSED for each
- * session on this thread) and closes sockets that were never adopted. */
+static void shard_join(rt_shard_t *sh)
+{
+    if (!sh->started)
+        return;
+    atomic_store(&sh->stop, 1);
+    lws_cancel_service(sh->ctx);
+    pthread_join(sh->thread, NULL);
+    sh->started = 0;
+}
+
+/* Destroys the context (lws closes its sockets, calling CLOSED for each session on this
+ * thread) and closes sockets that were never adopted. The thread must be joined. */
 static void shard_free(rt_shard_t *sh)
 {
-    if (sh->started) {
-        atomic_store(&sh->stop, 1);
-        lws_cancel_service(sh->ctx);
-        pthread_join(sh->thread, NULL);
-    }
     if (sh->ctx)
         lws_context_destroy(sh->ctx);
     pthread_mutex_lock(&sh->lock);
@@ -647,10 +1000,19 @@ static void shard_free(rt_shard_t *sh)
     sh->nfds = 0;
     pthread_mutex_unlock(&sh->lock);
     free(sh->scratch);
+    free(sh->tx);
     pthread_mutex_destroy(&sh->lock);
 }
 
 /* ---- the public interface -------------------------------------------------------------- */
+
+static int opts_valid(const tv_rt_opts_t *o)
+{
+    int ping = o->ping_interval_s ? o->ping_interval_s : TV_RT_PING_INTERVAL_S;
+    int pong = o->pong_timeout_s ? o->pong_timeout_s : TV_RT_PONG_TIMEOUT_S;
+    return o->threads >= 1 && o->threads <= RT_MAX_THREADS && o->header_limit > 4096 &&
+           o->max_message && o->auth && ping > 0 && pong > ping && pong <= 65535;
+}
 
 int tv_rt_start(const tv_rt_opts_t *opts, tv_rt_t **out)
 {
@@ -658,7 +1020,7 @@ int tv_rt_start(const tv_rt_opts_t *opts, tv_rt_t **out)
     int rc = TV_EINVAL, n = 0;
 
     *out = NULL;
-    if (opts->threads < 1 || opts->header_limit <= 4096 || !opts->max_message || !opts->auth)
+    if (!opts_valid(opts))
         goto fail;
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
     rc = TV_ENOMEM;
@@ -666,19 +1028,71 @@ int tv_rt_start(const tv_rt_opts_t *opts, tv_rt_t **out)
     if (!rt || !(rt->shards = calloc((size_t)opts->threads, sizeof *rt->shards)))
         goto fail;
     rt->opts = *opts;
+    rt->idle.secs_since_valid_ping =
+        (uint16_t)(opts->ping_interval_s ? opts->ping_interval_s : TV_RT_PING_INTERVAL_S);
+    rt->idle.secs_since_valid_hangup =
+        (uint16_t)(opts->pong_timeout_s ? opts->pong_timeout_s : TV_RT_PONG_TIMEOUT_S);
+    for (int i = 0; i < RT_STRIPES; i++) {
+        pthread_mutex_init(&rt->by_session[i].lock, NULL);
+        pthread_mutex_init(&rt->by_user[i].lock, NULL);
+    }
     for (n = 0; n < opts->threads; n++) {
         pthread_mutex_init(&rt->shards[n].lock, NULL);
+        rt->shards[n].index = n;
         rt->nshards = n + 1;
         if ((rc = shard_start(rt, &rt->shards[n])) != TV_OK)
             goto fail;
     }
-    tv_log_info("rt", "realtime started: %d service threads", rt->nshards);
+    tv_log_info("rt", "realtime started: %d service threads, ping %ds, pong timeout %ds",
+                rt->nshards, rt->idle.secs_since_valid_ping, rt->idle.secs_since_valid_hangup);
     *out = rt;
     return TV_OK;
 fail:
+    if (rt && !rt->shards) {
+        free(rt);
+        rt = NULL;
+    }
     if (rt)
         tv_rt_stop(rt);
     return rc == TV_EINVAL || rc == TV_ENOMEM ? rc : TV_EINTERNAL;
+}
+
+/* Registration happens before any socket: after the first one the tables are read without
+ * locks on every service thread. */
+static int tables_open(tv_rt_t *rt)
+{
+    return !atomic_load(&rt->sealed);
+}
+
+int tv_rt_register(tv_rt_t *rt, const char *name, tv_rt_handler_fn fn, void *ud)
+{
+    if (!name || !*name || !fn)
+        return TV_EINVAL;
+    if (!tables_open(rt))
+        return TV_EBUSY;
+    if (strcmp(name, "ping") == 0 || strcmp(name, "pong") == 0 || handler_find(rt, name))
+        return TV_ECONFLICT;
+    if (rt->nhandlers == rt->caphandlers) {
+        size_t cap = rt->caphandlers ? rt->caphandlers * 2 : 16;
+        rt_handler_t *h = realloc(rt->handlers, cap * sizeof *h);
+        if (!h)
+            return TV_ENOMEM;
+        rt->handlers = h;
+        rt->caphandlers = cap;
+    }
+    char *copy = tv_strdup(name);
+    if (!copy)
+        return TV_ENOMEM;
+    rt->handlers[rt->nhandlers++] = (rt_handler_t){copy, fn, ud};
+    return TV_OK;
+}
+
+int tv_rt_add_listener(tv_rt_t *rt, const tv_rt_listener_t *l)
+{
+    if (!tables_open(rt) || rt->nlisteners == RT_MAX_LISTENERS)
+        return TV_EBUSY;
+    rt->listeners[rt->nlisteners++] = *l;
+    return TV_OK;
 }
 
 int tv_rt_adopt(tv_rt_t *rt, int fd)
@@ -688,12 +1102,13 @@ int tv_rt_adopt(tv_rt_t *rt, int fd)
 
     if (fd < 0)
         return TV_EINVAL;
+    atomic_store(&rt->sealed, 1);
     /* lws expects a non-blocking socket; the acceptor may have handed over a blocking one */
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
         goto fail_closed;
     pthread_mutex_lock(&sh->lock);
-    if (atomic_load(&sh->stop)) {
+    if (atomic_load(&sh->stop) || atomic_load(&rt->stopping)) {
         rc = TV_EUNAVAIL;
     } else if (sh->nfds == sh->capfds) {
         size_t cap = sh->capfds ? sh->capfds * 2 : 16;
@@ -726,8 +1141,25 @@ void tv_rt_stop(tv_rt_t *rt)
 {
     if (!rt)
         return;
+    /* Refuse new pushes and wait out those in flight: they may be about to wake a context. */
+    atomic_store(&rt->stopping, 1);
+    while (atomic_load(&rt->senders))
+        sched_yield();
+    /* Every thread stops before any context goes, since close listeners (run by the context
+     * destruction) may look up sessions that live on the other shards. */
+    for (int i = 0; i < rt->nshards; i++)
+        shard_join(&rt->shards[i]);
     for (int i = 0; i < rt->nshards; i++)
         shard_free(&rt->shards[i]);
+    for (int i = 0; i < RT_STRIPES; i++) {
+        tv_rt_idmap_free(&rt->by_session[i].map);
+        tv_rt_idmap_free(&rt->by_user[i].map);
+        pthread_mutex_destroy(&rt->by_session[i].lock);
+        pthread_mutex_destroy(&rt->by_user[i].lock);
+    }
+    for (size_t i = 0; i < rt->nhandlers; i++)
+        free(rt->handlers[i].name);
+    free(rt->handlers);
     free(rt->shards);
     free(rt);
     tv_log_info("rt", "realtime stopped");

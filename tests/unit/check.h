@@ -19,6 +19,8 @@ static void check_at(int ok, const char *what, const char *file, int line)
 }
 
 #define CHECK(cond) check_at((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
+/* The same with a name of the caller's choosing in place of the condition's text. */
+#define CHECK_AS(cond, name) check_at((cond) ? 1 : 0, (name), __FILE__, __LINE__)
 
 static int check_summary(void)
 {

@@ -1,0 +1,384 @@
+/* The tavern module ABI: the only header a module includes. A module is a shared object that
+ * exports a const info struct and one init function; the server hands it a const table of
+ * function pointers, and everything else crosses the boundary through that table.
+ *
+ * Stability rules (ABI major 1):
+ * - Every struct that may grow begins with its size; new members only ever go at the end.
+ *   The server reads a module's struct only up to the size the module wrote into it, and a
+ *   module reads a server's struct (the host table, contexts) only up to the size the server
+ *   wrote: use TV_HOST_HAS() / TV_MOD_HAS() before touching a member newer than ABI 1.0.
+ * - Lists that may grow are passed as arrays of pointers, never arrays of structs, so a larger
+ *   struct never changes a stride.
+ * - Handles (tv_module_t, tv_mod_dispatcher_t) are opaque.
+ * - "borrowed" = owned by the caller, valid until the callback (or host call) returns; copy
+ *   what must outlive it. "taken" = allocated with host->alloc by the module and freed by the
+ *   server. Strings are NUL-terminated UTF-8 unless a length comes with them.
+ * - Errors are gRPC status codes (TV_GRPC_*), 0 meaning success, plus a message.
+ * - A change that breaks any of this bumps TV_ABI_MAJOR, and the server refuses modules of
+ *   another major version. Minor versions only add at the ends of structs.
+ *
+ * The smallest module (see modules/echo/echo.c):
+ *
+ *     #include <tavern/module.h>
+ *     static const tv_host_api_t *host;
+ *     static int echo(const tv_mod_ctx_t *ctx, const char *payload, size_t len,
+ *                     tv_mod_reply_t *out)
+ *     {
+ *         (void)ctx;
+ *         return host->reply(out, payload, len);
+ *     }
+ *     TV_MODULE("echo", "1.0.0");
+ *     int tavern_module_init(const tv_host_api_t *api, tv_module_t *mod)
+ *     {
+ *         host = api;
+ *         return api->register_rpc(mod, "echo", echo);
+ *     }
+ *
+ * Build it with `cc -shared -fPIC -I<tavern>/api echo.c -o echo.so` and put echo.so in the
+ * server's --module-path. A module links nothing from the server: the table is the whole
+ * interface, so a module built once keeps loading across server releases of the same major.
+ *
+ * What is isolated and what is not: modules run in the server's process and address space.
+ * A module that crashes, corrupts memory or never returns takes the server (or a worker
+ * thread) with it; the ABI only guarantees that a well-behaved module keeps working across
+ * releases and reloads. */
+#ifndef TAVERN_MODULE_H
+#define TAVERN_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TV_MOD_MAGIC 0x4e564154u /* "TAVN" read as little-endian bytes */
+#define TV_ABI_MAJOR 1
+#define TV_ABI_MINOR 0
+
+#if defined(__GNUC__)
+#define TV_MOD_EXPORT __attribute__((visibility("default")))
+#define TV_MOD_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TV_MOD_EXPORT
+#define TV_MOD_PRINTF(f, a)
+#endif
+
+/* gRPC status codes: what callbacks return and what the server turns into HTTP statuses
+ * (3/9/11 → 400, 5 → 404, 6/10 → 409, 7 → 403, 8 → 429, 16 → 401, ...). */
+enum {
+    TV_GRPC_OK = 0,
+    TV_GRPC_CANCELLED = 1,
+    TV_GRPC_UNKNOWN = 2,
+    TV_GRPC_INVALID_ARGUMENT = 3,
+    TV_GRPC_DEADLINE_EXCEEDED = 4,
+    TV_GRPC_NOT_FOUND = 5,
+    TV_GRPC_ALREADY_EXISTS = 6,
+    TV_GRPC_PERMISSION_DENIED = 7,
+    TV_GRPC_RESOURCE_EXHAUSTED = 8,
+    TV_GRPC_FAILED_PRECONDITION = 9,
+    TV_GRPC_ABORTED = 10,
+    TV_GRPC_OUT_OF_RANGE = 11,
+    TV_GRPC_UNIMPLEMENTED = 12,
+    TV_GRPC_INTERNAL = 13,
+    TV_GRPC_UNAVAILABLE = 14,
+    TV_GRPC_DATA_LOSS = 15,
+    TV_GRPC_UNAUTHENTICATED = 16,
+};
+
+enum { TV_MOD_LOG_DEBUG, TV_MOD_LOG_INFO, TV_MOD_LOG_WARN, TV_MOD_LOG_ERROR };
+
+/* --- what the module exports ------------------------------------------------------------- */
+
+/* The module's identity, exported as `const tv_module_info_t tavern_module_info` (use
+ * TV_MODULE()). The server checks magic, then abi_major (must equal its own), then size
+ * (at least the ABI 1.0 struct), before it calls anything. */
+typedef struct tv_module_info {
+    uint32_t magic;      /* TV_MOD_MAGIC */
+    uint16_t abi_major;  /* TV_ABI_MAJOR the module was built against */
+    uint16_t abi_minor;  /* TV_ABI_MINOR the module was built against */
+    uint32_t size;       /* sizeof(tv_module_info_t) as the module was built */
+    const char *name;    /* unique among loaded modules, e.g. "echo"; for logs */
+    const char *version; /* free text, e.g. "1.2.0"; for logs */
+} tv_module_info_t;
+
+typedef struct tv_host_api tv_host_api_t;
+/* The module as the server sees it: the argument of every host call that needs to know who
+ * calls. Valid for as long as the module's code is loaded (so a module may keep it in a
+ * static). */
+typedef struct tv_module tv_module_t;
+
+/* Defines tavern_module_info. */
+#define TV_MODULE(name, version)                                                            \
+    TV_MOD_EXPORT const tv_module_info_t tavern_module_info = {                             \
+        TV_MOD_MAGIC, TV_ABI_MAJOR, TV_ABI_MINOR, (uint32_t)sizeof(tv_module_info_t), name, \
+        version}
+
+TV_MOD_EXPORT extern const tv_module_info_t tavern_module_info;
+
+/* The one entry point, called once after the module is loaded (at start-up, or on SIGHUP for
+ * a new copy of the code), on the server's main thread while requests keep being served by
+ * the previous generation of modules. Registration is possible only here: every register_*
+ * call made after init returns (or from another thread) is refused with
+ * TV_GRPC_FAILED_PRECONDITION. api and mod stay valid while the module is loaded.
+ * Return 0 to be loaded, anything else to be refused (the server logs the code, unloads the
+ * module and drops what it registered).
+ *
+ * Every load is a fresh copy of the code with fresh statics: after a reload the new copy
+ * starts from zero while the old copy, with its own statics, finishes what still uses it
+ * (calls in flight, running matches) and is then unloaded. There is no unload callback in
+ * ABI 1.0, so a module must not leave threads or timers running in its code. */
+TV_MOD_EXPORT int tavern_module_init(const tv_host_api_t *api, tv_module_t *mod);
+
+/* --- values that cross the boundary ------------------------------------------------------ */
+
+/* One key/value pair (query parameters, session vars, join metadata). Borrowed. */
+typedef struct tv_mod_kv {
+    const char *key;
+    const char *value;
+} tv_mod_kv_t;
+
+/* Who is calling an RPC or a hook, and how. Borrowed until the callback returns; strings are
+ * never NULL ("" when absent). */
+typedef struct tv_mod_ctx {
+    size_t size;                /* sizeof as the server built it: see TV_MOD_HAS */
+    tv_module_t *module;        /* the module being called (for host->log) */
+    const char *rpc_id;         /* RPC: its id, lower-cased; "" in a hook */
+    const char *api;            /* hook: the API name it is keyed by ("AuthenticateDevice");
+                                   "" in an RPC */
+    const char *user_id;        /* the caller's user id; "" without a session (HTTP key, the
+                                   server key of the authenticate APIs) */
+    const char *username;       /* "" without a session */
+    const tv_mod_kv_t *vars;    /* the session token's vars, nvars of them */
+    size_t nvars;
+    int64_t expiry;             /* the session token's exp (unix seconds); 0 without one */
+    const char *session_id;     /* the realtime session of a socket call; "" over HTTP */
+    const tv_mod_kv_t *query;   /* HTTP query parameters, http_key removed; a key given twice
+                                   appears twice. A GET /v2/rpc's "payload" is only here. */
+    size_t nquery;
+} tv_mod_ctx_t;
+
+/* 1 when a size-prefixed struct p of type `type`, as its producer built it, has member m:
+ * `if (TV_MOD_HAS(ctx, tv_mod_ctx_t, session_id)) ...`. */
+#define TV_MOD_HAS(p, type, m) ((p)->size >= offsetof(type, m) + sizeof(((type *)0)->m))
+
+/* What a callback answers besides its return code. The server zeroes it and sets size before
+ * the call. Fill it with host->reply() / host->fail(), or directly: data and message are
+ * taken (allocated with host->alloc; the server frees them). */
+typedef struct tv_mod_reply {
+    size_t size;     /* sizeof as the server built it */
+    char *data;      /* the result bytes, NULL = empty; the server adds no NUL, len counts */
+    size_t len;
+    char *message;   /* on error: NUL-terminated text for the client; NULL = a generic one */
+} tv_mod_reply_t;
+
+/* An RPC (Nakama's RegisterRpc). Runs on a worker thread, possibly on many at once: guard
+ * shared state. payload is borrowed and NUL-terminated at payload[len] (it may also hold NULs
+ * before that). Return 0 with the result in out (empty is fine), or a gRPC code with a message:
+ * 1–16 are sent as they are, anything else as 13 (internal). Slow work here holds a worker
+ * thread: keep it short. */
+typedef int (*tv_mod_rpc_fn)(const tv_mod_ctx_t *ctx, const char *payload, size_t len,
+                             tv_mod_reply_t *out);
+
+/* A before hook (Nakama's RegisterBefore<Api>): runs on the request's worker thread before the
+ * server handles the API call, with the request body (JSON text, borrowed; "" for a call without
+ * a body). Return 0 to go on, with out->data empty to keep the request or set to a replacement
+ * JSON body; or return a gRPC code to answer the client with that error instead (Nakama's
+ * "return nil" is TV_GRPC_NOT_FOUND with "Requested resource was not found."). */
+typedef int (*tv_mod_before_fn)(const tv_mod_ctx_t *ctx, const char *in, size_t len,
+                                tv_mod_reply_t *out);
+
+/* An after hook (RegisterAfter<Api>): runs on the request's worker thread after a successful
+ * API call and before the answer is sent, with the answer (JSON text) and the request as the
+ * server handled it (after any before hook), both borrowed. It cannot change the answer; a
+ * non-zero return is only logged, with err->message. */
+typedef int (*tv_mod_after_fn)(const tv_mod_ctx_t *ctx, const char *result, size_t result_len,
+                               const char *in, size_t in_len, tv_mod_reply_t *err);
+
+/* --- authoritative matches (Nakama's RegisterMatch) --------------------------------------- */
+
+/* A user in a match. Borrowed until the callback returns. */
+typedef struct tv_mod_presence {
+    size_t size;
+    const char *user_id;
+    const char *session_id;
+    const char *username;
+    const char *node;
+    int reason;          /* 0 unknown, 1 join, 2 update, 3 leave, 4 disconnect */
+} tv_mod_presence_t;
+
+/* A message a client sent to the match. Borrowed until the callback returns. */
+typedef struct tv_mod_match_message {
+    size_t size;
+    const tv_mod_presence_t *presence; /* the sender */
+    int64_t op_code;
+    const void *data;                  /* len bytes */
+    size_t len;
+    int reliable;
+    int64_t receive_time_ms;           /* unix milliseconds when the server received it */
+} tv_mod_match_message_t;
+
+/* The running match, for the dispatcher entries of the host table (broadcast, kick, label
+ * update: see the end of tv_host_api_t). Valid only during the callback it was passed to. */
+typedef struct tv_mod_dispatcher tv_mod_dispatcher_t;
+
+/* Passed to every match callback. Borrowed until the callback returns. */
+typedef struct tv_mod_match_ctx {
+    size_t size;
+    tv_module_t *module;
+    tv_mod_dispatcher_t *dispatcher;
+    const char *match_id;    /* "<uuid>.<node>" */
+    const char *node;
+    const char *label;       /* the current label */
+    int tick_rate;           /* loops a second */
+    int64_t tick;            /* loops run so far: 0 in init and in the first loop */
+} tv_mod_match_ctx_t;
+
+/* init's answers besides the state. The server presets tick_rate 10 and label NULL. */
+typedef struct tv_mod_match_init {
+    size_t size;
+    int tick_rate;       /* 1–60; anything else refuses the match */
+    const char *label;   /* ≤ 2048 bytes, copied when init returns (may point into state);
+                            NULL = no label */
+} tv_mod_match_init_t;
+
+/* join_attempt's answer. The server presets allow = 1, reason NULL. */
+typedef struct tv_mod_join_result {
+    size_t size;
+    int allow;
+    const char *reason;  /* why refused, copied when the callback returns */
+} tv_mod_join_result_t;
+
+/* The callbacks of one kind of match, registered under a name; the server creates instances
+ * (match_create). Model: Nakama's runtime.Match.
+ *
+ * Threads: the callbacks of one match never run at the same time; they run one after another
+ * on the match scheduler's worker threads, not necessarily the same thread each time (no
+ * thread-locals). Different matches run in parallel, so state shared between matches needs
+ * locks. A callback must return quickly: a loop that overruns its tick delays the match.
+ *
+ * State: init returns the match's state, an opaque pointer the server only passes back. Every
+ * later callback receives the current state and returns the next one (usually the same).
+ * Returning NULL ends the match at once: the module must free its state itself before doing
+ * so; terminate is then not called, and presences are dropped without leave. Modules own
+ * their state's memory; the server never frees or reads it.
+ *
+ * Every pointer argument is borrowed until the callback returns. A module being reloaded keeps
+ * its old code mapped until its last running match ends: new matches get the new code.
+ * Members may be NULL: a NULL join_attempt allows everyone; a NULL join, leave, terminate or
+ * signal keeps the state; loop and init are required. */
+typedef struct tv_mod_match_handler {
+    size_t size; /* sizeof(tv_mod_match_handler_t) as the module was built */
+
+    /* Creates the state from the creation parameters (a JSON object text, "{}" when none).
+     * Runs once, before anyone can join. NULL refuses to create the match. */
+    void *(*init)(const tv_mod_match_ctx_t *ctx, const char *params, size_t params_len,
+                  tv_mod_match_init_t *out);
+
+    /* A user asks to join: set out->allow (and a reason when 0). metadata is the client's
+     * join metadata. An allowed presence is added and join follows. */
+    void *(*join_attempt)(const tv_mod_match_ctx_t *ctx, void *state,
+                          const tv_mod_presence_t *presence, const tv_mod_kv_t *metadata,
+                          size_t nmetadata, tv_mod_join_result_t *out);
+
+    /* Presences that completed joining, or left (match_leave, disconnect, kick). */
+    void *(*join)(const tv_mod_match_ctx_t *ctx, void *state,
+                  const tv_mod_presence_t *const *presences, size_t n);
+    void *(*leave)(const tv_mod_match_ctx_t *ctx, void *state,
+                   const tv_mod_presence_t *const *presences, size_t n);
+
+    /* tick_rate times a second, with the messages received since the last loop (n may be 0). */
+    void *(*loop)(const tv_mod_match_ctx_t *ctx, void *state,
+                  const tv_mod_match_message_t *const *messages, size_t n);
+
+    /* The server is shutting down: grace_seconds remain before the match is stopped. */
+    void *(*terminate)(const tv_mod_match_ctx_t *ctx, void *state, int grace_seconds);
+
+    /* A signal from server code (Nakama's MatchSignal): data in, an answer in result
+     * (host->reply). */
+    void *(*signal)(const tv_mod_match_ctx_t *ctx, void *state, const char *data, size_t len,
+                    tv_mod_reply_t *result);
+} tv_mod_match_handler_t;
+
+/* --- the host table ---------------------------------------------------------------------- */
+
+/* What the server offers: a const table, valid while the module is loaded, callable from any
+ * thread unless an entry says otherwise. It only ever grows at the end: before calling an
+ * entry added after ABI 1.0, check TV_HOST_HAS(api, entry). */
+struct tv_host_api {
+    size_t size;          /* sizeof(tv_host_api_t) as the server was built */
+    uint16_t abi_major;   /* the server's TV_ABI_MAJOR / TV_ABI_MINOR */
+    uint16_t abi_minor;
+
+    /* Memory for everything the server takes (reply data, messages). alloc returns NULL when
+     * out of memory; free accepts NULL. */
+    void *(*alloc)(size_t n);
+    void (*free)(void *p);
+
+    /* One log line, at a TV_MOD_LOG_* level, tagged with the module's name. */
+    void (*log)(tv_module_t *mod, int level, const char *fmt, ...) TV_MOD_PRINTF(3, 4);
+
+    /* --- registration: only during tavern_module_init, on its thread --------------------
+     * Each returns 0, or: TV_GRPC_FAILED_PRECONDITION outside init; TV_GRPC_INVALID_ARGUMENT
+     * for a NULL/empty name or function (or a handler without init/loop, or an unreadable
+     * size); TV_GRPC_ALREADY_EXISTS when the name is taken, by this module (the call is
+     * ignored) or by a module loaded before it (the whole module is then refused after
+     * init: names are unique across modules); TV_GRPC_RESOURCE_EXHAUSTED out of memory.
+     * Names are copied. */
+
+    /* An RPC callable as /v2/rpc/{id} and over the socket. id is case-insensitive. */
+    int (*register_rpc)(tv_module_t *mod, const char *id, tv_mod_rpc_fn fn);
+    /* A kind of authoritative match. handler is borrowed for as long as the module is
+     * loaded (declare it static const); its size tells which members exist. */
+    int (*register_match)(tv_module_t *mod, const char *name,
+                          const tv_mod_match_handler_t *handler);
+    /* Hooks around an API call, keyed by Nakama's API name, case-insensitive. The server
+     * calls hooks for "AuthenticateDevice", "AuthenticateCustom", "AuthenticateEmail" and
+     * "GetAccount" so far (more with each release); a hook for another name is accepted and
+     * does not run. One before and one after hook per name across all modules. */
+    int (*register_before)(tv_module_t *mod, const char *api, tv_mod_before_fn fn);
+    int (*register_after)(tv_module_t *mod, const char *api, tv_mod_after_fn fn);
+
+    /* --- answering ----------------------------------------------------------------------- */
+
+    /* Sets r's data to a copy of len bytes (replacing an earlier one). Returns 0, or
+     * TV_GRPC_INTERNAL when out of memory, so a callback can end with
+     * `return host->reply(out, buf, n);`. */
+    int (*reply)(tv_mod_reply_t *r, const void *data, size_t len);
+    /* Sets r's message (printf-style) and returns code, for `return host->fail(out,
+     * TV_GRPC_INVALID_ARGUMENT, "bad %s", what);`. */
+    int (*fail)(tv_mod_reply_t *r, int code, const char *fmt, ...) TV_MOD_PRINTF(3, 4);
+
+    /* --- authoritative matches (added with the match scheduler: check TV_HOST_HAS) ------- */
+
+    /* Creates a match of the handler registered as name (by any loaded module), Nakama's
+     * nk.MatchCreate: runs its init on the calling thread (call it from an RPC or a match
+     * callback), then schedules its loop. params_json is a JSON object text (NULL = "{}").
+     * Returns 0 with *match_id "<uuid>.<node>" taken (host->free), or: TV_GRPC_NOT_FOUND no
+     * such handler; TV_GRPC_INVALID_ARGUMENT init returned NULL or a bad tick rate / label;
+     * TV_GRPC_UNAVAILABLE the server is stopping; TV_GRPC_INTERNAL out of memory. */
+    int (*match_create)(tv_module_t *mod, const char *name, const char *params_json,
+                        char **match_id);
+    /* Sends match_data now to the match's members: to NULL = everyone, else those of the nto
+     * listed presences that are members; sender NULL = the server. Never blocks: a recipient
+     * whose queue is full is disconnected. Only during a callback of the match. */
+    int (*broadcast)(tv_mod_dispatcher_t *d, int64_t op_code, const void *data, size_t len,
+                     const tv_mod_presence_t *const *to, size_t nto,
+                     const tv_mod_presence_t *sender, int reliable);
+    /* Removes presences from the match: leave runs for them before the next loop. */
+    int (*kick)(tv_mod_dispatcher_t *d, const tv_mod_presence_t *const *ps, size_t n);
+    /* Replaces the label (copied, ≤ 2048 bytes; NULL = none) used by match listing, at once. */
+    int (*label_update)(tv_mod_dispatcher_t *d, const char *label);
+
+    /* --- future entries go here, at the end, and nowhere else. ----------------------------- */
+};
+
+/* 1 when the server's table has entry m (always true for the ABI 1.0 entries). */
+#define TV_HOST_HAS(api, m) \
+    ((api)->size >= offsetof(tv_host_api_t, m) + sizeof(((tv_host_api_t *)0)->m))
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

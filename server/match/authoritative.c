@@ -1,0 +1,1148 @@
+/* Authoritative matches: the registry of running instances (id -> match), their queues (join
+ * attempts, leaves, input), the tick that drains the queues into the module's callbacks on a
+ * scheduler thread, the dispatcher entries of the host table, and the listing with its label
+ * query subset. Socket threads only queue: every module callback runs on the scheduler. */
+#include "authoritative.h"
+#include "match.h"
+#include "modules.h"
+#include "rt.h"
+#include "rt/idmap.h"
+#include "error.h"
+#include "log.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ID_MAX (TV_UUID_LEN + 1 + sizeof TV_AUTH_NODE) /* "<uuid>.<node>" + NUL */
+
+/* A presence the match owns; pub points into the strings. */
+typedef struct apres {
+    tv_mod_presence_t pub;
+    char user_id[37];
+    char session_id[37];
+    char username[129];
+} apres_t;
+
+enum { REQ_JOIN, REQ_LEAVE };
+
+/* A join attempt or a leave, queued from a socket thread (or a kick) for the next tick. */
+typedef struct req {
+    struct req *next;
+    int kind;
+    apres_t p;
+    char *cid;            /* join: the request's cid (NULL when it had none) */
+    tv_mod_kv_t *meta;    /* join: metadata, strings owned */
+    size_t nmeta;
+} req_t;
+
+/* One input message; the data bytes follow the struct. */
+typedef struct msg {
+    tv_mod_match_message_t pub;
+    apres_t from;
+    unsigned char data[];
+} msg_t;
+
+typedef struct amatch amatch_t;
+
+struct tv_mod_dispatcher {
+    amatch_t *m;
+};
+
+struct amatch {
+    tv_auth_t *a;
+    char id[ID_MAX];
+    tv_mod_match_t *ref;                 /* keeps the module's code loaded */
+    const tv_mod_match_handler_t *h;
+    tv_module_t *mod;
+    char *handler_name;
+    void *state;                         /* only the tick thread touches it */
+    int tick_rate;
+    int64_t loops;
+    int64_t created_ms;
+    struct tv_mod_dispatcher disp;
+
+    pthread_mutex_t mu;                  /* guards what socket threads and listing read: */
+    char *label;                         /*   written by the tick thread under mu */
+    apres_t **pres;                      /*   members, written by the tick thread under mu */
+    size_t npres, cappres;
+    req_t *reqs, *reqs_tail;             /*   queued joins and leaves */
+    int nreqs;
+    msg_t *msgs[TV_AUTH_INPUT_QUEUE];    /*   queued input */
+    size_t nmsgs;
+    int terminate, grace;                /*   shutdown asked */
+    int ended;                           /*   the match ended: refuse everything */
+};
+
+struct tv_auth {
+    tv_rt_t *rt;
+    tv_mod_registry_t *modules;
+    tv_sched_t *sched;
+    pthread_rwlock_t lock;               /* guards map and stopping */
+    tv_rt_idmap_t map;                   /* id -> amatch_t */
+    int stopping;
+    atomic_llong matches, presences, created, inputs, dropped;
+};
+
+/* The instance the host table's match_create reaches (one server per process). */
+static _Atomic(tv_auth_t *) g_auth;
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static void pres_set(apres_t *p, const char *user_id, const char *session_id,
+                     const char *username, int reason)
+{
+    snprintf(p->user_id, sizeof p->user_id, "%s", user_id ? user_id : "");
+    snprintf(p->session_id, sizeof p->session_id, "%s", session_id ? session_id : "");
+    snprintf(p->username, sizeof p->username, "%s", username ? username : "");
+    p->pub.size = sizeof p->pub;
+    p->pub.user_id = p->user_id;
+    p->pub.session_id = p->session_id;
+    p->pub.username = p->username;
+    p->pub.node = TV_AUTH_NODE;
+    p->pub.reason = reason;
+}
+
+static cJSON *pres_json(const apres_t *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && (!cJSON_AddStringToObject(o, "user_id", p->user_id) ||
+              !cJSON_AddStringToObject(o, "session_id", p->session_id) ||
+              !cJSON_AddStringToObject(o, "username", p->username))) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static void req_free(req_t *r)
+{
+    if (!r)
+        return;
+    free(r->cid);
+    for (size_t i = 0; i < r->nmeta; i++) {
+        free((char *)r->meta[i].key);
+        free((char *)r->meta[i].value);
+    }
+    free(r->meta);
+    free(r);
+}
+
+/* Index of the member with session_id, or -1. Caller holds mu or is the tick thread. */
+static long member_of(const amatch_t *m, const char *session_id)
+{
+    for (size_t i = 0; i < m->npres; i++)
+        if (strcmp(m->pres[i]->session_id, session_id) == 0)
+            return (long)i;
+    return -1;
+}
+
+static void ctx_fill(amatch_t *m, tv_mod_match_ctx_t *ctx)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->size = sizeof *ctx;
+    ctx->module = m->mod;
+    ctx->dispatcher = &m->disp;
+    ctx->match_id = m->id;
+    ctx->node = TV_AUTH_NODE;
+    ctx->label = m->label ? m->label : "";
+    ctx->tick_rate = m->tick_rate;
+    ctx->tick = m->loops;
+}
+
+/* Finds a running match and returns it with mu held, or NULL. */
+static amatch_t *find_locked(tv_auth_t *a, const char *id)
+{
+    pthread_rwlock_rdlock(&a->lock);
+    amatch_t *m = tv_rt_idmap_get(&a->map, id);
+    if (m) {
+        pthread_mutex_lock(&m->mu);
+        if (m->ended) {
+            pthread_mutex_unlock(&m->mu);
+            m = NULL;
+        }
+    }
+    pthread_rwlock_unlock(&a->lock);
+    /* The match cannot be freed while mu is held: done takes the write lock and mu. */
+    return m;
+}
+
+/* Appends r to m's queue (mu held). TV_EBUSY when full. */
+static int enqueue(amatch_t *m, req_t *r)
+{
+    if (m->nreqs >= TV_AUTH_CALL_QUEUE)
+        return TV_EBUSY;
+    r->next = NULL;
+    if (m->reqs_tail)
+        m->reqs_tail->next = r;
+    else
+        m->reqs = r;
+    m->reqs_tail = r;
+    m->nreqs++;
+    return TV_OK;
+}
+
+/* ---- pushes ------------------------------------------------------------------------------- */
+
+/* Sends text to every member. */
+static void send_all(amatch_t *m, const char *text, size_t len)
+{
+    const char *inline_ids[32], **ids = inline_ids;
+    if (!m->npres)
+        return;
+    if (m->npres > 32 && !(ids = malloc(m->npres * sizeof *ids)))
+        return;
+    for (size_t i = 0; i < m->npres; i++)
+        ids[i] = m->pres[i]->session_id;
+    tv_rt_send_many(m->a->rt, ids, m->npres, text, len);
+    if (ids != inline_ids)
+        free(ids);
+}
+
+/* match_presence_event {match_id, joins | leaves: [p]} to every member. */
+static void presence_event(amatch_t *m, const apres_t *p, int join)
+{
+    cJSON *ev = cJSON_CreateObject(), *arr = NULL;
+    if (ev && cJSON_AddStringToObject(ev, "match_id", m->id) &&
+        (arr = cJSON_AddArrayToObject(ev, join ? "joins" : "leaves"))) {
+        cJSON *pj = pres_json(p);
+        if (pj)
+            cJSON_AddItemToArray(arr, pj);
+    }
+    char *text = tv_rt_envelope_text(NULL, "match_presence_event", ev);
+    if (text) {
+        send_all(m, text, strlen(text));
+        cJSON_free(text);
+    }
+}
+
+/* ---- the tick ------------------------------------------------------------------------------ */
+
+static void drop_presences(amatch_t *m)
+{
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < m->npres; i++)
+        free(m->pres[i]);
+    atomic_fetch_sub(&m->a->presences, (long long)m->npres);
+    m->npres = 0;
+    m->ended = 1;
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* The match ended (NULL state, or terminate done): presences drop silently, listing forgets
+ * it at once; the scheduler then calls done, which frees it. */
+static int end_match(amatch_t *m, const char *why)
+{
+    tv_log_info("match", "authoritative match %s (%s) ended: %s", m->id, m->handler_name, why);
+    m->state = NULL;
+    drop_presences(m);
+    return TV_SCHED_STOP;
+}
+
+/* A join attempt: join_attempt, then the member is added, answered (`match`), announced, and
+ * join runs. Returns 0, or -1 when the state went NULL. */
+static int run_join(amatch_t *m, req_t *r)
+{
+    tv_mod_match_ctx_t ctx;
+    tv_rt_t *rt = m->a->rt;
+    long at = member_of(m, r->p.session_id);
+
+    if (at < 0 && m->h->join_attempt) {
+        tv_mod_join_result_t jr = {sizeof jr, 1, NULL};
+        ctx_fill(m, &ctx);
+        r->p.pub.reason = 1;
+        m->state = m->h->join_attempt(&ctx, m->state, &r->p.pub, r->meta, r->nmeta, &jr);
+        if (!m->state) {
+            tv_rt_reply_error(rt, r->p.session_id, r->cid, TV_RT_ERR_MATCH_NOT_FOUND,
+                              "Match not found");
+            return -1;
+        }
+        if (!jr.allow) {
+            tv_rt_reply_error(rt, r->p.session_id, r->cid, TV_RT_ERR_MATCH_JOIN_REJECTED,
+                              jr.reason && *jr.reason ? jr.reason : "Match join rejected");
+            return 0;
+        }
+    }
+    apres_t *p = NULL;
+    if (at < 0) {
+        if (!(p = malloc(sizeof *p))) {
+            tv_rt_reply_error(rt, r->p.session_id, r->cid, TV_RT_ERR_RUNTIME_EXCEPTION,
+                              "out of memory");
+            return 0;
+        }
+        *p = r->p;
+        pres_set(p, r->p.user_id, r->p.session_id, r->p.username, 1);
+        pthread_mutex_lock(&m->mu);
+        if (m->npres == m->cappres) {
+            size_t cap = m->cappres ? 2 * m->cappres : 8;
+            apres_t **n = realloc(m->pres, cap * sizeof *n);
+            if (!n) {
+                pthread_mutex_unlock(&m->mu);
+                free(p);
+                tv_rt_reply_error(rt, r->p.session_id, r->cid, TV_RT_ERR_RUNTIME_EXCEPTION,
+                                  "out of memory");
+                return 0;
+            }
+            m->pres = n;
+            m->cappres = cap;
+        }
+        m->pres[m->npres++] = p;
+        pthread_mutex_unlock(&m->mu);
+        atomic_fetch_add(&m->a->presences, 1);
+    } else {
+        p = m->pres[at]; /* joined already: answered again, nothing announced */
+    }
+
+    /* match {match_id, authoritative, label, size, presences (the others), self} */
+    cJSON *body = cJSON_CreateObject(), *others = NULL;
+    int ok = body && cJSON_AddStringToObject(body, "match_id", m->id) &&
+             cJSON_AddTrueToObject(body, "authoritative") &&
+             (!m->label || cJSON_AddStringToObject(body, "label", m->label)) &&
+             cJSON_AddNumberToObject(body, "size", (double)m->npres) &&
+             (others = cJSON_AddArrayToObject(body, "presences"));
+    for (size_t i = 0; ok && i < m->npres; i++) {
+        if (m->pres[i] == p)
+            continue;
+        cJSON *pj = pres_json(m->pres[i]);
+        ok = pj != NULL;
+        if (pj)
+            cJSON_AddItemToArray(others, pj);
+    }
+    cJSON *self = ok ? pres_json(p) : NULL;
+    if (self)
+        cJSON_AddItemToObject(body, "self", self);
+    int rc = self ? tv_rt_reply(rt, p->session_id, r->cid, "match", body) : TV_ENOMEM;
+    if (!self)
+        cJSON_Delete(body);
+    if (at >= 0)
+        return 0;
+    if (rc == TV_ENOTFOUND || rc == TV_ENOMEM) {
+        /* the socket closed before it could hear it (or no memory): not a member after all */
+        pthread_mutex_lock(&m->mu);
+        long i = member_of(m, p->session_id);
+        if (i >= 0)
+            m->pres[i] = m->pres[--m->npres];
+        pthread_mutex_unlock(&m->mu);
+        atomic_fetch_sub(&m->a->presences, 1);
+        free(p);
+        return 0;
+    }
+    presence_event(m, p, 1);
+    if (m->h->join) {
+        const tv_mod_presence_t *one[1] = {&p->pub};
+        ctx_fill(m, &ctx);
+        m->state = m->h->join(&ctx, m->state, one, 1);
+        if (!m->state)
+            return -1;
+    }
+    return 0;
+}
+
+/* A leave (match_leave, disconnect or kick): the member goes, the others hear it, leave runs.
+ * Returns 0, or -1 when the state went NULL. */
+static int run_leave(amatch_t *m, req_t *r)
+{
+    pthread_mutex_lock(&m->mu);
+    long i = member_of(m, r->p.session_id);
+    apres_t *p = NULL;
+    if (i >= 0) {
+        p = m->pres[i];
+        memmove(&m->pres[i], &m->pres[i + 1], (m->npres - (size_t)i - 1) * sizeof *m->pres);
+        m->npres--;
+    }
+    pthread_mutex_unlock(&m->mu);
+    if (!p)
+        return 0;
+    atomic_fetch_sub(&m->a->presences, 1);
+    p->pub.reason = r->p.pub.reason;
+    presence_event(m, p, 0);
+    int rc = 0;
+    if (m->h->leave) {
+        tv_mod_match_ctx_t ctx;
+        const tv_mod_presence_t *one[1] = {&p->pub};
+        ctx_fill(m, &ctx);
+        m->state = m->h->leave(&ctx, m->state, one, 1);
+        rc = m->state ? 0 : -1;
+    }
+    free(p);
+    return rc;
+}
+
+static int tick(void *ud, int64_t sched_tick)
+{
+    amatch_t *m = ud;
+    msg_t *msgs[TV_AUTH_INPUT_QUEUE];
+    (void)sched_tick;
+
+    pthread_mutex_lock(&m->mu);
+    if (m->ended) {
+        pthread_mutex_unlock(&m->mu);
+        return TV_SCHED_STOP;
+    }
+    req_t *reqs = m->reqs;
+    m->reqs = m->reqs_tail = NULL;
+    m->nreqs = 0;
+    size_t n = m->nmsgs;
+    memcpy(msgs, m->msgs, n * sizeof *msgs);
+    m->nmsgs = 0;
+    int terminate = m->terminate, grace = m->grace;
+    pthread_mutex_unlock(&m->mu);
+
+    int dead = 0;
+    while (reqs) {
+        req_t *r = reqs;
+        reqs = r->next;
+        if (!dead)
+            dead = (r->kind == REQ_JOIN ? run_join(m, r) : run_leave(m, r)) < 0;
+        else if (r->kind == REQ_JOIN)
+            tv_rt_reply_error(m->a->rt, r->p.session_id, r->cid, TV_RT_ERR_MATCH_NOT_FOUND,
+                              "Match not found");
+        req_free(r);
+    }
+    if (!dead && terminate) {
+        if (m->h->terminate) {
+            tv_mod_match_ctx_t ctx;
+            ctx_fill(m, &ctx);
+            void *st = m->h->terminate(&ctx, m->state, grace);
+            (void)st; /* the match stops either way; a non-NULL state is the module's to free
+                         in terminate, as Nakama discards it too */
+        }
+        for (size_t i = 0; i < n; i++)
+            free(msgs[i]);
+        return end_match(m, "server shutdown");
+    }
+    if (!dead) {
+        const tv_mod_match_message_t *pub[TV_AUTH_INPUT_QUEUE];
+        for (size_t i = 0; i < n; i++)
+            pub[i] = &msgs[i]->pub;
+        tv_mod_match_ctx_t ctx;
+        ctx_fill(m, &ctx);
+        m->state = m->h->loop(&ctx, m->state, pub, n);
+        m->loops++;
+        dead = !m->state;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(msgs[i]);
+    return dead ? end_match(m, "the handler returned no state") : TV_SCHED_CONTINUE;
+}
+
+static void match_free(amatch_t *m)
+{
+    while (m->reqs) {
+        req_t *r = m->reqs;
+        m->reqs = r->next;
+        if (r->kind == REQ_JOIN) /* queued before the match ended: answer it */
+            tv_rt_reply_error(m->a->rt, r->p.session_id, r->cid, TV_RT_ERR_MATCH_NOT_FOUND,
+                              "Match not found");
+        req_free(r);
+    }
+    for (size_t i = 0; i < m->nmsgs; i++)
+        free(m->msgs[i]);
+    for (size_t i = 0; i < m->npres; i++)
+        free(m->pres[i]);
+    free(m->pres);
+    free(m->label);
+    free(m->handler_name);
+    tv_mod_match_release(m->ref);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+/* The scheduler is done with the match: unlist it and free it. */
+static void done(void *ud)
+{
+    amatch_t *m = ud;
+    tv_auth_t *a = m->a;
+    pthread_rwlock_wrlock(&a->lock);
+    tv_rt_idmap_del(&a->map, m->id);
+    pthread_rwlock_unlock(&a->lock);
+    /* nobody can find it now, and whoever found it before released mu before we got the
+     * write lock */
+    pthread_mutex_lock(&m->mu);
+    atomic_fetch_sub(&a->presences, (long long)m->npres);
+    pthread_mutex_unlock(&m->mu);
+    atomic_fetch_sub(&a->matches, 1);
+    match_free(m);
+}
+
+/* ---- creating -------------------------------------------------------------------------- */
+
+int tv_auth_create(tv_auth_t *a, const char *name, const char *params, char **match_id)
+{
+    tv_mod_match_t *ref = NULL;
+    amatch_t *m = NULL;
+    int code = TV_GRPC_INTERNAL;
+
+    *match_id = NULL;
+    if (!a || !a->sched)
+        return TV_GRPC_UNAVAILABLE;
+    if (!name || !*name)
+        return TV_GRPC_INVALID_ARGUMENT;
+    int rc = tv_mod_match_acquire(a->modules, name, &ref);
+    if (rc == TV_ENOTFOUND)
+        return TV_GRPC_NOT_FOUND;
+    if (rc != TV_OK)
+        return TV_GRPC_INTERNAL;
+    if (!(m = calloc(1, sizeof *m)))
+        goto fail;
+    pthread_mutex_init(&m->mu, NULL);
+    m->a = a;
+    m->ref = ref;
+    m->h = tv_mod_match_handler(ref);
+    m->mod = tv_mod_match_module(ref);
+    m->disp.m = m;
+    m->created_ms = tv_now_ms();
+    m->tick_rate = 10;
+    if (!(m->handler_name = strdup(name)))
+        goto fail;
+    char uuid[TV_UUID_LEN + 1];
+    tv_uuid_v4(uuid);
+    snprintf(m->id, sizeof m->id, "%s.%s", uuid, TV_AUTH_NODE);
+
+    /* init, on this thread: nobody else can reach the match yet */
+    tv_mod_match_init_t in = {sizeof in, 10, NULL};
+    tv_mod_match_ctx_t ctx;
+    ctx_fill(m, &ctx);
+    const char *p = params && *params ? params : "{}";
+    m->state = m->h->init(&ctx, p, strlen(p), &in);
+    if (!m->state) {
+        code = TV_GRPC_INVALID_ARGUMENT;
+        goto fail;
+    }
+    if (in.tick_rate < TV_SCHED_MIN_HZ || in.tick_rate > TV_SCHED_MAX_HZ ||
+        (in.label && strlen(in.label) > TV_AUTH_LABEL_MAX)) {
+        tv_log_warn("match", "%s: init gave tick rate %d (1-%d) or a label over %d bytes: the "
+                    "match is refused (its state is leaked)", name, in.tick_rate,
+                    TV_SCHED_MAX_HZ, TV_AUTH_LABEL_MAX);
+        code = TV_GRPC_INVALID_ARGUMENT;
+        goto fail;
+    }
+    m->tick_rate = in.tick_rate;
+    if (in.label && !(m->label = strdup(in.label)))
+        goto fail; /* the state leaks: the ABI has no way to hand it back */
+    if (!(*match_id = strdup(m->id)))
+        goto fail;
+
+    pthread_rwlock_wrlock(&a->lock);
+    if (a->stopping) {
+        pthread_rwlock_unlock(&a->lock);
+        code = TV_GRPC_UNAVAILABLE;
+        goto fail;
+    }
+    if (tv_rt_idmap_put(&a->map, m->id, m) != TV_OK) {
+        pthread_rwlock_unlock(&a->lock);
+        goto fail;
+    }
+    atomic_fetch_add(&a->matches, 1);
+    /* under the lock: shutdown cannot free the scheduler between the check and the add */
+    if (!tv_sched_add(a->sched, m->tick_rate, tick, done, m)) {
+        tv_rt_idmap_del(&a->map, m->id);
+        atomic_fetch_sub(&a->matches, 1);
+        pthread_rwlock_unlock(&a->lock);
+        goto fail;
+    }
+    pthread_rwlock_unlock(&a->lock);
+    atomic_fetch_add(&a->created, 1);
+    return TV_GRPC_OK;
+fail:
+    free(*match_id);
+    *match_id = NULL;
+    if (m)
+        match_free(m); /* releases ref */
+    else
+        tv_mod_match_release(ref);
+    return code;
+}
+
+/* ---- the registry's hooks (socket threads: queue and return) ------------------------------- */
+
+static int hook_join(void *ud, const tv_rt_msg_t *msg, const char *match_id, const cJSON *meta)
+{
+    tv_auth_t *a = ud;
+    req_t *r = calloc(1, sizeof *r);
+    int rc = TV_ENOMEM;
+
+    if (!r || (msg->cid && !(r->cid = strdup(msg->cid))))
+        goto fail;
+    r->kind = REQ_JOIN;
+    pres_set(&r->p, msg->who->user_id, msg->who->session_id, msg->who->username, 1);
+    int nmeta = meta ? cJSON_GetArraySize(meta) : 0;
+    if (nmeta > 0 && !(r->meta = calloc((size_t)nmeta, sizeof *r->meta)))
+        goto fail;
+    for (const cJSON *kv = meta ? meta->child : NULL; kv; kv = kv->next) {
+        if (!cJSON_IsString(kv) || !kv->string)
+            continue;
+        tv_mod_kv_t *e = &r->meta[r->nmeta];
+        e->key = strdup(kv->string);
+        e->value = strdup(kv->valuestring);
+        r->nmeta++;
+        if (!e->key || !e->value)
+            goto fail;
+    }
+    amatch_t *m = find_locked(a, match_id);
+    if (!m) {
+        req_free(r);
+        tv_rt_reply_error(msg->rt, msg->who->session_id, msg->cid, TV_RT_ERR_MATCH_NOT_FOUND,
+                          "Match not found");
+        return TV_OK;
+    }
+    rc = enqueue(m, r);
+    pthread_mutex_unlock(&m->mu);
+    if (rc != TV_OK) {
+        req_free(r);
+        tv_rt_reply_error(msg->rt, msg->who->session_id, msg->cid,
+                          TV_RT_ERR_MATCH_JOIN_REJECTED, "Match is busy, try again");
+    }
+    return TV_OK;
+fail:
+    req_free(r);
+    return rc;
+}
+
+static void queue_leave(tv_auth_t *a, amatch_t *m, const char *user_id, const char *session_id,
+                        const char *username, int reason)
+{
+    (void)a;
+    req_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return;
+    r->kind = REQ_LEAVE;
+    pres_set(&r->p, user_id, session_id, username, reason);
+    if (enqueue(m, r) != TV_OK)
+        req_free(r);
+}
+
+static void hook_leave(void *ud, const tv_rt_identity_t *who, const char *match_id)
+{
+    tv_auth_t *a = ud;
+    amatch_t *m = find_locked(a, match_id);
+    if (!m)
+        return;
+    queue_leave(a, m, who->user_id, who->session_id, who->username, 3);
+    pthread_mutex_unlock(&m->mu);
+}
+
+static void hook_data(void *ud, const tv_rt_identity_t *who, const char *match_id,
+                      int64_t op_code, const unsigned char *data, size_t len,
+                      const char *const *targets, size_t n, int reliable)
+{
+    tv_auth_t *a = ud;
+    (void)targets; /* the match decides who hears what */
+    (void)n;
+    amatch_t *m = find_locked(a, match_id);
+    if (!m) {
+        atomic_fetch_add(&a->dropped, 1);
+        return;
+    }
+    msg_t *g = NULL;
+    if (member_of(m, who->session_id) < 0 || m->nmsgs >= TV_AUTH_INPUT_QUEUE ||
+        !(g = malloc(sizeof *g + len + 1))) {
+        pthread_mutex_unlock(&m->mu);
+        atomic_fetch_add(&a->dropped, 1);
+        return;
+    }
+    pres_set(&g->from, who->user_id, who->session_id, who->username, 0);
+    if (len)
+        memcpy(g->data, data, len);
+    g->data[len] = 0;
+    g->pub.size = sizeof g->pub;
+    g->pub.presence = &g->from.pub;
+    g->pub.op_code = op_code;
+    g->pub.data = g->data;
+    g->pub.len = len;
+    g->pub.reliable = reliable;
+    g->pub.receive_time_ms = tv_now_ms();
+    m->msgs[m->nmsgs++] = g;
+    pthread_mutex_unlock(&m->mu);
+    atomic_fetch_add(&a->inputs, 1);
+}
+
+/* A closed socket leaves every match it is in or asked to join (the queued join runs first,
+ * then this leave). One pass over the matches: fine for thousands; an index per session
+ * would make it O(joined). */
+static void on_close(void *ud, const tv_rt_identity_t *who)
+{
+    tv_auth_t *a = ud;
+    pthread_rwlock_rdlock(&a->lock);
+    size_t pos = 0;
+    amatch_t *m;
+    while ((m = tv_rt_idmap_next(&a->map, &pos))) {
+        pthread_mutex_lock(&m->mu);
+        int in = !m->ended && member_of(m, who->session_id) >= 0;
+        for (req_t *r = m->reqs; !in && !m->ended && r; r = r->next)
+            in = r->kind == REQ_JOIN && strcmp(r->p.session_id, who->session_id) == 0;
+        if (in)
+            queue_leave(a, m, who->user_id, who->session_id, who->username, 4);
+        pthread_mutex_unlock(&m->mu);
+    }
+    pthread_rwlock_unlock(&a->lock);
+}
+
+/* ---- listing: exact label, or a query over the label JSON ---------------------------------- */
+
+/* One query term: [+|-]label.<path>:<value>, value a word, a "quoted string" or a range
+ * >=N <=N >N <N; a bare word (no field) matches a label containing it. */
+typedef struct term {
+    int occur;       /* 1 must, -1 must not, 0 should */
+    char *path;      /* after "label.", dotted; NULL for a bare word */
+    char *value;
+    int range;       /* 0 equal, 1 >=, 2 <=, 3 >, 4 < */
+    double num;
+} term_t;
+
+typedef struct query {
+    term_t *t;
+    size_t n;
+} query_t;
+
+static void query_free(query_t *q)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        free(q->t[i].path);
+        free(q->t[i].value);
+    }
+    free(q->t);
+    q->t = NULL;
+    q->n = 0;
+}
+
+/* TV_OK, TV_EINVAL for a term it does not understand, TV_ENOMEM. */
+static int query_parse(const char *s, query_t *q)
+{
+    memset(q, 0, sizeof *q);
+    size_t cap = 0;
+    while (*s) {
+        while (isspace((unsigned char)*s))
+            s++;
+        if (!*s)
+            break;
+        term_t t = {0};
+        if (*s == '+' || *s == '-')
+            t.occur = *s++ == '+' ? 1 : -1;
+        const char *start = s;
+        while (*s && !isspace((unsigned char)*s) && *s != ':' && *s != '"')
+            s++;
+        size_t flen = (size_t)(s - start);
+        const char *vstart = start;
+        if (*s == ':') {
+            if (flen < 7 || strncmp(start, "label.", 6) != 0)
+                goto bad;
+            if (!(t.path = strndup(start + 6, flen - 6)))
+                goto oom;
+            vstart = ++s;
+        } else {
+            s = start;
+        }
+        const char *vend;
+        if (*s == '"') {
+            vstart = ++s;
+            while (*s && *s != '"')
+                s++;
+            if (!*s)
+                goto bad;
+            vend = s++;
+        } else {
+            if (t.path && (s[0] == '>' || s[0] == '<')) {
+                t.range = s[0] == '>' ? (s[1] == '=' ? 1 : 3) : (s[1] == '=' ? 2 : 4);
+                s += s[1] == '=' ? 2 : 1;
+                vstart = s;
+            }
+            while (*s && !isspace((unsigned char)*s))
+                s++;
+            vend = s;
+        }
+        if (vend == vstart && !t.path)
+            goto bad;
+        if (!(t.value = strndup(vstart, (size_t)(vend - vstart))))
+            goto oom;
+        if (t.range) {
+            char *e;
+            t.num = strtod(t.value, &e);
+            if (e == t.value || *e)
+                goto bad;
+        }
+        if (q->n == cap) {
+            cap = cap ? 2 * cap : 4;
+            term_t *nt = realloc(q->t, cap * sizeof *nt);
+            if (!nt)
+                goto oom;
+            q->t = nt;
+        }
+        q->t[q->n++] = t;
+        continue;
+    bad:
+        free(t.path);
+        free(t.value);
+        query_free(q);
+        return TV_EINVAL;
+    oom:
+        free(t.path);
+        free(t.value);
+        query_free(q);
+        return TV_ENOMEM;
+    }
+    return TV_OK;
+}
+
+static int value_matches(const cJSON *v, const term_t *t)
+{
+    if (cJSON_IsArray(v)) {
+        for (const cJSON *e = v->child; e; e = e->next)
+            if (value_matches(e, t))
+                return 1;
+        return 0;
+    }
+    if (t->range) {
+        if (!cJSON_IsNumber(v))
+            return 0;
+        double d = v->valuedouble;
+        switch (t->range) {
+        case 1: return d >= t->num;
+        case 2: return d <= t->num;
+        case 3: return d > t->num;
+        default: return d < t->num;
+        }
+    }
+    if (strcmp(t->value, "*") == 0)
+        return 1;
+    if (cJSON_IsString(v))
+        return strcmp(v->valuestring, t->value) == 0;
+    if (cJSON_IsBool(v))
+        return strcmp(t->value, cJSON_IsTrue(v) ? "true" : "false") == 0;
+    if (cJSON_IsNumber(v)) {
+        char *e;
+        double d = strtod(t->value, &e);
+        return e != t->value && !*e && d == v->valuedouble;
+    }
+    return 0;
+}
+
+static int term_matches(const cJSON *label, const char *text, const term_t *t)
+{
+    if (!t->path)
+        return strstr(text, t->value) != NULL;
+    if (!label)
+        return 0;
+    const cJSON *v = label;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", t->path);
+    for (char *save, *k = strtok_r(buf, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
+        v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, k) : NULL;
+    return v && value_matches(v, t);
+}
+
+/* -1 when the label fails q; otherwise its score (should terms matched). */
+static int query_score(const query_t *q, const char *label)
+{
+    cJSON *j = label ? cJSON_Parse(label) : NULL;
+    int musts = 0, shoulds = 0, score = 0, ok = 1;
+    for (size_t i = 0; ok && i < q->n; i++) {
+        int hit = term_matches(j, label ? label : "", &q->t[i]);
+        if (q->t[i].occur == 1)
+            musts++, ok = hit;
+        else if (q->t[i].occur == -1)
+            ok = !hit;
+        else
+            shoulds++, score += hit;
+    }
+    cJSON_Delete(j);
+    if (!ok || (!musts && shoulds && !score))
+        return -1;
+    return score;
+}
+
+typedef struct hit {
+    cJSON *obj;
+    int score;
+    int64_t created;
+} hit_t;
+
+static int hit_cmp(const void *x, const void *y)
+{
+    const hit_t *a = x, *b = y;
+    if (a->score != b->score)
+        return b->score - a->score;
+    return a->created < b->created ? 1 : a->created > b->created ? -1 : 0;
+}
+
+static int hook_list(void *ud, const tv_match_filter_t *f, cJSON *out)
+{
+    tv_auth_t *a = ud;
+    query_t q = {0};
+    hit_t *hits = NULL;
+    size_t nh = 0, cap = 0;
+    int rc = TV_OK, have = cJSON_GetArraySize(out);
+
+    if (f->query && *f->query && (rc = query_parse(f->query, &q)) != TV_OK)
+        return rc;
+    pthread_rwlock_rdlock(&a->lock);
+    size_t pos = 0;
+    amatch_t *m;
+    while (rc == TV_OK && (m = tv_rt_idmap_next(&a->map, &pos))) {
+        pthread_mutex_lock(&m->mu);
+        int score = 0, size = (int)m->npres;
+        if (m->ended || (f->min_size >= 0 && size < f->min_size) ||
+            (f->max_size >= 0 && size > f->max_size))
+            score = -1;
+        else if (f->query && *f->query) /* a query beats a label */
+            score = query_score(&q, m->label);
+        else if (f->label)
+            score = m->label && strcmp(m->label, f->label) == 0 ? 0 : -1;
+        cJSON *o = NULL;
+        if (score >= 0) {
+            o = cJSON_CreateObject();
+            if (!o || !cJSON_AddStringToObject(o, "match_id", m->id) ||
+                !cJSON_AddTrueToObject(o, "authoritative") ||
+                !cJSON_AddStringToObject(o, "label", m->label ? m->label : "") ||
+                !cJSON_AddNumberToObject(o, "size", size) ||
+                !cJSON_AddNumberToObject(o, "tick_rate", m->tick_rate) ||
+                !cJSON_AddStringToObject(o, "handler_name", m->handler_name))
+                rc = TV_ENOMEM;
+        }
+        int64_t created = m->created_ms;
+        pthread_mutex_unlock(&m->mu);
+        if (o && rc == TV_OK && nh == cap) {
+            cap = cap ? 2 * cap : 16;
+            hit_t *nhits = realloc(hits, cap * sizeof *nhits);
+            if (!nhits)
+                rc = TV_ENOMEM;
+            else
+                hits = nhits;
+        }
+        if (rc != TV_OK) {
+            cJSON_Delete(o);
+            break;
+        }
+        if (o)
+            hits[nh++] = (hit_t){o, score, created};
+    }
+    pthread_rwlock_unlock(&a->lock);
+    query_free(&q);
+    if (nh)
+        qsort(hits, nh, sizeof *hits, hit_cmp);
+    int added = 0;
+    for (size_t i = 0; i < nh; i++) {
+        if (rc == TV_OK && have + added < f->limit) {
+            cJSON_AddItemToArray(out, hits[i].obj);
+            added++;
+        } else {
+            cJSON_Delete(hits[i].obj);
+        }
+    }
+    free(hits);
+    return rc == TV_OK ? added : rc;
+}
+
+/* ---- the dispatcher (host table entries; the match's own tick thread) ------------------- */
+
+static int d_broadcast(tv_mod_dispatcher_t *d, int64_t op_code, const void *data, size_t len,
+                       const tv_mod_presence_t *const *to, size_t nto,
+                       const tv_mod_presence_t *sender, int reliable)
+{
+    if (!d || !d->m || (len && !data))
+        return TV_GRPC_INVALID_ARGUMENT;
+    amatch_t *m = d->m;
+    tv_rt_buf_t b = {0};
+    char num[24];
+    tv_rt_buf_lit(&b, "{\"match_data\":{\"match_id\":");
+    tv_rt_buf_str(&b, m->id);
+    if (sender) {
+        tv_rt_buf_lit(&b, ",\"presence\":{\"user_id\":");
+        tv_rt_buf_str(&b, sender->user_id ? sender->user_id : "");
+        tv_rt_buf_lit(&b, ",\"session_id\":");
+        tv_rt_buf_str(&b, sender->session_id ? sender->session_id : "");
+        tv_rt_buf_lit(&b, ",\"username\":");
+        tv_rt_buf_str(&b, sender->username ? sender->username : "");
+        tv_rt_buf_lit(&b, "}");
+    }
+    snprintf(num, sizeof num, "%lld", (long long)op_code);
+    tv_rt_buf_lit(&b, ",\"op_code\":");
+    tv_rt_buf_str(&b, num);
+    if (len) {
+        size_t blen = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+        char *enc = malloc(blen);
+        if (!enc) {
+            tv_rt_buf_free(&b);
+            return TV_GRPC_INTERNAL;
+        }
+        sodium_bin2base64(enc, blen, data, len, sodium_base64_VARIANT_ORIGINAL);
+        tv_rt_buf_lit(&b, ",\"data\":\"");
+        tv_rt_buf_lit(&b, enc);
+        tv_rt_buf_lit(&b, "\"");
+        free(enc);
+    }
+    if (reliable)
+        tv_rt_buf_lit(&b, ",\"reliable\":true");
+    tv_rt_buf_lit(&b, "}}");
+    if (b.oom) {
+        tv_rt_buf_free(&b);
+        return TV_GRPC_INTERNAL;
+    }
+    if (!to) {
+        send_all(m, b.p, b.len);
+    } else {
+        const char *inline_ids[32], **ids = inline_ids;
+        size_t k = 0;
+        if (nto > 32 && !(ids = malloc(nto * sizeof *ids))) {
+            tv_rt_buf_free(&b);
+            return TV_GRPC_INTERNAL;
+        }
+        for (size_t i = 0; i < nto; i++)
+            if (to[i] && to[i]->session_id && member_of(m, to[i]->session_id) >= 0)
+                ids[k++] = to[i]->session_id;
+        if (k)
+            tv_rt_send_many(m->a->rt, ids, k, b.p, b.len);
+        if (ids != inline_ids)
+            free(ids);
+    }
+    tv_rt_buf_free(&b);
+    return TV_GRPC_OK;
+}
+
+static int d_kick(tv_mod_dispatcher_t *d, const tv_mod_presence_t *const *ps, size_t n)
+{
+    if (!d || !d->m || (n && !ps))
+        return TV_GRPC_INVALID_ARGUMENT;
+    amatch_t *m = d->m;
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < n; i++) {
+        long at = ps[i] && ps[i]->session_id ? member_of(m, ps[i]->session_id) : -1;
+        if (at >= 0)
+            queue_leave(m->a, m, m->pres[at]->user_id, m->pres[at]->session_id,
+                        m->pres[at]->username, 3);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return TV_GRPC_OK;
+}
+
+static int d_label_update(tv_mod_dispatcher_t *d, const char *label)
+{
+    if (!d || !d->m)
+        return TV_GRPC_INVALID_ARGUMENT;
+    if (label && strlen(label) > TV_AUTH_LABEL_MAX)
+        return TV_GRPC_INVALID_ARGUMENT;
+    char *copy = label ? strdup(label) : NULL;
+    if (label && !copy)
+        return TV_GRPC_INTERNAL;
+    amatch_t *m = d->m;
+    pthread_mutex_lock(&m->mu);
+    char *old = m->label;
+    m->label = copy;
+    pthread_mutex_unlock(&m->mu);
+    free(old);
+    return TV_GRPC_OK;
+}
+
+static int h_match_create(tv_module_t *mod, const char *name, const char *params,
+                          char **match_id)
+{
+    (void)mod;
+    if (!match_id)
+        return TV_GRPC_INVALID_ARGUMENT;
+    return tv_auth_create(atomic_load(&g_auth), name, params, match_id);
+}
+
+static const tv_auth_host_ops_t host_ops = {h_match_create, d_broadcast, d_kick,
+                                            d_label_update};
+
+/* ---- the room ----------------------------------------------------------------------------- */
+
+int tv_auth_new(tv_rt_t *rt, tv_match_t *matches, tv_mod_registry_t *modules, int threads,
+                tv_auth_t **out)
+{
+    tv_auth_t *a = calloc(1, sizeof *a);
+    int rc = TV_ENOMEM;
+
+    *out = NULL;
+    if (!a)
+        return TV_ENOMEM;
+    pthread_rwlock_init(&a->lock, NULL);
+    a->rt = rt;
+    a->modules = modules;
+    if (!(a->sched = tv_sched_new(threads > 0 ? threads : 2)))
+        goto fail;
+    tv_rt_listener_t l = {NULL, on_close, a};
+    if (rt && (rc = tv_rt_add_listener(rt, &l)) != TV_OK)
+        goto fail;
+    tv_match_authoritative_t hooks = {sizeof hooks, a, hook_join, hook_leave, hook_data,
+                                      hook_list};
+    if (matches && (rc = tv_match_set_authoritative(matches, &hooks)) != TV_OK)
+        goto fail;
+    atomic_store(&g_auth, a);
+    tv_mod_host_set_match_ops(&host_ops);
+    *out = a;
+    return TV_OK;
+fail:
+    /* a listener already added keeps a pointer to a: keep it alive, stopped */
+    *out = a;
+    tv_sched_free(a->sched);
+    a->sched = NULL;
+    a->stopping = 1;
+    return rc;
+}
+
+void tv_auth_shutdown(tv_auth_t *a, int grace_s)
+{
+    if (!a)
+        return;
+    pthread_rwlock_wrlock(&a->lock);
+    a->stopping = 1;
+    size_t pos = 0;
+    amatch_t *m;
+    while ((m = tv_rt_idmap_next(&a->map, &pos))) {
+        pthread_mutex_lock(&m->mu);
+        m->terminate = 1;
+        m->grace = grace_s;
+        pthread_mutex_unlock(&m->mu);
+    }
+    pthread_rwlock_unlock(&a->lock);
+    /* every match runs terminate at its next tick (at most 1 s away) */
+    int64_t end = tv_now_ms() + 1000LL * (grace_s > 0 ? grace_s : 0) + 2000;
+    while (atomic_load(&a->matches) > 0 && tv_now_ms() < end) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&a->matches) > 0)
+        tv_log_warn("match", "%lld authoritative matches did not end in time: stopped",
+                    (long long)atomic_load(&a->matches));
+    pthread_rwlock_wrlock(&a->lock);
+    tv_sched_t *s = a->sched;
+    a->sched = NULL;
+    pthread_rwlock_unlock(&a->lock);
+    tv_sched_free(s); /* done runs for the matches left, without terminate */
+}
+
+void tv_auth_free(tv_auth_t *a)
+{
+    if (!a)
+        return;
+    if (a->sched)
+        tv_auth_shutdown(a, 0);
+    tv_auth_t *cur = a;
+    if (atomic_compare_exchange_strong(&g_auth, &cur, NULL))
+        tv_mod_host_set_match_ops(NULL);
+    tv_rt_idmap_free(&a->map);
+    pthread_rwlock_destroy(&a->lock);
+    free(a);
+}
+
+void tv_auth_stats(tv_auth_t *a, tv_auth_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!a)
+        return;
+    out->matches = atomic_load(&a->matches);
+    out->presences = atomic_load(&a->presences);
+    out->created = atomic_load(&a->created);
+    out->inputs = atomic_load(&a->inputs);
+    out->inputs_dropped = atomic_load(&a->dropped);
+    pthread_rwlock_rdlock(&a->lock);
+    if (a->sched)
+        tv_sched_stats(a->sched, &out->sched);
+    pthread_rwlock_unlock(&a->lock);
+}

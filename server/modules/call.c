@@ -1,0 +1,153 @@
+/* Calling into modules: the context a callback sees, RPC calls and hook calls. Each call holds
+ * a reference on its generation, so the module's code stays loaded until the call returns even
+ * when a reload replaces it meanwhile. */
+#include "internal.h"
+#include "error.h"
+#include "log.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    tv_mod_ctx_t ctx;
+    cJSON *vars_json;   /* owns the strings vars point at */
+    tv_mod_kv_t *vars;
+} call_ctx_t;
+
+static const char *str(const char *s)
+{
+    return s ? s : "";
+}
+
+/* The session vars (a JSON object of strings) as key/value pairs; others are skipped. */
+static int read_vars(call_ctx_t *c, const char *json)
+{
+    if (!json || !*json)
+        return TV_OK;
+    c->vars_json = cJSON_Parse(json);
+    int n = cJSON_GetArraySize(c->vars_json);
+    if (n <= 0)
+        return TV_OK;
+    if (!(c->vars = calloc((size_t)n, sizeof *c->vars)))
+        return TV_ENOMEM;
+    for (const cJSON *v = c->vars_json->child; v; v = v->next)
+        if (cJSON_IsString(v) && v->string)
+            c->vars[c->ctx.nvars++] = (tv_mod_kv_t){v->string, v->valuestring};
+    c->ctx.vars = c->vars;
+    return TV_OK;
+}
+
+static int ctx_init(call_ctx_t *c, tv_module_t *mod, const char *rpc_id, const char *api,
+                    const tv_mod_caller_t *who)
+{
+    static const tv_mod_caller_t nobody;
+    who = who ? who : &nobody;
+    memset(c, 0, sizeof *c);
+    c->ctx.size = sizeof c->ctx;
+    c->ctx.module = mod;
+    c->ctx.rpc_id = str(rpc_id);
+    c->ctx.api = str(api);
+    c->ctx.user_id = str(who->user_id);
+    c->ctx.username = str(who->username);
+    c->ctx.expiry = who->expiry;
+    c->ctx.session_id = str(who->session_id);
+    c->ctx.query = who->query;
+    c->ctx.nquery = who->query ? who->nquery : 0;
+    return read_vars(c, who->vars_json);
+}
+
+static void ctx_free(call_ctx_t *c)
+{
+    cJSON_Delete(c->vars_json);
+    free(c->vars);
+}
+
+/* 1-16 stay; anything else is 13, as Nakama does for errors without a valid code. */
+int tv_mod_grpc_code(int code)
+{
+    return code >= 1 && code <= 16 ? code : TV_GRPC_INTERNAL;
+}
+
+void tv_mod_reply_clear(tv_mod_reply_t *r)
+{
+    free(r->data);
+    free(r->message);
+    memset(r, 0, sizeof *r);
+    r->size = sizeof *r;
+}
+
+/* Makes r->data a NUL-terminated block of r->len bytes owned by the server (a module may
+ * have allocated exactly len bytes). */
+static int terminate_data(tv_mod_reply_t *r)
+{
+    char *d = realloc(r->data, r->len + 1);
+    if (!d)
+        return TV_ENOMEM;
+    d[r->len] = 0;
+    r->data = d;
+    return TV_OK;
+}
+
+int tv_mod_call_hook(const mod_entry_t *e, const char *api, const tv_mod_caller_t *who,
+                     const char *in, size_t in_len, const char *result, size_t result_len,
+                     tv_mod_reply_t *rep)
+{
+    call_ctx_t c;
+    tv_mod_reply_clear(rep);
+    int code = ctx_init(&c, e->mod, "", api, who);
+    if (code == TV_OK && e->kind == KIND_BEFORE)
+        code = e->fn.before(&c.ctx, in, in_len, rep);
+    else if (code == TV_OK)
+        code = e->fn.after(&c.ctx, result, result_len, in, in_len, rep);
+    else
+        code = TV_GRPC_INTERNAL;
+    ctx_free(&c);
+    if (code == 0 && rep->data && terminate_data(rep) != TV_OK)
+        code = TV_GRPC_INTERNAL;
+    return code ? tv_mod_grpc_code(code) : 0;
+}
+
+/* Runs the function; fills the outputs as tv_mod_rpc_call documents. */
+static int run_rpc(const mod_entry_t *e, const char *payload, size_t len,
+                   const tv_mod_caller_t *who, char **out, size_t *out_len, int *code,
+                   char **message)
+{
+    call_ctx_t c;
+    tv_mod_reply_t rep = {.size = sizeof rep};
+    int rc = ctx_init(&c, e->mod, e->key, "", who);
+    int fc = rc == TV_OK ? e->fn.rpc(&c.ctx, payload ? payload : "", payload ? len : 0, &rep)
+                         : 0;
+    ctx_free(&c);
+    if (rc == TV_OK && fc == 0 && (rc = terminate_data(&rep)) == TV_OK) {
+        *out = rep.data;
+        *out_len = rep.len;
+        rep.data = NULL;
+    } else if (rc == TV_OK) {
+        *code = tv_mod_grpc_code(fc);
+        *message = rep.message ? rep.message : strdup("RPC function failed.");
+        rep.message = NULL;
+        if (!*message)
+            rc = TV_ENOMEM;
+    }
+    tv_mod_reply_clear(&rep);
+    return rc;
+}
+
+int tv_mod_rpc_call(tv_mod_registry_t *r, const char *id, const char *payload, size_t len,
+                    const tv_mod_caller_t *who, char **out, size_t *out_len, int *code,
+                    char **message)
+{
+    *out = *message = NULL;
+    *out_len = 0;
+    *code = 0;
+    char *key = tv_mod_lower(id ? id : "");
+    if (!key)
+        return TV_ENOMEM;
+    tv_mod_gen_t *g = tv_mod_acquire(r);
+    const mod_entry_t *e = g ? tv_mod_gen_find(g, KIND_RPC, key) : NULL;
+    int rc = e ? run_rpc(e, payload, len, who, out, out_len, code, message) : TV_ENOTFOUND;
+    tv_mod_release(g);
+    free(key);
+    return rc;
+}

@@ -1,0 +1,154 @@
+/* The host table (tv_host_api_t) every module receives: memory, logging, registration (open
+ * only during init) and the reply helpers. The server exports nothing else to modules. */
+#include "internal.h"
+#include "authoritative.h"
+#include "log.h"
+
+#include <stdatomic.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *host_alloc(size_t n)
+{
+    return malloc(n ? n : 1);
+}
+
+static void host_free(void *p)
+{
+    free(p);
+}
+
+static void host_log(tv_module_t *mod, int level, const char *fmt, ...)
+{
+    static const tv_log_level_t map[] = {TV_LOG_DEBUG, TV_LOG_INFO, TV_LOG_WARN, TV_LOG_ERROR};
+    tv_log_level_t lv = level >= 0 && level <= TV_MOD_LOG_ERROR ? map[level] : TV_LOG_ERROR;
+    if (!tv_log_enabled(lv) || !fmt)
+        return;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    tv_log(lv, "module", "%s: %s", mod && mod->name ? mod->name : "?", msg);
+}
+
+static int host_register_rpc(tv_module_t *mod, const char *id, tv_mod_rpc_fn fn)
+{
+    return tv_mod_module_register(mod, KIND_RPC, id, (tv_mod_fn)fn, NULL);
+}
+
+static int host_register_match(tv_module_t *mod, const char *name,
+                               const tv_mod_match_handler_t *handler)
+{
+    return tv_mod_module_register(mod, KIND_MATCH, name, NULL, handler);
+}
+
+static int host_register_before(tv_module_t *mod, const char *api, tv_mod_before_fn fn)
+{
+    return tv_mod_module_register(mod, KIND_BEFORE, api, (tv_mod_fn)fn, NULL);
+}
+
+static int host_register_after(tv_module_t *mod, const char *api, tv_mod_after_fn fn)
+{
+    return tv_mod_module_register(mod, KIND_AFTER, api, (tv_mod_fn)fn, NULL);
+}
+
+static int host_reply(tv_mod_reply_t *r, const void *data, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return TV_GRPC_INTERNAL;
+    if (len)
+        memcpy(copy, data, len);
+    copy[len] = 0;
+    free(r->data);
+    r->data = copy;
+    r->len = len;
+    return TV_GRPC_OK;
+}
+
+static int host_fail(tv_mod_reply_t *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (msg) {
+        va_start(ap, fmt);
+        vsnprintf(msg, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        free(r->message);
+        r->message = msg;
+    }
+    return code;
+}
+
+/* --- authoritative matches: forwarded to the match room, which installs its entries at start
+ * (tv_auth_new); without it they answer UNAVAILABLE. A pointer, not a link-time dependency, so
+ * the modules room builds and tests without the match room. */
+static _Atomic(const tv_auth_host_ops_t *) match_ops;
+
+void tv_mod_host_set_match_ops(const tv_auth_host_ops_t *ops)
+{
+    atomic_store(&match_ops, ops);
+}
+
+static int host_match_create(tv_module_t *mod, const char *name, const char *params_json,
+                             char **match_id)
+{
+    const tv_auth_host_ops_t *ops = atomic_load(&match_ops);
+    if (match_id)
+        *match_id = NULL;
+    if (!ops || !ops->match_create)
+        return TV_GRPC_UNAVAILABLE;
+    return ops->match_create(mod, name, params_json, match_id);
+}
+
+static int host_broadcast(tv_mod_dispatcher_t *d, int64_t op_code, const void *data, size_t len,
+                          const tv_mod_presence_t *const *to, size_t nto,
+                          const tv_mod_presence_t *sender, int reliable)
+{
+    const tv_auth_host_ops_t *ops = atomic_load(&match_ops);
+    if (!ops || !ops->broadcast)
+        return TV_GRPC_UNAVAILABLE;
+    return ops->broadcast(d, op_code, data, len, to, nto, sender, reliable);
+}
+
+static int host_kick(tv_mod_dispatcher_t *d, const tv_mod_presence_t *const *ps, size_t n)
+{
+    const tv_auth_host_ops_t *ops = atomic_load(&match_ops);
+    if (!ops || !ops->kick)
+        return TV_GRPC_UNAVAILABLE;
+    return ops->kick(d, ps, n);
+}
+
+static int host_label_update(tv_mod_dispatcher_t *d, const char *label)
+{
+    const tv_auth_host_ops_t *ops = atomic_load(&match_ops);
+    if (!ops || !ops->label_update)
+        return TV_GRPC_UNAVAILABLE;
+    return ops->label_update(d, label);
+}
+
+const tv_host_api_t tv_mod_host = {
+    .size = sizeof(tv_host_api_t),
+    .abi_major = TV_ABI_MAJOR,
+    .abi_minor = TV_ABI_MINOR,
+    .alloc = host_alloc,
+    .free = host_free,
+    .log = host_log,
+    .register_rpc = host_register_rpc,
+    .register_match = host_register_match,
+    .register_before = host_register_before,
+    .register_after = host_register_after,
+    .reply = host_reply,
+    .fail = host_fail,
+    .match_create = host_match_create,
+    .broadcast = host_broadcast,
+    .kick = host_kick,
+    .label_update = host_label_update,
+};
