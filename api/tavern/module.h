@@ -370,6 +370,23 @@ struct tv_host_api {
     /* Replaces the label (copied, ≤ 2048 bytes; NULL = none) used by match listing, at once. */
     int (*label_update)(tv_mod_dispatcher_t *d, const char *label);
 
+    /* --- reconnect window (added after ABI 1.0: check TV_HOST_HAS) ------------------------- */
+
+    /* Asks for a reconnect grace of seconds (0 = none, the default and Nakama's behaviour; at
+     * most 300) for later disconnects; a presence already held keeps its deadline. Only
+     * during a callback of the match (init included). With a grace, a member whose socket
+     * closes does not leave: it stays a member (counted in size and listed in presences),
+     * hears nothing, and nobody is told. If the same user (user_id) sends match_join for this
+     * match from a new socket before the deadline, it is rejoined without join_attempt and
+     * without a presence event: the held presence takes the new session_id, the `match`
+     * answer carries "rejoined": true, and join runs again for it with presence->reason 2
+     * (find the player by user_id, adopt the new session_id, send a full state). At the
+     * deadline (checked each tick) the normal leave runs: leave with reason 4 and a presence
+     * event to the others. A kick or match_leave of a held presence leaves at once. Returns
+     * 0, TV_GRPC_INVALID_ARGUMENT for a bad d or seconds, TV_GRPC_UNAVAILABLE without
+     * authoritative matches. */
+    int (*match_set_reconnect_grace)(tv_mod_dispatcher_t *d, int seconds);
+
     /* --- future entries go here, at the end, and nowhere else. ----------------------------- */
 };
 

@@ -1,7 +1,8 @@
 /* arena: an authoritative movement game, and the template for real-time matches. The server
  * owns every position; clients only send where they want to go.
  *
- *   RPC "create_match"  payload {} (or {"max_players":N}, 1-16) -> {"match_id":"<uuid>.tavern"}
+ *   RPC "create_match"  payload {} (or {"max_players":N}, 1-16, and/or {"reconnect_grace":S},
+ *                       0-300 seconds, default 10) -> {"match_id":"<uuid>.tavern"}
  *   match handler "arena", 20 ticks a second, label {"mode":"arena","players":N,"max":M}
  *
  * Client -> server, op_code 1 (input): a direction, either 2 bytes (int8 dx, int8 dy, each
@@ -15,6 +16,11 @@
  *     SPEED units a second inside a WORLD x WORLD square.
  * Server -> clients, op_code 2 every tick while someone is in: JSON
  *   {"tick":T,"players":[{"user_id":..,"session_id":..,"x":..,"y":..,"invalid":N,"limited":N}]}
+ * Server -> one client, op_code 3 when it joins or rejoins: the full state, JSON
+ *   {"tick":T,"rejoined":true|false,"players":[...as above...]}
+ * Reconnects: the match asks for a reconnect grace (10 s unless the params say otherwise). A
+ * player whose socket drops keeps its place (and position) that long; the same user joining
+ * again from a new socket is rejoined (no join attempt, no presence events) and gets op 3.
  * The match ends itself after 60 s without players (and at server shutdown).
  *
  * Build it outside the tree with: cc -shared -fPIC -O2 -I<tavern>/api arena.c -o arena.so -lm
@@ -34,6 +40,8 @@
 #define EMPTY_TICKS (60 * TICK_RATE)
 #define OP_INPUT 1
 #define OP_STATE 2
+#define OP_SYNC 3
+#define RECONNECT_GRACE 10   /* seconds, unless the params say otherwise */
 
 static const tv_host_api_t *host;
 static tv_module_t *self;
@@ -73,7 +81,7 @@ static player_t *find(arena_t *a, const char *session_id)
 /* Reads the number after "key": in a JSON text, or returns 0. */
 static int json_num(const char *s, size_t len, const char *key, double *out)
 {
-    char pat[16];
+    char pat[32];
     snprintf(pat, sizeof pat, "\"%s\"", key);
     const char *k = NULL;
     for (size_t i = 0; i + strlen(pat) <= len; i++)
@@ -113,7 +121,6 @@ static int decode(const tv_mod_match_message_t *m, double *dx, double *dy)
 static void *arena_init(const tv_mod_match_ctx_t *ctx, const char *params, size_t len,
                         tv_mod_match_init_t *out)
 {
-    (void)ctx;
     arena_t *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
@@ -123,6 +130,17 @@ static void *arena_init(const tv_mod_match_ctx_t *ctx, const char *params, size_
         return NULL; /* refuses the match: the RPC answers an error */
     }
     a->max = (int)max;
+    double grace = RECONNECT_GRACE;
+    if (json_num(params, len, "reconnect_grace", &grace) && (grace < 0 || grace > 300)) {
+        free(a);
+        return NULL;
+    }
+    /* an older server without the entry: players leave on disconnect, as in Nakama */
+    if (TV_HOST_HAS(host, match_set_reconnect_grace) &&
+        host->match_set_reconnect_grace(ctx->dispatcher, (int)grace) != 0) {
+        free(a);
+        return NULL;
+    }
     set_label(NULL, a);
     out->tick_rate = TICK_RATE;
     out->label = a->label;
@@ -142,17 +160,56 @@ static void *arena_join_attempt(const tv_mod_match_ctx_t *ctx, void *state,
     return a;
 }
 
+/* Writes {"tick":T,"rejoined":..,"players":[...]} (rejoined < 0: left out) into buf; returns
+ * its length. */
+static int state_json(const arena_t *a, int64_t tick, int rejoined, char *buf, size_t size)
+{
+    int w = snprintf(buf, size, "{\"tick\":%lld,%s\"players\":[", (long long)tick,
+                     rejoined < 0 ? "" : rejoined ? "\"rejoined\":true," : "\"rejoined\":false,");
+    for (int i = 0; i < a->n; i++) {
+        const player_t *p = &a->p[i];
+        w += snprintf(buf + w, size - (size_t)w,
+                      "%s{\"user_id\":\"%s\",\"session_id\":\"%s\",\"x\":%.2f,\"y\":%.2f,"
+                      "\"invalid\":%lld,\"limited\":%lld}",
+                      i ? "," : "", p->user_id, p->session_id, p->x, p->y,
+                      (long long)p->invalid, (long long)p->limited);
+    }
+    w += snprintf(buf + w, size - (size_t)w, "]}");
+    return w;
+}
+
+static player_t *find_user(arena_t *a, const char *user_id)
+{
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->p[i].user_id, user_id) == 0)
+            return &a->p[i];
+    return NULL;
+}
+
 static void *arena_join(const tv_mod_match_ctx_t *ctx, void *state,
                         const tv_mod_presence_t *const *ps, size_t n)
 {
     arena_t *a = state;
-    for (size_t i = 0; i < n && a->n < MAX_PLAYERS; i++) {
-        player_t *p = &a->p[a->n++];
-        memset(p, 0, sizeof *p);
-        snprintf(p->user_id, sizeof p->user_id, "%s", ps[i]->user_id);
+    for (size_t i = 0; i < n; i++) {
+        /* reason 2: a rejoin after a disconnect; the player keeps its place under a new
+         * session */
+        player_t *p = ps[i]->reason == 2 ? find_user(a, ps[i]->user_id) : NULL;
+        int rejoined = p != NULL;
+        if (!p) {
+            if (a->n >= MAX_PLAYERS)
+                continue;
+            p = &a->p[a->n++];
+            memset(p, 0, sizeof *p);
+            snprintf(p->user_id, sizeof p->user_id, "%s", ps[i]->user_id);
+            p->x = WORLD / 2;
+            p->y = WORLD / 2;
+        }
         snprintf(p->session_id, sizeof p->session_id, "%s", ps[i]->session_id);
-        p->x = WORLD / 2;
-        p->y = WORLD / 2;
+        p->dx = p->dy = 0; /* whatever it held before dropping, it stands still now */
+        char buf[64 + MAX_PLAYERS * 200];
+        int w = state_json(a, ctx->tick, rejoined, buf, sizeof buf);
+        const tv_mod_presence_t *to[1] = {ps[i]};
+        host->broadcast(ctx->dispatcher, OP_SYNC, buf, (size_t)w, to, 1, NULL, 1);
     }
     set_label(ctx, a);
     return a;
@@ -217,19 +274,13 @@ static void *arena_loop(const tv_mod_match_ctx_t *ctx, void *state,
     }
     a->empty_ticks = 0;
 
-    char buf[64 + MAX_PLAYERS * 200];
-    int w = snprintf(buf, sizeof buf, "{\"tick\":%lld,\"players\":[", (long long)ctx->tick);
     for (int i = 0; i < a->n; i++) {
         player_t *p = &a->p[i];
         p->x = clampd(p->x + p->dx * SPEED / TICK_RATE, 0, WORLD);
         p->y = clampd(p->y + p->dy * SPEED / TICK_RATE, 0, WORLD);
-        w += snprintf(buf + w, sizeof buf - (size_t)w,
-                      "%s{\"user_id\":\"%s\",\"session_id\":\"%s\",\"x\":%.2f,\"y\":%.2f,"
-                      "\"invalid\":%lld,\"limited\":%lld}",
-                      i ? "," : "", p->user_id, p->session_id, p->x, p->y,
-                      (long long)p->invalid, (long long)p->limited);
     }
-    w += snprintf(buf + w, sizeof buf - (size_t)w, "]}");
+    char buf[64 + MAX_PLAYERS * 200];
+    int w = state_json(a, ctx->tick, -1, buf, sizeof buf);
     host->broadcast(ctx->dispatcher, OP_STATE, buf, (size_t)w, NULL, 0, NULL, 0);
     return a;
 }

@@ -294,6 +294,21 @@ static int start(server_t *s, const tv_config_t *cfg)
     return rc;
 }
 
+/* One line of authoritative-match figures (until the metrics endpoint shows them). */
+static void log_match_stats(server_t *s)
+{
+    if (!s->auth)
+        return;
+    tv_auth_stats_t st;
+    tv_auth_stats(s->auth, &st);
+    tv_log_info("match", "matches %lld (created %lld), presences %lld, inputs %lld (dropped %lld); "
+                "ticks %lld: p50 %lld us, p99 %lld us, max %lld us, overruns %lld, late %lld",
+                (long long)st.matches, (long long)st.created, (long long)st.presences,
+                (long long)st.inputs, (long long)st.inputs_dropped, (long long)st.sched.ticks,
+                (long long)st.sched.p50_us, (long long)st.sched.p99_us, (long long)st.sched.max_us,
+                (long long)st.sched.overruns, (long long)st.sched.late);
+}
+
 static void stop(server_t *s)
 {
     tv_acceptor_stop(s->acceptor);      /* no new sockets */
@@ -302,6 +317,7 @@ static void stop(server_t *s)
     tv_http_stop(s->console);
     tv_http_stop(s->api);
     tv_workers_free(s->workers);        /* only now: the daemons above could still submit */
+    log_match_stats(s);
     tv_auth_shutdown(s->auth, 0);       /* no RPC can create a match now: terminate, stop */
     if (s->rt)
         tv_rt_stop(s->rt);
@@ -358,6 +374,7 @@ int tv_server_run(const tv_config_t *cfg)
             load_modules(&s);
         } else if (errno == EAGAIN) {
             janitor(&s);
+            log_match_stats(&s);
         }
     }
     tv_log_info("server", "signal %d: shutting down", sig);

@@ -27,6 +27,8 @@ typedef struct apres {
     char user_id[37];
     char session_id[37];
     char username[129];
+    int64_t gone_ms;      /* held after a disconnect: leaves at this unix ms (0 = connected);
+                             written by the tick thread under mu */
 } apres_t;
 
 enum { REQ_JOIN, REQ_LEAVE };
@@ -65,6 +67,7 @@ struct amatch {
     int tick_rate;
     int64_t loops;
     int64_t created_ms;
+    int reconnect_grace;                 /* seconds a dropped presence is held (0 = none) */
     struct tv_mod_dispatcher disp;
 
     pthread_mutex_t mu;                  /* guards what socket threads and listing read: */
@@ -142,6 +145,16 @@ static long member_of(const amatch_t *m, const char *session_id)
     return -1;
 }
 
+/* Index of the member of user_id held after a disconnect (reconnect grace), or -1. Tick
+ * thread. */
+static long held_of(const amatch_t *m, const char *user_id)
+{
+    for (size_t i = 0; i < m->npres; i++)
+        if (m->pres[i]->gone_ms && strcmp(m->pres[i]->user_id, user_id) == 0)
+            return (long)i;
+    return -1;
+}
+
 static void ctx_fill(amatch_t *m, tv_mod_match_ctx_t *ctx)
 {
     memset(ctx, 0, sizeof *ctx);
@@ -197,9 +210,12 @@ static void send_all(amatch_t *m, const char *text, size_t len)
         return;
     if (m->npres > 32 && !(ids = malloc(m->npres * sizeof *ids)))
         return;
+    size_t k = 0;
     for (size_t i = 0; i < m->npres; i++)
-        ids[i] = m->pres[i]->session_id;
-    tv_rt_send_many(m->a->rt, ids, m->npres, text, len);
+        if (!m->pres[i]->gone_ms) /* held after a disconnect: nobody to hear it */
+            ids[k++] = m->pres[i]->session_id;
+    if (k)
+        tv_rt_send_many(m->a->rt, ids, k, text, len);
     if (ids != inline_ids)
         free(ids);
 }
@@ -245,14 +261,20 @@ static int end_match(amatch_t *m, const char *why)
 }
 
 /* A join attempt: join_attempt, then the member is added, answered (`match`), announced, and
- * join runs. Returns 0, or -1 when the state went NULL. */
+ * join runs. A rejoin (the user of a presence held after a disconnect, from a new socket)
+ * skips join_attempt and the announcement: the held presence takes the new session, the
+ * answer says "rejoined": true, and join runs again with reason 2. Returns 0, or -1 when the
+ * state went NULL. */
 static int run_join(amatch_t *m, req_t *r)
 {
     tv_mod_match_ctx_t ctx;
     tv_rt_t *rt = m->a->rt;
     long at = member_of(m, r->p.session_id);
+    long held = at < 0 ? held_of(m, r->p.user_id) : -1;
+    int64_t was_gone = 0;
+    char old_sid[sizeof r->p.session_id];
 
-    if (at < 0 && m->h->join_attempt) {
+    if (at < 0 && held < 0 && m->h->join_attempt) {
         tv_mod_join_result_t jr = {sizeof jr, 1, NULL};
         ctx_fill(m, &ctx);
         r->p.pub.reason = 1;
@@ -269,7 +291,16 @@ static int run_join(amatch_t *m, req_t *r)
         }
     }
     apres_t *p = NULL;
-    if (at < 0) {
+    if (held >= 0) {
+        p = m->pres[held];
+        was_gone = p->gone_ms;
+        memcpy(old_sid, p->session_id, sizeof old_sid);
+        pthread_mutex_lock(&m->mu);
+        memcpy(p->session_id, r->p.session_id, sizeof p->session_id);
+        memcpy(p->username, r->p.username, sizeof p->username);
+        p->gone_ms = 0;
+        pthread_mutex_unlock(&m->mu);
+    } else if (at < 0) {
         if (!(p = malloc(sizeof *p))) {
             tv_rt_reply_error(rt, r->p.session_id, r->cid, TV_RT_ERR_RUNTIME_EXCEPTION,
                               "out of memory");
@@ -304,7 +335,8 @@ static int run_join(amatch_t *m, req_t *r)
              cJSON_AddTrueToObject(body, "authoritative") &&
              (!m->label || cJSON_AddStringToObject(body, "label", m->label)) &&
              cJSON_AddNumberToObject(body, "size", (double)m->npres) &&
-             (others = cJSON_AddArrayToObject(body, "presences"));
+             (others = cJSON_AddArrayToObject(body, "presences")) &&
+             (held < 0 || cJSON_AddTrueToObject(body, "rejoined"));
     for (size_t i = 0; ok && i < m->npres; i++) {
         if (m->pres[i] == p)
             continue;
@@ -321,6 +353,25 @@ static int run_join(amatch_t *m, req_t *r)
         cJSON_Delete(body);
     if (at >= 0)
         return 0;
+    if (held >= 0 && (rc == TV_ENOTFOUND || rc == TV_ENOMEM)) {
+        /* the new socket is gone too: held again, under the first deadline */
+        pthread_mutex_lock(&m->mu);
+        memcpy(p->session_id, old_sid, sizeof p->session_id);
+        p->gone_ms = was_gone;
+        pthread_mutex_unlock(&m->mu);
+        return 0;
+    }
+    if (held >= 0) {
+        if (m->h->join) {
+            const tv_mod_presence_t *one[1] = {&p->pub};
+            p->pub.reason = 2; /* a rejoin: the module resyncs this presence */
+            ctx_fill(m, &ctx);
+            m->state = m->h->join(&ctx, m->state, one, 1);
+            if (!m->state)
+                return -1;
+        }
+        return 0;
+    }
     if (rc == TV_ENOTFOUND || rc == TV_ENOMEM) {
         /* the socket closed before it could hear it (or no memory): not a member after all */
         pthread_mutex_lock(&m->mu);
@@ -343,12 +394,12 @@ static int run_join(amatch_t *m, req_t *r)
     return 0;
 }
 
-/* A leave (match_leave, disconnect or kick): the member goes, the others hear it, leave runs.
- * Returns 0, or -1 when the state went NULL. */
-static int run_leave(amatch_t *m, req_t *r)
+/* The member with session_id goes (reason 3 leave or kick, 4 disconnect), the others hear
+ * it, leave runs. Returns 0, or -1 when the state went NULL. */
+static int leave_now(amatch_t *m, const char *session_id, int reason)
 {
     pthread_mutex_lock(&m->mu);
-    long i = member_of(m, r->p.session_id);
+    long i = member_of(m, session_id);
     apres_t *p = NULL;
     if (i >= 0) {
         p = m->pres[i];
@@ -359,7 +410,7 @@ static int run_leave(amatch_t *m, req_t *r)
     if (!p)
         return 0;
     atomic_fetch_sub(&m->a->presences, 1);
-    p->pub.reason = r->p.pub.reason;
+    p->pub.reason = reason;
     presence_event(m, p, 0);
     int rc = 0;
     if (m->h->leave) {
@@ -371,6 +422,41 @@ static int run_leave(amatch_t *m, req_t *r)
     }
     free(p);
     return rc;
+}
+
+/* A queued leave. A disconnect while the match has a reconnect grace does not leave: the
+ * presence is held (silent, still a member) until its deadline or a rejoin. */
+static int run_leave(amatch_t *m, req_t *r)
+{
+    if (r->p.pub.reason == 4 && m->reconnect_grace > 0) {
+        pthread_mutex_lock(&m->mu);
+        long i = member_of(m, r->p.session_id);
+        int held = i >= 0 && !m->pres[i]->gone_ms;
+        if (held)
+            m->pres[i]->gone_ms = tv_now_ms() + 1000LL * m->reconnect_grace;
+        pthread_mutex_unlock(&m->mu);
+        if (held)
+            return 0;
+    }
+    return leave_now(m, r->p.session_id, r->p.pub.reason);
+}
+
+/* Held presences whose deadline passed leave now (reason 4). Returns 0, or -1 when the
+ * state went NULL. */
+static int expire_held(amatch_t *m)
+{
+    int64_t now = tv_now_ms();
+    for (;;) {
+        char sid[sizeof m->pres[0]->session_id];
+        size_t i = 0;
+        while (i < m->npres && !(m->pres[i]->gone_ms && m->pres[i]->gone_ms <= now))
+            i++;
+        if (i == m->npres)
+            return 0;
+        memcpy(sid, m->pres[i]->session_id, sizeof sid);
+        if (leave_now(m, sid, 4) < 0)
+            return -1;
+    }
 }
 
 static int tick(void *ud, int64_t sched_tick)
@@ -404,6 +490,8 @@ static int tick(void *ud, int64_t sched_tick)
                               "Match not found");
         req_free(r);
     }
+    if (!dead)
+        dead = expire_held(m) < 0;
     if (!dead && terminate) {
         if (m->h->terminate) {
             tv_mod_match_ctx_t ctx;
@@ -993,8 +1081,11 @@ static int d_broadcast(tv_mod_dispatcher_t *d, int64_t op_code, const void *data
             return TV_GRPC_INTERNAL;
         }
         for (size_t i = 0; i < nto; i++)
-            if (to[i] && to[i]->session_id && member_of(m, to[i]->session_id) >= 0)
-                ids[k++] = to[i]->session_id;
+            if (to[i] && to[i]->session_id) {
+                long at = member_of(m, to[i]->session_id);
+                if (at >= 0 && !m->pres[at]->gone_ms) /* a held presence hears nothing */
+                    ids[k++] = to[i]->session_id;
+            }
         if (k)
             tv_rt_send_many(m->a->rt, ids, k, b.p, b.len);
         if (ids != inline_ids)
@@ -1038,6 +1129,14 @@ static int d_label_update(tv_mod_dispatcher_t *d, const char *label)
     return TV_GRPC_OK;
 }
 
+static int d_set_reconnect_grace(tv_mod_dispatcher_t *d, int seconds)
+{
+    if (!d || !d->m || seconds < 0 || seconds > TV_AUTH_RECONNECT_MAX)
+        return TV_GRPC_INVALID_ARGUMENT;
+    d->m->reconnect_grace = seconds; /* only the match's own callbacks write or read it */
+    return TV_GRPC_OK;
+}
+
 static int h_match_create(tv_module_t *mod, const char *name, const char *params,
                           char **match_id)
 {
@@ -1048,7 +1147,7 @@ static int h_match_create(tv_module_t *mod, const char *name, const char *params
 }
 
 static const tv_auth_host_ops_t host_ops = {h_match_create, d_broadcast, d_kick,
-                                            d_label_update};
+                                            d_label_update, d_set_reconnect_grace};
 
 /* ---- the room ----------------------------------------------------------------------------- */
 

@@ -22,6 +22,8 @@ struct tv_mod_registry;
 /* Join attempts and leaves queued per match between loops. */
 #define TV_AUTH_CALL_QUEUE 128
 #define TV_AUTH_LABEL_MAX 2048
+/* The longest reconnect grace a match may ask for (match_set_reconnect_grace), seconds. */
+#define TV_AUTH_RECONNECT_MAX 300
 
 typedef struct tv_auth tv_auth_t;
 
@@ -67,6 +69,7 @@ typedef struct tv_auth_host_ops {
                      const tv_mod_presence_t *sender, int reliable);
     int (*kick)(tv_mod_dispatcher_t *d, const tv_mod_presence_t *const *ps, size_t n);
     int (*label_update)(tv_mod_dispatcher_t *d, const char *label);
+    int (*set_reconnect_grace)(tv_mod_dispatcher_t *d, int seconds);
 } tv_auth_host_ops_t;
 
 /* Defined in server/modules/host.c: points its entries at ops (borrowed, static), or at

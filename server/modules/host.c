@@ -134,6 +134,14 @@ static int host_label_update(tv_mod_dispatcher_t *d, const char *label)
     return ops->label_update(d, label);
 }
 
+static int host_match_set_reconnect_grace(tv_mod_dispatcher_t *d, int seconds)
+{
+    const tv_auth_host_ops_t *ops = atomic_load(&match_ops);
+    if (!ops || !ops->set_reconnect_grace)
+        return TV_GRPC_UNAVAILABLE;
+    return ops->set_reconnect_grace(d, seconds);
+}
+
 const tv_host_api_t tv_mod_host = {
     .size = sizeof(tv_host_api_t),
     .abi_major = TV_ABI_MAJOR,
@@ -151,4 +159,5 @@ const tv_host_api_t tv_mod_host = {
     .broadcast = host_broadcast,
     .kick = host_kick,
     .label_update = host_label_update,
+    .match_set_reconnect_grace = host_match_set_reconnect_grace,
 };

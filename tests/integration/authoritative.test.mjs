@@ -84,8 +84,8 @@ function sendInput(p, id, data, opCode = '1') {
   p.inbox.send({ match_data_send: { match_id: id, op_code: opCode, data: b64 } });
 }
 
-async function newArena(u) {
-  const r = await rpc(u, 'create_match');
+async function newArena(u, params = {}) {
+  const r = await rpc(u, 'create_match', params);
   assert.equal(r.status, 200, JSON.stringify(r.json));
   assert.match(r.body.match_id, AUTH_ID);
   return r.body.match_id;
@@ -206,7 +206,7 @@ describe('arena: an authoritative movement match', () => {
   test('a disconnect leaves the match: size drops in the listing', async () => {
     const a = await player(), b = await player();
     try {
-      const id = await newArena(a.u);
+      const id = await newArena(a.u, { reconnect_grace: 0 }); // no grace: Nakama's behaviour
       await request(a, { match_join: { match_id: id } });
       await request(b, { match_join: { match_id: id } });
       const sized = async (n) => {
@@ -311,5 +311,127 @@ describe('tictactoe: turn-based, found by label', () => {
     const u = await newUser();
     const res = await list(u, `query=${encodeURIComponent('+other.mode:x')}`);
     assert.equal(res.status, 400, res.text);
+  });
+});
+
+describe('arena: the reconnect window (match_set_reconnect_grace)', () => {
+  const isSync = (id) => (m) => m.match_data && m.match_data.match_id === id && m.match_data.op_code === '3';
+  const sizeOf = async (u, id) => {
+    const res = await list(u, `limit=100&authoritative=true&min_size=0`);
+    assert.equal(res.status, 200, res.text);
+    return (res.json.matches || []).find((x) => x.match_id === id)?.size;
+  };
+
+  test('a dropped player is held silently, rejoins from a new socket without a join attempt, and gets a full state', async () => {
+    const a = await player(), b = await player(), c = await player();
+    let a2;
+    try {
+      const id = await newArena(a.u, { max_players: 2 }); // the default grace: 10 s
+      const ja = await request(a, { match_join: { match_id: id } });
+      assert.equal(ja.match.rejoined, undefined);
+      const sync0 = decode(await nextWhere(a, isSync(id), 3000, 'the state sync on joining'));
+      assert.equal(sync0.rejoined, false);
+      assert.equal(sync0.players[0].user_id, a.u.uid);
+      await request(b, { match_join: { match_id: id } });
+      await nextWhere(a, (m) => m.match_presence_event?.joins?.[0]?.user_id === b.u.uid, 3000, 'b joining');
+
+      // a moves right, then its socket drops without a close frame
+      sendInput(a, id, JSON.stringify({ dx: 1, dy: 0 }));
+      await nextWhere(b, (m) => isTick(id)(m) && decode(m).players.find((p) => p.user_id === a.u.uid).x > 520, 3000, 'a moving');
+      a.ws.terminate();
+
+      // for 1.5 s: b hears no leave, the ticks keep both players, the listing keeps size 2
+      const until = Date.now() + 1500;
+      let ticks = 0;
+      while (Date.now() < until) {
+        const m = await nextWhere(b, (x) => x.match_presence_event || isTick(id)(x), 3000, 'ticks');
+        assert.equal(m.match_presence_event, undefined, `b heard ${JSON.stringify(m)}`);
+        assert.equal(decode(m).players.length, 2);
+        ticks++;
+      }
+      assert.ok(ticks > 10, `${ticks} ticks while a was away`);
+      assert.equal(await sizeOf(b.u, id), 2);
+      // the held player still takes its place: the arena (max 2) is full for someone else
+      const jc = await request(c, { match_join: { match_id: id } });
+      assert.equal(jc.error?.code, 5, JSON.stringify(jc));
+      assert.equal(jc.error.message, 'Arena is full');
+
+      // a comes back with a new socket: rejoined (join_attempt would have refused: full)
+      const r = await wsOpen(srv, `token=${encodeURIComponent(a.u.token)}`);
+      assert.ok(r.ws, `upgrade refused: ${r.status} ${r.body}`);
+      a2 = { ws: r.ws, inbox: r.inbox, u: a.u };
+      const j2 = await request(a2, { match_join: { match_id: id } });
+      assert.ok(j2.match, JSON.stringify(j2));
+      assert.equal(j2.match.rejoined, true);
+      assert.equal(j2.match.match_id, id);
+      assert.equal(j2.match.authoritative, true);
+      assert.equal(j2.match.size, 2);
+      assert.equal(j2.match.self.user_id, a.u.uid);
+      assert.notEqual(j2.match.self.session_id, ja.match.self.session_id);
+      assert.deepEqual(j2.match.presences.map((p) => p.user_id), [b.u.uid]);
+      const sync = decode(await nextWhere(a2, isSync(id), 3000, 'the state sync on rejoining'));
+      assert.equal(sync.rejoined, true);
+      assert.equal(sync.players.length, 2);
+      const me = sync.players.find((p) => p.user_id === a.u.uid);
+      assert.equal(me.session_id, j2.match.self.session_id);
+      assert.ok(me.x > 520, `kept its position: ${JSON.stringify(me)}`);
+
+      // ticks resume for a, carrying its new session; inputs from the new socket count
+      const t = decode(await nextWhere(a2, isTick(id), 3000, 'a tick after rejoining'));
+      assert.equal(t.players.find((p) => p.user_id === a.u.uid).session_id, j2.match.self.session_id);
+      const y0 = t.players.find((p) => p.user_id === a.u.uid).y;
+      sendInput(a2, id, JSON.stringify({ dx: 0, dy: 1 }));
+      await nextWhere(a2, (m) => isTick(id)(m) && decode(m).players.find((p) => p.user_id === a.u.uid).y > y0 + 20, 3000, 'a moving again');
+
+      // b never heard a presence event about a
+      while (b.inbox.queue.length) assert.equal(b.inbox.queue.shift().match_presence_event, undefined);
+      assert.equal(await sizeOf(b.u, id), 2);
+    } finally {
+      a.ws.close();
+      a2?.ws.close();
+      b.ws.close();
+      c.ws.close();
+    }
+  });
+
+  test('a player that does not come back leaves at the deadline (reason: disconnect); later it joins anew', async () => {
+    const a = await player(), b = await player();
+    let a2;
+    try {
+      const id = await newArena(a.u, { reconnect_grace: 1 });
+      await request(a, { match_join: { match_id: id } });
+      await request(b, { match_join: { match_id: id } });
+      await nextWhere(b, isTick(id), 3000, 'a tick');
+      const dropped = Date.now();
+      a.ws.terminate();
+      const ev = await nextWhere(b, (m) => m.match_presence_event?.leaves, 4000, 'a leaving after the grace');
+      const waited = Date.now() - dropped;
+      assert.equal(ev.match_presence_event.leaves[0].user_id, a.u.uid);
+      assert.ok(waited >= 900 && waited < 3500, `left after ${waited} ms`);
+      const t = decode(await nextWhere(b, isTick(id), 3000, 'a tick'));
+      assert.equal(t.players.length, 1);
+
+      // too late for a rejoin: an ordinary join, announced to b
+      const r = await wsOpen(srv, `token=${encodeURIComponent(a.u.token)}`);
+      a2 = { ws: r.ws, inbox: r.inbox, u: a.u };
+      const j = await request(a2, { match_join: { match_id: id } });
+      assert.ok(j.match, JSON.stringify(j));
+      assert.equal(j.match.rejoined, undefined);
+      const evj = await nextWhere(b, (m) => m.match_presence_event?.joins, 3000, 'a joining anew');
+      assert.equal(evj.match_presence_event.joins[0].session_id, j.match.self.session_id);
+      const sync = decode(await nextWhere(a2, isSync(id), 3000, 'the state sync'));
+      assert.equal(sync.rejoined, false);
+      assert.equal(sync.players.find((p) => p.user_id === a.u.uid).x, 500);
+    } finally {
+      a.ws.close();
+      a2?.ws.close();
+      b.ws.close();
+    }
+  });
+
+  test('a grace outside 0-300 refuses the match', async () => {
+    const u = await newUser();
+    const r = await rpc(u, 'create_match', { reconnect_grace: 301 });
+    assert.equal(r.status, 400, JSON.stringify(r.json));
   });
 });

@@ -1,5 +1,6 @@
 /* Unit tests of server/match/authoritative.c's pure parts: the label query subset (parsing,
- * must / must-not / should terms, ranges, nested keys, arrays) and label_update's limits. The
+ * must / must-not / should terms, ranges, nested keys, arrays), label_update's and
+ * match_set_reconnect_grace's limits, and finding a held presence. The
  * realtime paths are covered by tests/integration/authoritative.test.mjs. */
 #include "../../server/match/authoritative.c"
 #include "../../server/modules/internal.h"
@@ -57,10 +58,34 @@ int main(void)
     big[TV_AUTH_LABEL_MAX] = 0;
     CHECK(d_label_update(&m.disp, big) == TV_GRPC_OK && strlen(m.label) == TV_AUTH_LABEL_MAX);
     CHECK(d_label_update(&m.disp, NULL) == TV_GRPC_OK && m.label == NULL);
+
+    /* match_set_reconnect_grace: 0..TV_AUTH_RECONNECT_MAX seconds */
+    CHECK(d_set_reconnect_grace(&m.disp, 10) == TV_GRPC_OK && m.reconnect_grace == 10);
+    CHECK(d_set_reconnect_grace(&m.disp, -1) == TV_GRPC_INVALID_ARGUMENT && m.reconnect_grace == 10);
+    CHECK(d_set_reconnect_grace(&m.disp, TV_AUTH_RECONNECT_MAX + 1) == TV_GRPC_INVALID_ARGUMENT);
+    CHECK(d_set_reconnect_grace(&m.disp, TV_AUTH_RECONNECT_MAX) == TV_GRPC_OK);
+    CHECK(d_set_reconnect_grace(&m.disp, 0) == TV_GRPC_OK && m.reconnect_grace == 0);
+    CHECK(d_set_reconnect_grace(NULL, 5) == TV_GRPC_INVALID_ARGUMENT);
+
+    /* held_of finds only held presences, by user */
+    apres_t p1, p2, *ps[2] = {&p1, &p2};
+    pres_set(&p1, "u1", "s1", "n1", 1);
+    pres_set(&p2, "u2", "s2", "n2", 1);
+    p1.gone_ms = p2.gone_ms = 0;
+    m.pres = ps;
+    m.npres = 2;
+    CHECK(held_of(&m, "u2") == -1);
+    p2.gone_ms = 1;
+    CHECK(held_of(&m, "u2") == 1 && held_of(&m, "u1") == -1 && held_of(&m, "u3") == -1);
+    CHECK(member_of(&m, "s2") == 1);
+    m.pres = NULL;
+    m.npres = 0;
     pthread_mutex_destroy(&m.mu);
 
     /* the host entries answer UNAVAILABLE without a room */
     char *id = (char *)1;
     CHECK(tv_mod_host.match_create(NULL, "arena", "{}", &id) == TV_GRPC_UNAVAILABLE && !id);
+    CHECK(TV_HOST_HAS(&tv_mod_host, match_set_reconnect_grace));
+    CHECK(tv_mod_host.match_set_reconnect_grace(NULL, 5) == TV_GRPC_UNAVAILABLE);
     return check_summary();
 }
