@@ -94,7 +94,7 @@ typedef struct {
     tv_rt_t *rt;
     tv_http_t *api, *console;
     tv_acceptor_t *acceptor;
-    tv_auth_t *auth;                 /* authoritative matches and their tick scheduler */
+    tv_amatch_t *amatch;               /* authoritative matches and their tick scheduler */
 } server_t;
 
 static void match_list(tv_http_req_t *req, void *app)
@@ -282,7 +282,7 @@ static int start(server_t *s, const tv_config_t *cfg)
     if (!rc)
         rc = tv_match_new(s->rt, &s->app.matches); /* registers its messages: before any socket */
     if (!rc) /* tick threads: one per core, at most 8 */
-        rc = tv_auth_new(s->rt, s->app.matches, s->app.modules, sched_threads(), &s->auth);
+        rc = tv_amatch_new(s->rt, s->app.matches, s->app.modules, sched_threads(), &s->amatch);
     if (!rc)
         rc = tv_mod_rt_register(s->rt, s->app.modules, s->workers);
     if (!rc)
@@ -297,10 +297,10 @@ static int start(server_t *s, const tv_config_t *cfg)
 /* One line of authoritative-match figures (until the metrics endpoint shows them). */
 static void log_match_stats(server_t *s)
 {
-    if (!s->auth)
+    if (!s->amatch)
         return;
-    tv_auth_stats_t st;
-    tv_auth_stats(s->auth, &st);
+    tv_amatch_stats_t st;
+    tv_amatch_stats(s->amatch, &st);
     tv_log_info("match", "matches %lld (created %lld), presences %lld, inputs %lld (dropped %lld); "
                 "ticks %lld: p50 %lld us, p99 %lld us, max %lld us, overruns %lld, late %lld",
                 (long long)st.matches, (long long)st.created, (long long)st.presences,
@@ -318,11 +318,11 @@ static void stop(server_t *s)
     tv_http_stop(s->api);
     tv_workers_free(s->workers);        /* only now: the daemons above could still submit */
     log_match_stats(s);
-    tv_auth_shutdown(s->auth, 0);       /* no RPC can create a match now: terminate, stop */
+    tv_amatch_shutdown(s->amatch, 0);       /* no RPC can create a match now: terminate, stop */
     if (s->rt)
         tv_rt_stop(s->rt);
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
-    tv_auth_free(s->auth);              /* after rt too, for the same reason */
+    tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */
     tv_password_free(s->app.pw);
     tv_session_cache_free(s->app.sessions);

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#define ID_MAX (TV_UUID_LEN + 1 + sizeof TV_AUTH_NODE) /* "<uuid>.<node>" + NUL */
+#define ID_MAX (TV_UUID_LEN + 1 + sizeof TV_AMATCH_NODE) /* "<uuid>.<node>" + NUL */
 
 /* A presence the match owns; pub points into the strings. */
 typedef struct apres {
@@ -57,7 +57,7 @@ struct tv_mod_dispatcher {
 };
 
 struct amatch {
-    tv_auth_t *a;
+    tv_amatch_t *a;
     char id[ID_MAX];
     tv_mod_match_t *ref;                 /* keeps the module's code loaded */
     const tv_mod_match_handler_t *h;
@@ -76,13 +76,13 @@ struct amatch {
     size_t npres, cappres;
     req_t *reqs, *reqs_tail;             /*   queued joins and leaves */
     int nreqs;
-    msg_t *msgs[TV_AUTH_INPUT_QUEUE];    /*   queued input */
+    msg_t *msgs[TV_AMATCH_INPUT_QUEUE];    /*   queued input */
     size_t nmsgs;
     int terminate, grace;                /*   shutdown asked */
     int ended;                           /*   the match ended: refuse everything */
 };
 
-struct tv_auth {
+struct tv_amatch {
     tv_rt_t *rt;
     tv_mod_registry_t *modules;
     tv_sched_t *sched;
@@ -93,7 +93,7 @@ struct tv_auth {
 };
 
 /* The instance the host table's match_create reaches (one server per process). */
-static _Atomic(tv_auth_t *) g_auth;
+static _Atomic(tv_amatch_t *) g_auth;
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -107,7 +107,7 @@ static void pres_set(apres_t *p, const char *user_id, const char *session_id,
     p->pub.user_id = p->user_id;
     p->pub.session_id = p->session_id;
     p->pub.username = p->username;
-    p->pub.node = TV_AUTH_NODE;
+    p->pub.node = TV_AMATCH_NODE;
     p->pub.reason = reason;
 }
 
@@ -162,14 +162,14 @@ static void ctx_fill(amatch_t *m, tv_mod_match_ctx_t *ctx)
     ctx->module = m->mod;
     ctx->dispatcher = &m->disp;
     ctx->match_id = m->id;
-    ctx->node = TV_AUTH_NODE;
+    ctx->node = TV_AMATCH_NODE;
     ctx->label = m->label ? m->label : "";
     ctx->tick_rate = m->tick_rate;
     ctx->tick = m->loops;
 }
 
 /* Finds a running match and returns it with mu held, or NULL. */
-static amatch_t *find_locked(tv_auth_t *a, const char *id)
+static amatch_t *find_locked(tv_amatch_t *a, const char *id)
 {
     pthread_rwlock_rdlock(&a->lock);
     amatch_t *m = tv_rt_idmap_get(&a->map, id);
@@ -188,7 +188,7 @@ static amatch_t *find_locked(tv_auth_t *a, const char *id)
 /* Appends r to m's queue (mu held). TV_EBUSY when full. */
 static int enqueue(amatch_t *m, req_t *r)
 {
-    if (m->nreqs >= TV_AUTH_CALL_QUEUE)
+    if (m->nreqs >= TV_AMATCH_CALL_QUEUE)
         return TV_EBUSY;
     r->next = NULL;
     if (m->reqs_tail)
@@ -462,7 +462,7 @@ static int expire_held(amatch_t *m)
 static int tick(void *ud, int64_t sched_tick)
 {
     amatch_t *m = ud;
-    msg_t *msgs[TV_AUTH_INPUT_QUEUE];
+    msg_t *msgs[TV_AMATCH_INPUT_QUEUE];
     (void)sched_tick;
 
     pthread_mutex_lock(&m->mu);
@@ -505,7 +505,7 @@ static int tick(void *ud, int64_t sched_tick)
         return end_match(m, "server shutdown");
     }
     if (!dead) {
-        const tv_mod_match_message_t *pub[TV_AUTH_INPUT_QUEUE];
+        const tv_mod_match_message_t *pub[TV_AMATCH_INPUT_QUEUE];
         for (size_t i = 0; i < n; i++)
             pub[i] = &msgs[i]->pub;
         tv_mod_match_ctx_t ctx;
@@ -545,7 +545,7 @@ static void match_free(amatch_t *m)
 static void done(void *ud)
 {
     amatch_t *m = ud;
-    tv_auth_t *a = m->a;
+    tv_amatch_t *a = m->a;
     pthread_rwlock_wrlock(&a->lock);
     tv_rt_idmap_del(&a->map, m->id);
     pthread_rwlock_unlock(&a->lock);
@@ -560,7 +560,7 @@ static void done(void *ud)
 
 /* ---- creating -------------------------------------------------------------------------- */
 
-int tv_auth_create(tv_auth_t *a, const char *name, const char *params, char **match_id)
+int tv_amatch_create(tv_amatch_t *a, const char *name, const char *params, char **match_id)
 {
     tv_mod_match_t *ref = NULL;
     amatch_t *m = NULL;
@@ -590,7 +590,7 @@ int tv_auth_create(tv_auth_t *a, const char *name, const char *params, char **ma
         goto fail;
     char uuid[TV_UUID_LEN + 1];
     tv_uuid_v4(uuid);
-    snprintf(m->id, sizeof m->id, "%s.%s", uuid, TV_AUTH_NODE);
+    snprintf(m->id, sizeof m->id, "%s.%s", uuid, TV_AMATCH_NODE);
 
     /* init, on this thread: nobody else can reach the match yet */
     tv_mod_match_init_t in = {sizeof in, 10, NULL};
@@ -603,10 +603,10 @@ int tv_auth_create(tv_auth_t *a, const char *name, const char *params, char **ma
         goto fail;
     }
     if (in.tick_rate < TV_SCHED_MIN_HZ || in.tick_rate > TV_SCHED_MAX_HZ ||
-        (in.label && strlen(in.label) > TV_AUTH_LABEL_MAX)) {
+        (in.label && strlen(in.label) > TV_AMATCH_LABEL_MAX)) {
         tv_log_warn("match", "%s: init gave tick rate %d (1-%d) or a label over %d bytes: the "
                     "match is refused (its state is leaked)", name, in.tick_rate,
-                    TV_SCHED_MAX_HZ, TV_AUTH_LABEL_MAX);
+                    TV_SCHED_MAX_HZ, TV_AMATCH_LABEL_MAX);
         code = TV_GRPC_INVALID_ARGUMENT;
         goto fail;
     }
@@ -651,7 +651,7 @@ fail:
 
 static int hook_join(void *ud, const tv_rt_msg_t *msg, const char *match_id, const cJSON *meta)
 {
-    tv_auth_t *a = ud;
+    tv_amatch_t *a = ud;
     req_t *r = calloc(1, sizeof *r);
     int rc = TV_ENOMEM;
 
@@ -692,7 +692,7 @@ fail:
     return rc;
 }
 
-static void queue_leave(tv_auth_t *a, amatch_t *m, const char *user_id, const char *session_id,
+static void queue_leave(tv_amatch_t *a, amatch_t *m, const char *user_id, const char *session_id,
                         const char *username, int reason)
 {
     (void)a;
@@ -707,7 +707,7 @@ static void queue_leave(tv_auth_t *a, amatch_t *m, const char *user_id, const ch
 
 static void hook_leave(void *ud, const tv_rt_identity_t *who, const char *match_id)
 {
-    tv_auth_t *a = ud;
+    tv_amatch_t *a = ud;
     amatch_t *m = find_locked(a, match_id);
     if (!m)
         return;
@@ -719,7 +719,7 @@ static void hook_data(void *ud, const tv_rt_identity_t *who, const char *match_i
                       int64_t op_code, const unsigned char *data, size_t len,
                       const char *const *targets, size_t n, int reliable)
 {
-    tv_auth_t *a = ud;
+    tv_amatch_t *a = ud;
     (void)targets; /* the match decides who hears what */
     (void)n;
     amatch_t *m = find_locked(a, match_id);
@@ -728,7 +728,7 @@ static void hook_data(void *ud, const tv_rt_identity_t *who, const char *match_i
         return;
     }
     msg_t *g = NULL;
-    if (member_of(m, who->session_id) < 0 || m->nmsgs >= TV_AUTH_INPUT_QUEUE ||
+    if (member_of(m, who->session_id) < 0 || m->nmsgs >= TV_AMATCH_INPUT_QUEUE ||
         !(g = malloc(sizeof *g + len + 1))) {
         pthread_mutex_unlock(&m->mu);
         atomic_fetch_add(&a->dropped, 1);
@@ -755,7 +755,7 @@ static void hook_data(void *ud, const tv_rt_identity_t *who, const char *match_i
  * would make it O(joined). */
 static void on_close(void *ud, const tv_rt_identity_t *who)
 {
-    tv_auth_t *a = ud;
+    tv_amatch_t *a = ud;
     pthread_rwlock_rdlock(&a->lock);
     size_t pos = 0;
     amatch_t *m;
@@ -960,7 +960,7 @@ static int hit_cmp(const void *x, const void *y)
 
 static int hook_list(void *ud, const tv_match_filter_t *f, cJSON *out)
 {
-    tv_auth_t *a = ud;
+    tv_amatch_t *a = ud;
     query_t q = {0};
     hit_t *hits = NULL;
     size_t nh = 0, cap = 0;
@@ -1115,7 +1115,7 @@ static int d_label_update(tv_mod_dispatcher_t *d, const char *label)
 {
     if (!d || !d->m)
         return TV_GRPC_INVALID_ARGUMENT;
-    if (label && strlen(label) > TV_AUTH_LABEL_MAX)
+    if (label && strlen(label) > TV_AMATCH_LABEL_MAX)
         return TV_GRPC_INVALID_ARGUMENT;
     char *copy = label ? strdup(label) : NULL;
     if (label && !copy)
@@ -1131,7 +1131,7 @@ static int d_label_update(tv_mod_dispatcher_t *d, const char *label)
 
 static int d_set_reconnect_grace(tv_mod_dispatcher_t *d, int seconds)
 {
-    if (!d || !d->m || seconds < 0 || seconds > TV_AUTH_RECONNECT_MAX)
+    if (!d || !d->m || seconds < 0 || seconds > TV_AMATCH_RECONNECT_MAX)
         return TV_GRPC_INVALID_ARGUMENT;
     d->m->reconnect_grace = seconds; /* only the match's own callbacks write or read it */
     return TV_GRPC_OK;
@@ -1143,18 +1143,18 @@ static int h_match_create(tv_module_t *mod, const char *name, const char *params
     (void)mod;
     if (!match_id)
         return TV_GRPC_INVALID_ARGUMENT;
-    return tv_auth_create(atomic_load(&g_auth), name, params, match_id);
+    return tv_amatch_create(atomic_load(&g_auth), name, params, match_id);
 }
 
-static const tv_auth_host_ops_t host_ops = {h_match_create, d_broadcast, d_kick,
+static const tv_amatch_host_ops_t host_ops = {h_match_create, d_broadcast, d_kick,
                                             d_label_update, d_set_reconnect_grace};
 
 /* ---- the room ----------------------------------------------------------------------------- */
 
-int tv_auth_new(tv_rt_t *rt, tv_match_t *matches, tv_mod_registry_t *modules, int threads,
-                tv_auth_t **out)
+int tv_amatch_new(tv_rt_t *rt, tv_match_t *matches, tv_mod_registry_t *modules, int threads,
+                tv_amatch_t **out)
 {
-    tv_auth_t *a = calloc(1, sizeof *a);
+    tv_amatch_t *a = calloc(1, sizeof *a);
     int rc = TV_ENOMEM;
 
     *out = NULL;
@@ -1185,7 +1185,7 @@ fail:
     return rc;
 }
 
-void tv_auth_shutdown(tv_auth_t *a, int grace_s)
+void tv_amatch_shutdown(tv_amatch_t *a, int grace_s)
 {
     if (!a)
         return;
@@ -1216,13 +1216,13 @@ void tv_auth_shutdown(tv_auth_t *a, int grace_s)
     tv_sched_free(s); /* done runs for the matches left, without terminate */
 }
 
-void tv_auth_free(tv_auth_t *a)
+void tv_amatch_free(tv_amatch_t *a)
 {
     if (!a)
         return;
     if (a->sched)
-        tv_auth_shutdown(a, 0);
-    tv_auth_t *cur = a;
+        tv_amatch_shutdown(a, 0);
+    tv_amatch_t *cur = a;
     if (atomic_compare_exchange_strong(&g_auth, &cur, NULL))
         tv_mod_host_set_match_ops(NULL);
     tv_rt_idmap_free(&a->map);
@@ -1230,7 +1230,7 @@ void tv_auth_free(tv_auth_t *a)
     free(a);
 }
 
-void tv_auth_stats(tv_auth_t *a, tv_auth_stats_t *out)
+void tv_amatch_stats(tv_amatch_t *a, tv_amatch_stats_t *out)
 {
     memset(out, 0, sizeof *out);
     if (!a)

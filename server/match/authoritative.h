@@ -16,52 +16,52 @@ struct tv_match;
 struct tv_mod_registry;
 
 /* The node part of authoritative match ids (Nakama's config "name"; tavern has one node). */
-#define TV_AUTH_NODE "tavern"
+#define TV_AMATCH_NODE "tavern"
 /* Input messages queued per match between loops (Nakama's 128); more are dropped. */
-#define TV_AUTH_INPUT_QUEUE 128
+#define TV_AMATCH_INPUT_QUEUE 128
 /* Join attempts and leaves queued per match between loops. */
-#define TV_AUTH_CALL_QUEUE 128
-#define TV_AUTH_LABEL_MAX 2048
+#define TV_AMATCH_CALL_QUEUE 128
+#define TV_AMATCH_LABEL_MAX 2048
 /* The longest reconnect grace a match may ask for (match_set_reconnect_grace), seconds. */
-#define TV_AUTH_RECONNECT_MAX 300
+#define TV_AMATCH_RECONNECT_MAX 300
 
-typedef struct tv_auth tv_auth_t;
+typedef struct tv_amatch tv_amatch_t;
 
 /* Makes the room: a scheduler with `threads` tick threads, the hooks installed on matches
  * (tv_match_set_authoritative), a close listener on rt, and the host table's match entries
  * pointed at this instance. Call before the first socket arrives (rt's registration rule).
  * modules is borrowed (handlers are looked up in it at match_create). *out is owned by the
- * caller: tv_auth_shutdown, then tv_auth_free after tv_rt_stop. TV_OK, TV_ENOMEM, or rt's
+ * caller: tv_amatch_shutdown, then tv_amatch_free after tv_rt_stop. TV_OK, TV_ENOMEM, or rt's
  * registration error. */
-int tv_auth_new(struct tv_rt *rt, struct tv_match *matches, struct tv_mod_registry *modules,
-                int threads, tv_auth_t **out);
+int tv_amatch_new(struct tv_rt *rt, struct tv_match *matches, struct tv_mod_registry *modules,
+                int threads, tv_amatch_t **out);
 /* Server shutdown: every match gets terminate(grace_s) at its next tick and then ends; waits
  * for them (at most about grace_s + 2 s), then stops the scheduler (matches still running end
  * without terminate). match_create is refused from now on. NULL is fine. */
-void tv_auth_shutdown(tv_auth_t *a, int grace_s);
+void tv_amatch_shutdown(tv_amatch_t *a, int grace_s);
 /* Frees the room (after tv_rt_stop: its close listener may run until then). NULL is fine. */
-void tv_auth_free(tv_auth_t *a);
+void tv_amatch_free(tv_amatch_t *a);
 
 /* Creates a match of the handler registered as name: runs init on this thread, then schedules
  * it. params is a JSON object text (NULL = "{}"). On success *match_id is malloc'd text owned
  * by the caller. Returns a gRPC code: 0; 5 no such handler; 3 init refused (NULL state) or
  * bad tick rate / label; 14 shutting down; 13 out of memory. */
-int tv_auth_create(tv_auth_t *a, const char *name, const char *params, char **match_id);
+int tv_amatch_create(tv_amatch_t *a, const char *name, const char *params, char **match_id);
 
-typedef struct tv_auth_stats {
+typedef struct tv_amatch_stats {
     int64_t matches;       /* authoritative matches running */
     int64_t presences;     /* presences in them */
     int64_t created;       /* matches created since start */
     int64_t inputs;        /* input messages queued for loops */
     int64_t inputs_dropped; /* input dropped: queue full or sender not a member */
     tv_sched_stats_t sched; /* tick figures (p50/p99/overruns) */
-} tv_auth_stats_t;
+} tv_amatch_stats_t;
 /* Figures for metrics and the console. */
-void tv_auth_stats(tv_auth_t *a, tv_auth_stats_t *out);
+void tv_amatch_stats(tv_amatch_t *a, tv_amatch_stats_t *out);
 
 /* ---- the host table's match entries (host.c forwards to these; see module.h) ----------- */
 
-typedef struct tv_auth_host_ops {
+typedef struct tv_amatch_host_ops {
     int (*match_create)(tv_module_t *mod, const char *name, const char *params_json,
                         char **match_id);
     int (*broadcast)(tv_mod_dispatcher_t *d, int64_t op_code, const void *data, size_t len,
@@ -70,10 +70,10 @@ typedef struct tv_auth_host_ops {
     int (*kick)(tv_mod_dispatcher_t *d, const tv_mod_presence_t *const *ps, size_t n);
     int (*label_update)(tv_mod_dispatcher_t *d, const char *label);
     int (*set_reconnect_grace)(tv_mod_dispatcher_t *d, int seconds);
-} tv_auth_host_ops_t;
+} tv_amatch_host_ops_t;
 
 /* Defined in server/modules/host.c: points its entries at ops (borrowed, static), or at
  * nothing with NULL (the entries then answer TV_GRPC_UNAVAILABLE). */
-void tv_mod_host_set_match_ops(const tv_auth_host_ops_t *ops);
+void tv_mod_host_set_match_ops(const tv_amatch_host_ops_t *ops);
 
 #endif

@@ -88,11 +88,11 @@ static int host_fail(tv_mod_reply_t *r, int code, const char *fmt, ...)
 }
 
 /* --- authoritative matches: forwarded to the match room, which installs its entries at start
- * (tv_auth_new); without it they answer UNAVAILABLE. A pointer, not a link-time dependency, so
+ * (tv_amatch_new); without it they answer UNAVAILABLE. A pointer, not a link-time dependency, so
  * the modules room builds and tests without the match room. */
-static _Atomic(const tv_auth_host_ops_t *) match_ops;
+static _Atomic(const tv_amatch_host_ops_t *) match_ops;
 
-void tv_mod_host_set_match_ops(const tv_auth_host_ops_t *ops)
+void tv_mod_host_set_match_ops(const tv_amatch_host_ops_t *ops)
 {
     atomic_store(&match_ops, ops);
 }
@@ -100,7 +100,7 @@ void tv_mod_host_set_match_ops(const tv_auth_host_ops_t *ops)
 static int host_match_create(tv_module_t *mod, const char *name, const char *params_json,
                              char **match_id)
 {
-    const tv_auth_host_ops_t *ops = atomic_load(&match_ops);
+    const tv_amatch_host_ops_t *ops = atomic_load(&match_ops);
     if (match_id)
         *match_id = NULL;
     if (!ops || !ops->match_create)
@@ -112,7 +112,7 @@ static int host_broadcast(tv_mod_dispatcher_t *d, int64_t op_code, const void *d
                           const tv_mod_presence_t *const *to, size_t nto,
                           const tv_mod_presence_t *sender, int reliable)
 {
-    const tv_auth_host_ops_t *ops = atomic_load(&match_ops);
+    const tv_amatch_host_ops_t *ops = atomic_load(&match_ops);
     if (!ops || !ops->broadcast)
         return TV_GRPC_UNAVAILABLE;
     return ops->broadcast(d, op_code, data, len, to, nto, sender, reliable);
@@ -120,7 +120,7 @@ static int host_broadcast(tv_mod_dispatcher_t *d, int64_t op_code, const void *d
 
 static int host_kick(tv_mod_dispatcher_t *d, const tv_mod_presence_t *const *ps, size_t n)
 {
-    const tv_auth_host_ops_t *ops = atomic_load(&match_ops);
+    const tv_amatch_host_ops_t *ops = atomic_load(&match_ops);
     if (!ops || !ops->kick)
         return TV_GRPC_UNAVAILABLE;
     return ops->kick(d, ps, n);
@@ -128,7 +128,7 @@ static int host_kick(tv_mod_dispatcher_t *d, const tv_mod_presence_t *const *ps,
 
 static int host_label_update(tv_mod_dispatcher_t *d, const char *label)
 {
-    const tv_auth_host_ops_t *ops = atomic_load(&match_ops);
+    const tv_amatch_host_ops_t *ops = atomic_load(&match_ops);
     if (!ops || !ops->label_update)
         return TV_GRPC_UNAVAILABLE;
     return ops->label_update(d, label);
@@ -136,7 +136,7 @@ static int host_label_update(tv_mod_dispatcher_t *d, const char *label)
 
 static int host_match_set_reconnect_grace(tv_mod_dispatcher_t *d, int seconds)
 {
-    const tv_auth_host_ops_t *ops = atomic_load(&match_ops);
+    const tv_amatch_host_ops_t *ops = atomic_load(&match_ops);
     if (!ops || !ops->set_reconnect_grace)
         return TV_GRPC_UNAVAILABLE;
     return ops->set_reconnect_grace(d, seconds);

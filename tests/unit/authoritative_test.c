@@ -50,20 +50,20 @@ int main(void)
     amatch_t m = {0};
     pthread_mutex_init(&m.mu, NULL);
     m.disp.m = &m;
-    char big[TV_AUTH_LABEL_MAX + 2];
+    char big[TV_AMATCH_LABEL_MAX + 2];
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = 0;
     CHECK(d_label_update(&m.disp, "{\"a\":1}") == TV_GRPC_OK && strcmp(m.label, "{\"a\":1}") == 0);
     CHECK(d_label_update(&m.disp, big) == TV_GRPC_INVALID_ARGUMENT);
-    big[TV_AUTH_LABEL_MAX] = 0;
-    CHECK(d_label_update(&m.disp, big) == TV_GRPC_OK && strlen(m.label) == TV_AUTH_LABEL_MAX);
+    big[TV_AMATCH_LABEL_MAX] = 0;
+    CHECK(d_label_update(&m.disp, big) == TV_GRPC_OK && strlen(m.label) == TV_AMATCH_LABEL_MAX);
     CHECK(d_label_update(&m.disp, NULL) == TV_GRPC_OK && m.label == NULL);
 
-    /* match_set_reconnect_grace: 0..TV_AUTH_RECONNECT_MAX seconds */
+    /* match_set_reconnect_grace: 0..TV_AMATCH_RECONNECT_MAX seconds */
     CHECK(d_set_reconnect_grace(&m.disp, 10) == TV_GRPC_OK && m.reconnect_grace == 10);
     CHECK(d_set_reconnect_grace(&m.disp, -1) == TV_GRPC_INVALID_ARGUMENT && m.reconnect_grace == 10);
-    CHECK(d_set_reconnect_grace(&m.disp, TV_AUTH_RECONNECT_MAX + 1) == TV_GRPC_INVALID_ARGUMENT);
-    CHECK(d_set_reconnect_grace(&m.disp, TV_AUTH_RECONNECT_MAX) == TV_GRPC_OK);
+    CHECK(d_set_reconnect_grace(&m.disp, TV_AMATCH_RECONNECT_MAX + 1) == TV_GRPC_INVALID_ARGUMENT);
+    CHECK(d_set_reconnect_grace(&m.disp, TV_AMATCH_RECONNECT_MAX) == TV_GRPC_OK);
     CHECK(d_set_reconnect_grace(&m.disp, 0) == TV_GRPC_OK && m.reconnect_grace == 0);
     CHECK(d_set_reconnect_grace(NULL, 5) == TV_GRPC_INVALID_ARGUMENT);
 
