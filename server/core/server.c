@@ -53,9 +53,21 @@ static void reply_root(tv_http_req_t *req, void *app)
 TV_MOD_HOOKED(hooked_auth_device, "AuthenticateDevice", tv_auth_device)
 TV_MOD_HOOKED(hooked_auth_custom, "AuthenticateCustom", tv_auth_custom)
 TV_MOD_HOOKED(hooked_auth_email, "AuthenticateEmail", tv_auth_email)
+TV_MOD_HOOKED(hooked_refresh, "SessionRefresh", tv_auth_refresh)
+TV_MOD_HOOKED(hooked_logout, "SessionLogout", tv_auth_logout)
 TV_MOD_HOOKED(hooked_account_get, "GetAccount", tv_account_get)
+TV_MOD_HOOKED(hooked_account_update, "UpdateAccount", tv_account_update)
+TV_MOD_HOOKED(hooked_account_delete, "DeleteAccount", tv_account_delete)
+TV_MOD_HOOKED(hooked_users, "GetUsers", tv_account_users)
+TV_MOD_HOOKED(hooked_link_device, "LinkDevice", tv_account_link_device)
+TV_MOD_HOOKED(hooked_link_custom, "LinkCustom", tv_account_link_custom)
+TV_MOD_HOOKED(hooked_link_email, "LinkEmail", tv_account_link_email)
+TV_MOD_HOOKED(hooked_unlink_device, "UnlinkDevice", tv_account_unlink_device)
+TV_MOD_HOOKED(hooked_unlink_custom, "UnlinkCustom", tv_account_unlink_custom)
+TV_MOD_HOOKED(hooked_unlink_email, "UnlinkEmail", tv_account_unlink_email)
 
 static void match_list(tv_http_req_t *req, void *app);
+TV_MOD_HOOKED(hooked_match_list, "ListMatches", match_list)
 
 static const tv_http_route_t api_routes[] = {
     {"GET", "/", TV_HTTP_AUTH_NONE, reply_root},
@@ -63,19 +75,19 @@ static const tv_http_route_t api_routes[] = {
     {"POST", "/v2/account/authenticate/device", TV_HTTP_AUTH_SERVER_KEY, hooked_auth_device},
     {"POST", "/v2/account/authenticate/custom", TV_HTTP_AUTH_SERVER_KEY, hooked_auth_custom},
     {"POST", "/v2/account/authenticate/email", TV_HTTP_AUTH_SERVER_KEY, hooked_auth_email},
-    {"POST", "/v2/account/session/refresh", TV_HTTP_AUTH_SERVER_KEY, tv_auth_refresh},
-    {"POST", "/v2/session/logout", TV_HTTP_AUTH_SESSION, tv_auth_logout},
+    {"POST", "/v2/account/session/refresh", TV_HTTP_AUTH_SERVER_KEY, hooked_refresh},
+    {"POST", "/v2/session/logout", TV_HTTP_AUTH_SESSION, hooked_logout},
     {"GET", "/v2/account", TV_HTTP_AUTH_SESSION, hooked_account_get},
-    {"PUT", "/v2/account", TV_HTTP_AUTH_SESSION, tv_account_update},
-    {"DELETE", "/v2/account", TV_HTTP_AUTH_SESSION, tv_account_delete},
-    {"GET", "/v2/user", TV_HTTP_AUTH_SESSION, tv_account_users},
-    {"POST", "/v2/account/link/device", TV_HTTP_AUTH_SESSION, tv_account_link_device},
-    {"POST", "/v2/account/link/custom", TV_HTTP_AUTH_SESSION, tv_account_link_custom},
-    {"POST", "/v2/account/link/email", TV_HTTP_AUTH_SESSION, tv_account_link_email},
-    {"POST", "/v2/account/unlink/device", TV_HTTP_AUTH_SESSION, tv_account_unlink_device},
-    {"POST", "/v2/account/unlink/custom", TV_HTTP_AUTH_SESSION, tv_account_unlink_custom},
-    {"POST", "/v2/account/unlink/email", TV_HTTP_AUTH_SESSION, tv_account_unlink_email},
-    {"GET", "/v2/match", TV_HTTP_AUTH_SESSION, match_list},
+    {"PUT", "/v2/account", TV_HTTP_AUTH_SESSION, hooked_account_update},
+    {"DELETE", "/v2/account", TV_HTTP_AUTH_SESSION, hooked_account_delete},
+    {"GET", "/v2/user", TV_HTTP_AUTH_SESSION, hooked_users},
+    {"POST", "/v2/account/link/device", TV_HTTP_AUTH_SESSION, hooked_link_device},
+    {"POST", "/v2/account/link/custom", TV_HTTP_AUTH_SESSION, hooked_link_custom},
+    {"POST", "/v2/account/link/email", TV_HTTP_AUTH_SESSION, hooked_link_email},
+    {"POST", "/v2/account/unlink/device", TV_HTTP_AUTH_SESSION, hooked_unlink_device},
+    {"POST", "/v2/account/unlink/custom", TV_HTTP_AUTH_SESSION, hooked_unlink_custom},
+    {"POST", "/v2/account/unlink/email", TV_HTTP_AUTH_SESSION, hooked_unlink_email},
+    {"GET", "/v2/match", TV_HTTP_AUTH_SESSION, hooked_match_list},
     {"POST", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {"GET", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {NULL, NULL, 0, NULL},

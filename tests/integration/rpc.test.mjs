@@ -282,6 +282,15 @@ describe('hooks', () => {
     assertApiError(await srv.get('/v2/account', { auth: bearer(denied.token) }), 403, 7, 'denied by module');
   });
 
+  test('hooks reach every API: UpdateAccount and ListMatches refuse the same way', async () => {
+    const ok = await session();
+    assert.equal((await srv.put('/v2/account', { display_name: 'fine' }, { auth: bearer(ok.token) })).status, 200);
+    assert.equal((await srv.get('/v2/match', { auth: bearer(ok.token) })).status, 200);
+    const denied = await session({ deny: 'yes' });
+    assertApiError(await srv.put('/v2/account', { display_name: 'no' }, { auth: bearer(denied.token) }), 403, 7, 'denied by module');
+    assertApiError(await srv.get('/v2/match', { auth: bearer(denied.token) }), 403, 7, 'denied by module');
+  });
+
   test('APIs without hooks are untouched', async () => {
     const res = await srv.authenticate('device', { id: randomId('blocked-', 24) });
     assert.equal(res.status, 200, res.text);

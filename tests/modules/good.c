@@ -238,6 +238,9 @@ int tavern_module_init(const tv_host_api_t *api, tv_module_t *mod)
     rc = rc ? rc : api->register_after(mod, "AuthenticateCustom", after_custom_fn);
     rc = rc ? rc : api->register_before(mod, "GetAccount", before_account);
     rc = rc ? rc : api->register_after(mod, "GetAccount", after_account_fn);
+    /* the same refusal on two more APIs: every route goes through the same hook path */
+    rc = rc ? rc : api->register_before(mod, "UpdateAccount", before_account);
+    rc = rc ? rc : api->register_before(mod, "ListMatches", before_account);
     rc = rc ? rc : api->register_match(mod, "good_match", &match);
     /* registering a name twice is refused and changes nothing */
     if (rc == 0 && api->register_rpc(mod, "testecho", echo) != TV_GRPC_ALREADY_EXISTS)

@@ -186,7 +186,7 @@ static void check_refusals(const char *log)
     CHECK(strstr(log, "init_fails.so refused: tavern_module_init failed (returned 5)"));
     CHECK(strstr(log, "zz_dup.so refused: RPC 'testecho' is already registered by module good"));
     CHECK(strstr(log, "junk.so refused: dlopen:"));
-    CHECK(strstr(log, "loaded good 1.2.3 from good.so: 6 rpc, 2 before, 2 after, 1 match"));
+    CHECK(strstr(log, "loaded good 1.2.3 from good.so: 6 rpc, 4 before, 2 after, 1 match"));
     CHECK(strstr(log, "good module ready"));
     CHECK(strstr(log, "3 module(s) loaded, 8 refused")); /* junk.so too */
     CHECK(!strstr(log, "hidden"));
