@@ -68,6 +68,9 @@ struct rt_shard {
     size_t nfds, capfds;                    /* locked */
     rt_session_t *sessions;                 /* locked: open sessions */
     rt_session_t *wake;                     /* locked: sessions fed by other threads */
+    int wake_pending;                       /* locked: a wake-up was asked and not yet served:
+                                               pushes need not ask again (one per pass, not
+                                               one per broadcast) */
     /* The identity checked before the upgrade, kept here until ESTABLISHED: lws frees the HTTP
      * phase's per-session data when it binds the ws protocol, and both callbacks run in one
      * synchronous lws call on this thread, so one slot per shard is enough. */
@@ -310,6 +313,9 @@ static void want_write_locked(rt_session_t *s, uint64_t *wake)
         return;
     }
     wake_locked(s);
+    if (s->shard->wake_pending)
+        return;
+    s->shard->wake_pending = 1;
     *wake |= 1ULL << s->shard->index;
 }
 
@@ -889,6 +895,7 @@ static int shard_wake(rt_shard_t *sh)
     sh->nfds = sh->capfds = 0;
     wake = sh->wake;
     sh->wake = NULL;
+    sh->wake_pending = 0; /* with the list taken: a later push must wake us again */
     for (rt_session_t *s = wake; s; s = s->wake_next)
         s->waking = 0;
     pthread_mutex_unlock(&sh->lock);

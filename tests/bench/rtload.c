@@ -1,7 +1,11 @@
 /* rtload: a realtime load generator for tavern's (Nakama's) WebSocket API. Signs N devices in
  * over plain HTTP/1.1, opens N sockets on libwebsockets client contexts (one per thread), groups
  * them into relayed matches of K and has every client send match_data at R Hz for D seconds,
- * measuring delivery, latency, and the server's CPU and memory from /proc. -r 0: idle sockets. */
+ * measuring delivery, latency, and the server's CPU and memory from /proc. -r 0: idle sockets.
+ * -m arena: authoritative arena matches (modules/arena) instead: the first client of each group
+ * makes the match with the socket RPC create_match, everyone joins it, sends 2-byte inputs at
+ * R Hz and counts the server's op 2 state broadcasts (ARENA_TICK_RATE a second per client),
+ * with the time between two broadcasts to the same client as the jitter figure. */
 #include <libwebsockets.h>
 
 #include <cjson/cJSON.h>
@@ -30,6 +34,8 @@
 #define HIST_N ((64 - HIST_SUB_BITS) << HIST_SUB_BITS)
 #define RX_MAX 65536           /* reassembly cap for a fragmented incoming message */
 #define ERR_PRINT_MAX 20       /* error lines printed per run; the rest are only counted */
+#define ARENA_TICK_RATE 20     /* modules/arena ticks (and broadcasts op 2) 20 times a second */
+#define ARENA_MAX_PLAYERS 16
 
 /* ---- options ---------------------------------------------------------------------------- */
 
@@ -53,6 +59,7 @@ static struct {
      * context aborts. */
     const char *evlib;
     int quiet, verbose;
+    int arena;        /* -m arena: authoritative arena matches instead of relayed rooms */
 } opt = {
     .host = "127.0.0.1", .port = 7350, .n = 100, .k = 10, .rate = 20, .duration = 10,
     .threads = 0, .pid = 0, .payload = 32, .addrs = 0, .inflight = 64, .auth_conns = 4,
@@ -269,7 +276,7 @@ static atomic_int g_err_prints;
 /* ---- clients, rooms, workers -------------------------------------------------------------- */
 
 enum { C_NEW, C_CONNECTING, C_OPEN, C_CTL_SENT, C_READY, C_DONE };
-enum { CTL_NONE, CTL_PING, CTL_CREATE, CTL_JOIN };
+enum { CTL_NONE, CTL_PING, CTL_CREATE, CTL_JOIN, CTL_RPC };
 
 typedef struct worker worker_t;
 typedef struct room room_t;
@@ -284,6 +291,8 @@ typedef struct client {
     int ctl;              /* control message waiting for WRITEABLE */
     int resolved;
     int leader;
+    uint32_t rng;         /* arena inputs: xorshift state */
+    int64_t last_bcast;   /* arena: when the last op 2 broadcast arrived (0: none yet) */
     unsigned pend_head, pend_len;
     int64_t pend[MAX_PENDING_SENDS]; /* scheduled times of due sends */
     unsigned char *rx;    /* reassembly of fragmented messages, owned */
@@ -329,6 +338,16 @@ static void report_err(const char *what, const char *detail)
 {
     if (atomic_fetch_add(&g_err_prints, 1) < ERR_PRINT_MAX)
         fprintf(stderr, "rtload: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+}
+
+/* -v: the first few messages rtload did not expect, cut to 200 bytes */
+static void report_other(const char *m, size_t len)
+{
+    char buf[201];
+    if (!opt.verbose)
+        return;
+    snprintf(buf, sizeof buf, "%.*s", (int)(len < 200 ? len : 200), m);
+    report_err("unexpected message", buf);
 }
 
 /* Marks c as settled for the set-up phase: ready (1), connect failure (2) or set-up failure (3). */
@@ -491,6 +510,10 @@ static int send_ctl(client_t *c)
     case CTL_CREATE:
         n = snprintf(buf, sizeof buf, "{\"cid\":\"1\",\"match_create\":{}}");
         break;
+    case CTL_RPC: /* arena: the module's match maker */
+        n = snprintf(buf, sizeof buf,
+                     "{\"cid\":\"1\",\"rpc\":{\"id\":\"create_match\",\"payload\":\"{}\"}}");
+        break;
     case CTL_JOIN:
         n = snprintf(buf, sizeof buf, "{\"cid\":\"2\",\"match_join\":{\"match_id\":\"%s\"}}",
                      c->room->match_id);
@@ -512,6 +535,24 @@ static int send_data(client_t *c)
     int64_t sched = c->pend[c->pend_head];
     c->pend_head = (c->pend_head + 1) % MAX_PENDING_SENDS;
     c->pend_len--;
+    if (opt.arena) {
+        /* an arena input: int8 dx, int8 dy in -100..100 */
+        unsigned char in[2];
+        char enc[8];
+        for (int i = 0; i < 2; i++) {
+            c->rng ^= c->rng << 13;
+            c->rng ^= c->rng >> 17;
+            c->rng ^= c->rng << 5;
+            in[i] = (unsigned char)(int8_t)((int)(c->rng % 201) - 100);
+        }
+        b64_encode(in, 2, enc);
+        int m = snprintf(msg, sizeof msg,
+                         "{\"match_data_send\":{\"match_id\":\"%s\",\"op_code\":\"1\","
+                         "\"data\":\"%s\"}}",
+                         c->room->match_id, enc);
+        w->sent++;
+        return ws_send(c, msg, (size_t)m);
+    }
     memset(raw, 'x', (size_t)opt.payload);
     int64_t t = now_ns();
     memcpy(raw, &t, 8);
@@ -527,9 +568,32 @@ static int send_data(client_t *c)
     return ws_send(c, msg, (size_t)n);
 }
 
+/* arena: an op 2 state broadcast counts; the gap since the previous one goes to lat */
+static void on_arena_data(client_t *c, const char *m, size_t len)
+{
+    worker_t *w = c->w;
+    if (!memmem(m, len, "\"op_code\":\"2\"", 13)) {
+        w->other++;
+        report_other(m, len);
+        return;
+    }
+    int64_t now = now_ns();
+    atomic_fetch_add_explicit(&w->received, 1, memory_order_relaxed);
+    if (now >= g_t0 && now < g_tend) {
+        atomic_fetch_add_explicit(&w->in_window, 1, memory_order_relaxed);
+        if (c->last_bcast >= g_t0)
+            hist_add(w->lat, now - c->last_bcast);
+    }
+    c->last_bcast = now;
+}
+
 static void on_match_data(client_t *c, const char *m, size_t len)
 {
     worker_t *w = c->w;
+    if (opt.arena) {
+        on_arena_data(c, m, len);
+        return;
+    }
     const char *d = memmem(m, len, "\"data\":\"", 8);
     unsigned char raw[16];
     int64_t now = now_ns();
@@ -562,7 +626,29 @@ static void on_control(client_t *c, const char *m, size_t len)
     }
     cJSON *match = cJSON_GetObjectItemCaseSensitive(j, "match");
     cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
-    if (cJSON_GetObjectItemCaseSensitive(j, "pong")) {
+    cJSON *rpc = cJSON_GetObjectItemCaseSensitive(j, "rpc");
+    if (rpc && opt.arena && c->leader && c->state == C_CTL_SENT && !c->room->match_id[0]) {
+        /* create_match answered: its payload is a JSON text holding match_id */
+        room_t *r = c->room;
+        const char *pl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rpc, "payload"));
+        cJSON *pj = pl ? cJSON_Parse(pl) : NULL;
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pj, "match_id"));
+        if (!id || !id[0] || strlen(id) >= sizeof r->match_id) {
+            report_err("create_match reply without a usable match_id", pl);
+            c->state = C_OPEN;
+            resolve(c, 3);
+            room_kill(r, w);
+        } else {
+            snprintf(r->match_id, sizeof r->match_id, "%s", id);
+            want_ctl(c, CTL_JOIN); /* the creator joins like everyone else */
+            for (int i = 1; i < r->size; i++) {
+                client_t *m2 = &w->cl[r->first + i - w->cl[0].idx];
+                if (m2->state == C_OPEN)
+                    want_ctl(m2, CTL_JOIN);
+            }
+        }
+        cJSON_Delete(pj);
+    } else if (cJSON_GetObjectItemCaseSensitive(j, "pong")) {
         if (c->state == C_CTL_SENT) {
             c->state = C_READY;
             resolve(c, 1);
@@ -570,7 +656,7 @@ static void on_control(client_t *c, const char *m, size_t len)
     } else if (match && c->state == C_CTL_SENT) {
         room_t *r = c->room;
         const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(match, "match_id"));
-        if (c->leader) {
+        if (c->leader && !opt.arena) {
             if (!id || strlen(id) >= sizeof r->match_id) {
                 report_err("match reply without a usable match_id", NULL);
                 c->state = C_OPEN;
@@ -600,11 +686,12 @@ static void on_control(client_t *c, const char *m, size_t len)
         if (c->state == C_CTL_SENT) {
             c->state = C_OPEN;
             resolve(c, 3);
-            if (c->leader)
+            if (c->leader && !c->room->match_id[0])
                 room_kill(c->room, w);
         }
     } else if (!cJSON_GetObjectItemCaseSensitive(j, "match_presence_event")) {
         w->other++;
+        report_other(m, len);
     }
     cJSON_Delete(j);
 }
@@ -665,7 +752,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
         if (opt.rate <= 0)
             want_ctl(c, CTL_PING);
         else if (c->leader)
-            want_ctl(c, CTL_CREATE);
+            want_ctl(c, opt.arena ? CTL_RPC : CTL_CREATE);
         else if (c->room->dead)
             resolve(c, 3);
         else if (c->room->match_id[0])
@@ -934,7 +1021,10 @@ static void usage(void)
             "  -A count       keep-alive HTTP connections for sign-in (4)\n"
             "  -T seconds     set-up timeout (120)             -K key      server key\n"
             "  -u prefix      device id prefix (rtload)        -e uv|poll  lws event loop (uv)\n"
-            "  -q             no progress lines                -v          per-second figures\n");
+            "  -q             no progress lines                -v          per-second figures\n"
+            "  -m rooms|arena relayed rooms (default), or authoritative arena matches of K\n"
+            "                 (modules/arena: RPC create_match, 2-byte inputs at R Hz, op 2\n"
+            "                 broadcasts counted; K <= 16, R <= 30, -r 0 not allowed)\n");
 }
 
 static int raise_nofile(long need)
@@ -956,7 +1046,7 @@ static int raise_nofile(long need)
 int main(int argc, char **argv)
 {
     int ch;
-    while ((ch = getopt(argc, argv, "h:P:n:k:r:d:t:p:s:a:c:A:T:K:u:e:qv")) != -1) {
+    while ((ch = getopt(argc, argv, "h:P:n:k:r:d:t:p:s:a:c:A:T:K:u:e:m:qv")) != -1) {
         switch (ch) {
         case 'h': opt.host = optarg; break;
         case 'P': opt.port = atoi(optarg); break;
@@ -976,6 +1066,14 @@ int main(int argc, char **argv)
         case 'e': opt.evlib = optarg; break;
         case 'q': opt.quiet = 1; break;
         case 'v': opt.verbose = 1; break;
+        case 'm':
+            if (strcmp(optarg, "arena") == 0)
+                opt.arena = 1;
+            else if (strcmp(optarg, "rooms") == 0)
+                opt.arena = 0;
+            else
+                opt.arena = -1;
+            break;
         default: usage(); return 2;
         }
     }
@@ -984,7 +1082,8 @@ int main(int argc, char **argv)
         opt.threads > MAX_THREADS || opt.payload < 16 || opt.payload > 2800 ||
         opt.addrs < 0 || opt.addrs > MAX_ADDRS || opt.inflight < 1 || opt.auth_conns < 1 ||
         opt.auth_conns > 64 || opt.port < 1 || opt.port > 65535 || strlen(opt.prefix) > 60 ||
-        (strcmp(opt.evlib, "uv") && strcmp(opt.evlib, "poll"))) {
+        (strcmp(opt.evlib, "uv") && strcmp(opt.evlib, "poll")) || opt.arena < 0 ||
+        (opt.arena && (opt.rate <= 0 || opt.rate > 30 || opt.k > ARENA_MAX_PLAYERS))) {
         usage();
         return 2;
     }
@@ -1037,6 +1136,9 @@ int main(int argc, char **argv)
         g_clients[i].idx = i;
         g_clients[i].room = &rooms[i / k];
         g_clients[i].leader = !idle && i % k == 0;
+        g_clients[i].rng = 2463534242u ^ ((uint32_t)i * 2654435761u);
+        if (!g_clients[i].rng)
+            g_clients[i].rng = 1;
     }
 
     /* 1. sign in */
@@ -1184,7 +1286,7 @@ int main(int argc, char **argv)
     double cpu1 = proc_cpu_s(opt.pid, &sys1), self1 = self_cpu_s();
     int64_t td = now_ns();
     double run_s = (double)(td - t0) / 1e9;
-    if (!idle) {
+    if (!idle && !opt.arena) {
         atomic_store(&g_phase, PH_DRAIN);
         /* drain: until everything expected arrived, or 1 s without progress, or 10 s */
         uint64_t last = 0;
@@ -1252,9 +1354,18 @@ int main(int argc, char **argv)
     int failures = atomic_load(&g_conn_failed);
     double per_sock = rss0 >= 0 && rss1 >= 0 && connected > 0
                           ? (double)(rss1 - rss0) * 1024.0 / connected : -1;
+    /* arena: broadcasts come from the server's ticks, not from the sends: every client in a
+     * match at the start should get ARENA_TICK_RATE a second for the whole window */
+    double exp_per_s = idle ? 0.0
+                       : opt.arena ? (double)ready * ARENA_TICK_RATE
+                                   : (double)(opt.k - 1) * opt.n * opt.rate;
+    if (opt.arena)
+        expected = (uint64_t)llround(exp_per_s * opt.duration);
+    uint64_t got = opt.arena ? in_window : received;
+    double deliv_pct = expected ? 100.0 * (double)got / (double)expected : 0.0;
     printf("rtload: %s, %d clients, %d threads, %d source address%s, server pid %d\n",
-           idle ? "idle sockets" : "relayed matches", opt.n, opt.threads, opt.addrs,
-           opt.addrs == 1 ? "" : "es", opt.pid);
+           idle ? "idle sockets" : opt.arena ? "arena matches" : "relayed matches", opt.n,
+           opt.threads, opt.addrs, opt.addrs == 1 ? "" : "es", opt.pid);
     printf("  sign-in:            %d ok, %d failed, %.2f s\n", opt.n - auth_failed, auth_failed,
            auth_s);
     printf("  sockets connected:  %d   connect failures: %d   set-up failures: %d   "
@@ -1264,23 +1375,32 @@ int main(int argc, char **argv)
         int rooms_ok = 0;
         for (int r = 0; r < nrooms; r++)
             rooms_ok += rooms[r].match_id[0] != 0;
-        double target = (double)(opt.k - 1) * opt.n * opt.rate;
-        printf("  rooms:              %d of %d made, %d clients in them at the start\n",
-               rooms_ok, nrooms, ready);
+        printf("  %-19s %d of %d made, %d clients in them at the start\n",
+               opt.arena ? "arena matches:" : "rooms:", rooms_ok, nrooms, ready);
         printf("  sent:               %" PRIu64 " (%.0f/s, target %.0f/s), skipped (backlog) %"
                PRIu64 ", write failures %" PRIu64 "\n",
                sent, sent / opt.duration, opt.n * opt.rate, skipped, wfail);
-        printf("  delivered:          %.0f msg/s in the window (expected (K-1)*N*R = %.0f/s); "
-               "%" PRIu64 " of %" PRIu64 " expected from the sends (%.2f%%)\n",
-               in_window / opt.duration, target, received, expected,
-               expected ? 100.0 * (double)received / (double)expected : 0.0);
-        printf("  latency send->recv: p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  max %.2f ms  "
-               "(%" PRIu64 " samples)\n",
-               hist_q_ms(lat, 0.5), hist_q_ms(lat, 0.99), hist_q_ms(lat, 0.999),
-               (double)lat->max / 1000.0, lat->n);
-        printf("  latency sched->recv:p50 %.2f ms  p99 %.2f ms  max %.2f ms  (includes the "
-               "generator's own send lag)\n",
-               hist_q_ms(lat2, 0.5), hist_q_ms(lat2, 0.99), (double)lat2->max / 1000.0);
+        if (opt.arena) {
+            printf("  op 2 broadcasts:    %.0f/s received in the window (expected clients*%d = "
+                   "%.0f/s); %" PRIu64 " of %" PRIu64 " (%.2f%%)\n",
+                   in_window / opt.duration, ARENA_TICK_RATE, exp_per_s, in_window, expected,
+                   deliv_pct);
+            printf("  broadcast interval: p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  max %.2f ms  "
+                   "(%" PRIu64 " gaps between two op 2 to one client; ideal %.0f ms)\n",
+                   hist_q_ms(lat, 0.5), hist_q_ms(lat, 0.99), hist_q_ms(lat, 0.999),
+                   (double)lat->max / 1000.0, lat->n, 1000.0 / ARENA_TICK_RATE);
+        } else {
+            printf("  delivered:          %.0f msg/s in the window (expected (K-1)*N*R = %.0f/s); "
+                   "%" PRIu64 " of %" PRIu64 " expected from the sends (%.2f%%)\n",
+                   in_window / opt.duration, exp_per_s, received, expected, deliv_pct);
+            printf("  latency send->recv: p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  max %.2f ms  "
+                   "(%" PRIu64 " samples)\n",
+                   hist_q_ms(lat, 0.5), hist_q_ms(lat, 0.99), hist_q_ms(lat, 0.999),
+                   (double)lat->max / 1000.0, lat->n);
+            printf("  latency sched->recv:p50 %.2f ms  p99 %.2f ms  max %.2f ms  (includes the "
+                   "generator's own send lag)\n",
+                   hist_q_ms(lat2, 0.5), hist_q_ms(lat2, 0.99), (double)lat2->max / 1000.0);
+        }
         printf("  generator:          longest event-loop stall %.1f ms (a 1 ms clock; long "
                "stalls mean the generator, not the server, is late)\n",
                (double)max_gap / 1e6);
@@ -1301,11 +1421,10 @@ int main(int argc, char **argv)
            "sched_p99_ms=%.2f server_cpu=%.1f gen_cpu=%.1f rss0_kib=%ld rss1_kib=%ld "
            "rss2_kib=%ld hwm_kib=%ld bytes_per_socket=%.0f setup_s=%.2f gen_stall_ms=%.1f "
            "server_sys=%.1f\n",
-           idle ? "idle" : "rooms", opt.n, idle ? 0 : opt.k, opt.rate, opt.duration, opt.threads,
+           idle ? "idle" : opt.arena ? "arena" : "rooms", opt.n, idle ? 0 : opt.k, opt.rate,
+           opt.duration, opt.threads,
            connected, failures, atomic_load(&g_setup_failed), closed, sent, skipped,
-           idle ? 0.0 : in_window / opt.duration,
-           idle ? 0.0 : (double)(opt.k - 1) * opt.n * opt.rate,
-           expected ? 100.0 * (double)received / (double)expected : 0.0, hist_q_ms(lat, 0.5),
+           idle ? 0.0 : in_window / opt.duration, exp_per_s, deliv_pct, hist_q_ms(lat, 0.5),
            hist_q_ms(lat, 0.99), lat->n ? (double)lat->max / 1000.0 : -1,
            hist_q_ms(lat2, 0.99), server_cpu, self_cpu, rss0, rss1, rss2, hwm2, per_sock,
            setup_s, (double)max_gap / 1e6, server_sys);
