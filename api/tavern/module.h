@@ -294,8 +294,9 @@ typedef struct tv_mod_match_handler {
     /* The server is shutting down: grace_seconds remain before the match is stopped. */
     void *(*terminate)(const tv_mod_match_ctx_t *ctx, void *state, int grace_seconds);
 
-    /* A signal from server code (Nakama's MatchSignal): data in, an answer in result
-     * (host->reply). */
+    /* A signal from server code (Nakama's MatchSignal, host->match_signal): data in (borrowed,
+     * NUL-terminated at data[len]), an answer in result (host->reply; its message is
+     * ignored). Runs before the next loop, in the order the signals came. */
     void *(*signal)(const tv_mod_match_ctx_t *ctx, void *state, const char *data, size_t len,
                     tv_mod_reply_t *result);
 } tv_mod_match_handler_t;
@@ -386,6 +387,27 @@ struct tv_host_api {
      * 0, TV_GRPC_INVALID_ARGUMENT for a bad d or seconds, TV_GRPC_UNAVAILABLE without
      * authoritative matches. */
     int (*match_set_reconnect_grace)(tv_mod_dispatcher_t *d, int seconds);
+
+    /* --- match signals (added after ABI 1.0: check TV_HOST_HAS) ---------------------------- */
+
+    /* Nakama's nk.MatchSignal: hands len bytes of data (copied) to the signal callback of the
+     * running match match_id and waits for its answer. The signal is queued to the match (at
+     * most 10 waiting) and runs on the match's thread, serially with its other callbacks,
+     * before its next loop; this call blocks until then, at most 10 s. On success *result is
+     * the bytes the callback set with host->reply (*result_len of them, followed by a NUL;
+     * "" when it set none or the handler has no signal callback), taken: free it with
+     * host->free. result and result_len may be NULL to ignore the answer. A NULL state from
+     * the callback ends the match (as from any callback) after the answer is given.
+     * Call it from an RPC, a hook or any thread of the module's own, never from a match
+     * callback (of any match: the tick thread would wait on itself or on a busy pool).
+     * Returns 0, or: TV_GRPC_NOT_FOUND no such running match (or it ended before the signal
+     * ran); TV_GRPC_RESOURCE_EXHAUSTED its signal queue is full; TV_GRPC_DEADLINE_EXCEEDED no
+     * answer within 10 s (the signal is dropped if it has not started);
+     * TV_GRPC_FAILED_PRECONDITION called from a match callback; TV_GRPC_INVALID_ARGUMENT a
+     * NULL match_id, or NULL data with len > 0; TV_GRPC_UNAVAILABLE without authoritative
+     * matches; TV_GRPC_INTERNAL out of memory. */
+    int (*match_signal)(tv_module_t *mod, const char *match_id, const char *data, size_t len,
+                        char **result, size_t *result_len);
 
     /* --- future entries go here, at the end, and nowhere else. ----------------------------- */
 };

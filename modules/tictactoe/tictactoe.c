@@ -1,6 +1,9 @@
 /* tictactoe: a turn-based authoritative match found through match listing.
  *
  *   RPC "create_tictactoe"  payload ignored -> {"match_id":"<uuid>.tavern"}
+ *   RPC "tictactoe_state"   {"match_id":"<uuid>.tavern"} -> the game as op_code 2 carries it
+ *     (below), read from the running match through host->match_signal; an unknown or ended
+ *     match fails with code 5 (HTTP 404)
  *   match handler "tictactoe", 5 ticks a second, label {"mode":"tictactoe","open":1}
  *     (open becomes 0 once two players are in, 1 again if one leaves before the end), so
  *     clients find a game with GET /v2/match?query=+label.mode:tictactoe +label.open:1
@@ -49,15 +52,22 @@ static void label(const tv_mod_match_ctx_t *ctx, const game_t *g)
                                              : "{\"mode\":\"tictactoe\",\"open\":0}");
 }
 
-static void send_state(const tv_mod_match_ctx_t *ctx, const game_t *g)
+/* The game as JSON into buf (256 bytes is plenty); returns its length. */
+static size_t state_json(const game_t *g, char *buf, size_t size)
 {
-    char buf[256];
     const char *turn = *g->winner || seats(g) < 2 ? "" : g->turn == 'X' ? g->x : g->o;
-    int n = snprintf(buf, sizeof buf,
+    int n = snprintf(buf, size,
                      "{\"board\":\"%s\",\"turn\":\"%s\",\"x\":\"%s\",\"o\":\"%s\","
                      "\"winner\":\"%s\"}",
                      g->board, turn, g->x, g->o, g->winner);
-    host->broadcast(ctx->dispatcher, OP_STATE, buf, (size_t)n, NULL, 0, NULL, 1);
+    return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
+static void send_state(const tv_mod_match_ctx_t *ctx, const game_t *g)
+{
+    char buf[256];
+    size_t n = state_json(g, buf, sizeof buf);
+    host->broadcast(ctx->dispatcher, OP_STATE, buf, n, NULL, 0, NULL, 1);
 }
 
 static void reject(const tv_mod_match_ctx_t *ctx, const tv_mod_presence_t *to, const char *why)
@@ -198,6 +208,17 @@ static void *ttt_terminate(const tv_mod_match_ctx_t *ctx, void *state, int grace
     return NULL;
 }
 
+/* A signal (from the tictactoe_state RPC): answers the game, whatever the data. */
+static void *ttt_signal(const tv_mod_match_ctx_t *ctx, void *state, const char *data, size_t len,
+                        tv_mod_reply_t *result)
+{
+    (void)ctx, (void)data, (void)len;
+    char buf[256];
+    size_t n = state_json(state, buf, sizeof buf);
+    host->reply(result, buf, n);
+    return state;
+}
+
 static const tv_mod_match_handler_t ttt_handler = {
     .size = sizeof(tv_mod_match_handler_t),
     .init = ttt_init,
@@ -206,6 +227,7 @@ static const tv_mod_match_handler_t ttt_handler = {
     .leave = ttt_leave,
     .loop = ttt_loop,
     .terminate = ttt_terminate,
+    .signal = ttt_signal,
 };
 
 static int create(const tv_mod_ctx_t *ctx, const char *payload, size_t len, tv_mod_reply_t *out)
@@ -221,6 +243,43 @@ static int create(const tv_mod_ctx_t *ctx, const char *payload, size_t len, tv_m
     return host->reply(out, buf, (size_t)n);
 }
 
+/* {"match_id":"..."}: the match's game, by a signal to the match. */
+static int state_rpc(const tv_mod_ctx_t *ctx, const char *payload, size_t len,
+                     tv_mod_reply_t *out)
+{
+    (void)ctx, (void)len;
+    if (!TV_HOST_HAS(host, match_signal))
+        return host->fail(out, TV_GRPC_UNIMPLEMENTED, "this server has no match signals");
+    /* payload is NUL-terminated; match ids hold no quotes or escapes */
+    const char *k = strstr(payload, "\"match_id\"");
+    char id[64];
+    size_t n = 0;
+    if (k) {
+        k += 10;
+        while (*k == ' ' || *k == ':' || *k == '\t' || *k == '\n' || *k == '\r')
+            k++;
+        if (*k++ == '"')
+            while (k[n] && k[n] != '"' && n < sizeof id - 1)
+                n++;
+        if (k[-1] != '"' || k[n] != '"')
+            n = 0;
+    }
+    if (!n)
+        return host->fail(out, TV_GRPC_INVALID_ARGUMENT, "payload must be {\"match_id\":\"...\"}");
+    memcpy(id, k, n);
+    id[n] = 0;
+    char *res = NULL;
+    size_t rlen = 0;
+    int rc = host->match_signal(self, id, "state", 5, &res, &rlen);
+    if (rc == TV_GRPC_NOT_FOUND)
+        return host->fail(out, rc, "no such tictactoe match");
+    if (rc)
+        return host->fail(out, rc, "cannot reach the match (code %d)", rc);
+    rc = host->reply(out, res, rlen);
+    host->free(res);
+    return rc;
+}
+
 TV_MODULE("tictactoe", "1.0.0");
 
 int tavern_module_init(const tv_host_api_t *api, tv_module_t *mod)
@@ -232,5 +291,7 @@ int tavern_module_init(const tv_host_api_t *api, tv_module_t *mod)
     int rc = api->register_match(mod, "tictactoe", &ttt_handler);
     if (rc == 0)
         rc = api->register_rpc(mod, "create_tictactoe", create);
+    if (rc == 0)
+        rc = api->register_rpc(mod, "tictactoe_state", state_rpc);
     return rc;
 }

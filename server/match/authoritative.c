@@ -12,6 +12,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -50,6 +51,22 @@ typedef struct msg {
     unsigned char data[];
 } msg_t;
 
+/* A signal (match_signal), shared by the caller waiting for its answer and the match that
+ * runs it: two references, the last to let go frees it. */
+enum { SIG_QUEUED, SIG_RUNNING, SIG_DONE, SIG_GONE /* the caller gave up */ };
+typedef struct asig {
+    struct asig *next;       /* in the match's queue, under the match's mu */
+    pthread_mutex_t mu;      /* guards what follows */
+    pthread_cond_t cv;       /* st became SIG_DONE */
+    int refs;
+    int st;
+    int code;                /* SIG_DONE: a gRPC code */
+    char *result;            /* SIG_DONE with code 0: malloc'd, NUL-terminated */
+    size_t result_len;
+    size_t len;
+    char data[];             /* len bytes + NUL */
+} asig_t;
+
 typedef struct amatch amatch_t;
 
 struct tv_mod_dispatcher {
@@ -78,6 +95,8 @@ struct amatch {
     int nreqs;
     msg_t *msgs[TV_AMATCH_INPUT_QUEUE];    /*   queued input */
     size_t nmsgs;
+    asig_t *sigs, *sigs_tail;            /*   queued signals */
+    int nsigs;
     int terminate, grace;                /*   shutdown asked */
     int ended;                           /*   the match ended: refuse everything */
 };
@@ -90,10 +109,15 @@ struct tv_amatch {
     tv_rt_idmap_t map;                   /* id -> amatch_t */
     int stopping;
     atomic_llong matches, presences, created, inputs, dropped;
+    int signal_timeout_ms;               /* match_signal's wait (tests shorten it) */
 };
 
 /* The instance the host table's match_create reaches (one server per process). */
 static _Atomic(tv_amatch_t *) g_auth;
+
+/* The match whose tick runs on this thread (NULL outside ticks): match_signal refuses to wait
+ * there. */
+static _Thread_local amatch_t *tls_match;
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -235,6 +259,152 @@ static void presence_event(amatch_t *m, const apres_t *p, int join)
         send_all(m, text, strlen(text));
         cJSON_free(text);
     }
+}
+
+/* ---- signals ------------------------------------------------------------------------------ */
+
+static void sig_release(asig_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int last = --s->refs == 0;
+    pthread_mutex_unlock(&s->mu);
+    if (!last)
+        return;
+    free(s->result);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* The match's side is done with s: answers code with result (taken; freed when the caller
+ * gave up) and lets go of it. */
+static void sig_finish(asig_t *s, int code, char *result, size_t len)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->st != SIG_GONE) {
+        s->st = SIG_DONE;
+        s->code = code;
+        s->result = result;
+        s->result_len = len;
+        result = NULL;
+        pthread_cond_signal(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    free(result);
+    sig_release(s);
+}
+
+/* Runs the signal callback for s (tick thread) unless its caller gave up. Returns 0, or -1
+ * when the state went NULL (the answer is sent first). */
+static int run_signal(amatch_t *m, asig_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int go = s->st == SIG_QUEUED;
+    if (go)
+        s->st = SIG_RUNNING;
+    pthread_mutex_unlock(&s->mu);
+    if (!go) {
+        sig_release(s);
+        return 0;
+    }
+    tv_mod_reply_t r = {0};
+    r.size = sizeof r;
+    if (m->h->signal) {
+        tv_mod_match_ctx_t ctx;
+        ctx_fill(m, &ctx);
+        m->state = m->h->signal(&ctx, m->state, s->data, s->len, &r);
+    }
+    free(r.message);
+    if (!r.data)
+        r.len = 0;
+    char *res = malloc(r.len + 1);
+    if (res) {
+        if (r.len)
+            memcpy(res, r.data, r.len);
+        res[r.len] = 0;
+    }
+    free(r.data);
+    sig_finish(s, res ? TV_GRPC_OK : TV_GRPC_INTERNAL, res, res ? r.len : 0);
+    return m->state ? 0 : -1;
+}
+
+int tv_amatch_signal(tv_amatch_t *a, const char *match_id, const char *data, size_t len,
+                     char **result, size_t *result_len)
+{
+    if (result)
+        *result = NULL;
+    if (result_len)
+        *result_len = 0;
+    if (!a)
+        return TV_GRPC_UNAVAILABLE;
+    if (!match_id || (len && !data))
+        return TV_GRPC_INVALID_ARGUMENT;
+    if (tls_match)
+        return TV_GRPC_FAILED_PRECONDITION;
+    asig_t *s = calloc(1, sizeof *s + len + 1);
+    if (!s)
+        return TV_GRPC_INTERNAL;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&s->mu, NULL);
+    s->refs = 2;
+    s->st = SIG_QUEUED;
+    s->len = len;
+    if (len)
+        memcpy(s->data, data, len);
+
+    amatch_t *m = find_locked(a, match_id);
+    int code = !m ? TV_GRPC_NOT_FOUND
+               : m->nsigs >= TV_AMATCH_SIGNAL_QUEUE ? TV_GRPC_RESOURCE_EXHAUSTED : TV_GRPC_OK;
+    if (code == TV_GRPC_OK) {
+        if (m->sigs_tail)
+            m->sigs_tail->next = s;
+        else
+            m->sigs = s;
+        m->sigs_tail = s;
+        m->nsigs++;
+    }
+    if (m)
+        pthread_mutex_unlock(&m->mu);
+    if (code != TV_GRPC_OK) {
+        s->refs = 1;
+        sig_release(s);
+        return code;
+    }
+
+    int timeout = a->signal_timeout_ms > 0 ? a->signal_timeout_ms : TV_AMATCH_SIGNAL_TIMEOUT_MS;
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += timeout / 1000;
+    dl.tv_nsec += (long)(timeout % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (s->st != SIG_DONE)
+        if (pthread_cond_timedwait(&s->cv, &s->mu, &dl) == ETIMEDOUT)
+            break;
+    if (s->st == SIG_DONE) {
+        code = s->code;
+        if (code == TV_GRPC_OK) {
+            if (result_len)
+                *result_len = s->result_len;
+            if (result) {
+                *result = s->result;
+                s->result = NULL;
+            }
+        }
+    } else {
+        s->st = SIG_GONE; /* a queued signal is skipped; a running one is answered to nobody */
+        code = TV_GRPC_DEADLINE_EXCEEDED;
+    }
+    pthread_mutex_unlock(&s->mu);
+    sig_release(s);
+    return code;
 }
 
 /* ---- the tick ------------------------------------------------------------------------------ */
@@ -459,9 +629,8 @@ static int expire_held(amatch_t *m)
     }
 }
 
-static int tick(void *ud, int64_t sched_tick)
+static int tick_run(amatch_t *m, int64_t sched_tick)
 {
-    amatch_t *m = ud;
     msg_t *msgs[TV_AMATCH_INPUT_QUEUE];
     (void)sched_tick;
 
@@ -473,6 +642,9 @@ static int tick(void *ud, int64_t sched_tick)
     req_t *reqs = m->reqs;
     m->reqs = m->reqs_tail = NULL;
     m->nreqs = 0;
+    asig_t *sigs = m->sigs;
+    m->sigs = m->sigs_tail = NULL;
+    m->nsigs = 0;
     size_t n = m->nmsgs;
     memcpy(msgs, m->msgs, n * sizeof *msgs);
     m->nmsgs = 0;
@@ -492,6 +664,14 @@ static int tick(void *ud, int64_t sched_tick)
     }
     if (!dead)
         dead = expire_held(m) < 0;
+    while (sigs) { /* before the loop, in the order they came */
+        asig_t *s = sigs;
+        sigs = s->next;
+        if (!dead)
+            dead = run_signal(m, s) < 0;
+        else
+            sig_finish(s, TV_GRPC_NOT_FOUND, NULL, 0);
+    }
     if (!dead && terminate) {
         if (m->h->terminate) {
             tv_mod_match_ctx_t ctx;
@@ -519,6 +699,15 @@ static int tick(void *ud, int64_t sched_tick)
     return dead ? end_match(m, "the handler returned no state") : TV_SCHED_CONTINUE;
 }
 
+static int tick(void *ud, int64_t sched_tick)
+{
+    amatch_t *prev = tls_match;
+    tls_match = ud;
+    int rc = tick_run(ud, sched_tick);
+    tls_match = prev;
+    return rc;
+}
+
 static void match_free(amatch_t *m)
 {
     while (m->reqs) {
@@ -528,6 +717,11 @@ static void match_free(amatch_t *m)
             tv_rt_reply_error(m->a->rt, r->p.session_id, r->cid, TV_RT_ERR_MATCH_NOT_FOUND,
                               "Match not found");
         req_free(r);
+    }
+    while (m->sigs) { /* queued before the match ended */
+        asig_t *s = m->sigs;
+        m->sigs = s->next;
+        sig_finish(s, TV_GRPC_NOT_FOUND, NULL, 0);
     }
     for (size_t i = 0; i < m->nmsgs; i++)
         free(m->msgs[i]);
@@ -1146,8 +1340,16 @@ static int h_match_create(tv_module_t *mod, const char *name, const char *params
     return tv_amatch_create(atomic_load(&g_auth), name, params, match_id);
 }
 
+static int h_match_signal(tv_module_t *mod, const char *match_id, const char *data, size_t len,
+                          char **result, size_t *result_len)
+{
+    (void)mod;
+    return tv_amatch_signal(atomic_load(&g_auth), match_id, data, len, result, result_len);
+}
+
 static const tv_amatch_host_ops_t host_ops = {h_match_create, d_broadcast, d_kick,
-                                            d_label_update, d_set_reconnect_grace};
+                                            d_label_update, d_set_reconnect_grace,
+                                            h_match_signal};
 
 /* ---- the room ----------------------------------------------------------------------------- */
 
@@ -1163,6 +1365,7 @@ int tv_amatch_new(tv_rt_t *rt, tv_match_t *matches, tv_mod_registry_t *modules, 
     pthread_rwlock_init(&a->lock, NULL);
     a->rt = rt;
     a->modules = modules;
+    a->signal_timeout_ms = TV_AMATCH_SIGNAL_TIMEOUT_MS;
     if (!(a->sched = tv_sched_new(threads > 0 ? threads : 2)))
         goto fail;
     tv_rt_listener_t l = {NULL, on_close, a};

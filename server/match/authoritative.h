@@ -24,6 +24,10 @@ struct tv_mod_registry;
 #define TV_AMATCH_LABEL_MAX 2048
 /* The longest reconnect grace a match may ask for (match_set_reconnect_grace), seconds. */
 #define TV_AMATCH_RECONNECT_MAX 300
+/* Signals (match_signal) queued per match between loops (Nakama's 10); more are refused. */
+#define TV_AMATCH_SIGNAL_QUEUE 10
+/* How long match_signal waits for the match to run its signal callback, milliseconds. */
+#define TV_AMATCH_SIGNAL_TIMEOUT_MS 10000
 
 typedef struct tv_amatch tv_amatch_t;
 
@@ -48,6 +52,18 @@ void tv_amatch_free(tv_amatch_t *a);
  * bad tick rate / label; 14 shutting down; 13 out of memory. */
 int tv_amatch_create(tv_amatch_t *a, const char *name, const char *params, char **match_id);
 
+/* Nakama's MatchSignal: queues data for the match's signal callback (at most
+ * TV_AMATCH_SIGNAL_QUEUE waiting), and blocks until the match's tick thread has run it (before
+ * the next loop, serially with the other callbacks) or TV_AMATCH_SIGNAL_TIMEOUT_MS passed. On
+ * success *result (when result is not NULL) is malloc'd NUL-terminated text owned by the
+ * caller ("" when the callback gave nothing; a NULL signal callback gives ""), its length in
+ * *result_len. A NULL state from the callback ends the match after it answered. Returns a gRPC
+ * code: 0; 5 no such match (or it ended before the signal ran); 8 the signal queue is full;
+ * 4 timed out; 9 called from a match callback (a tick thread: waiting there could deadlock);
+ * 3 bad arguments; 14 no room; 13 out of memory. Any thread but a tick thread. */
+int tv_amatch_signal(tv_amatch_t *a, const char *match_id, const char *data, size_t len,
+                     char **result, size_t *result_len);
+
 typedef struct tv_amatch_stats {
     int64_t matches;       /* authoritative matches running */
     int64_t presences;     /* presences in them */
@@ -70,6 +86,8 @@ typedef struct tv_amatch_host_ops {
     int (*kick)(tv_mod_dispatcher_t *d, const tv_mod_presence_t *const *ps, size_t n);
     int (*label_update)(tv_mod_dispatcher_t *d, const char *label);
     int (*set_reconnect_grace)(tv_mod_dispatcher_t *d, int seconds);
+    int (*match_signal)(tv_module_t *mod, const char *match_id, const char *data, size_t len,
+                        char **result, size_t *result_len);
 } tv_amatch_host_ops_t;
 
 /* Defined in server/modules/host.c: points its entries at ops (borrowed, static), or at

@@ -142,6 +142,19 @@ static int host_match_set_reconnect_grace(tv_mod_dispatcher_t *d, int seconds)
     return ops->set_reconnect_grace(d, seconds);
 }
 
+static int host_match_signal(tv_module_t *mod, const char *match_id, const char *data,
+                             size_t len, char **result, size_t *result_len)
+{
+    const tv_amatch_host_ops_t *ops = atomic_load(&match_ops);
+    if (result)
+        *result = NULL;
+    if (result_len)
+        *result_len = 0;
+    if (!ops || !ops->match_signal)
+        return TV_GRPC_UNAVAILABLE;
+    return ops->match_signal(mod, match_id, data, len, result, result_len);
+}
+
 const tv_host_api_t tv_mod_host = {
     .size = sizeof(tv_host_api_t),
     .abi_major = TV_ABI_MAJOR,
@@ -160,4 +173,5 @@ const tv_host_api_t tv_mod_host = {
     .kick = host_kick,
     .label_update = host_label_update,
     .match_set_reconnect_grace = host_match_set_reconnect_grace,
+    .match_signal = host_match_signal,
 };

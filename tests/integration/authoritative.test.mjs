@@ -435,3 +435,47 @@ describe('arena: the reconnect window (match_set_reconnect_grace)', () => {
     assert.equal(r.status, 400, JSON.stringify(r.json));
   });
 });
+
+describe('tictactoe: reading the game through a match signal (match_signal)', () => {
+  test('the tictactoe_state RPC answers the board after a move; unknown match 404, bad payload 400', async () => {
+    const a = await player(), b = await player();
+    try {
+      const r = await rpc(a.u, 'create_tictactoe');
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      const id = r.body.match_id;
+
+      const empty = await rpc(a.u, 'tictactoe_state', { match_id: id });
+      assert.equal(empty.status, 200, JSON.stringify(empty.json));
+      assert.deepEqual(empty.body, { board: '.........', turn: '', x: '', o: '', winner: '' });
+
+      assert.ok((await request(a, { match_join: { match_id: id } })).match);
+      assert.ok((await request(b, { match_join: { match_id: id } })).match);
+      const state = (m) => m.match_data?.match_id === id && m.match_data.op_code === '2';
+      await nextWhere(a, (m) => state(m) && decode(m).o !== '');
+      a.inbox.send({ match_data_send: { match_id: id, op_code: '1', data: Buffer.from(JSON.stringify({ cell: 4 })).toString('base64') } });
+      await nextWhere(b, (m) => state(m) && decode(m).board === '....X....', 3000, 'the move');
+
+      const st = await rpc(b.u, 'tictactoe_state', { match_id: id });
+      assert.equal(st.status, 200, JSON.stringify(st.json));
+      assert.deepEqual(st.body, { board: '....X....', turn: b.u.uid, x: a.u.uid, o: b.u.uid, winner: '' });
+
+      // several callers at once: each gets its answer (the queue holds 10 per match)
+      const many = await Promise.all(Array.from({ length: 5 }, () => rpc(a.u, 'tictactoe_state', { match_id: id })));
+      for (const m of many) {
+        assert.equal(m.status, 200, JSON.stringify(m.json));
+        assert.equal(m.body.board, '....X....');
+      }
+
+      const unknown = await rpc(a.u, 'tictactoe_state', { match_id: '00000000-0000-4000-8000-000000000000.tavern' });
+      assert.equal(unknown.status, 404, JSON.stringify(unknown.json));
+      assert.equal(unknown.json.code, 5);
+      const relayed = await rpc(a.u, 'tictactoe_state', { match_id: 'not-a-match' });
+      assert.equal(relayed.status, 404, JSON.stringify(relayed.json));
+      const bad = await rpc(a.u, 'tictactoe_state', { other: 1 });
+      assert.equal(bad.status, 400, JSON.stringify(bad.json));
+    } finally {
+      a.ws.close();
+      b.ws.close();
+    }
+  });
+});

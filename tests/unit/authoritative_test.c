@@ -1,11 +1,159 @@
 /* Unit tests of server/match/authoritative.c's pure parts: the label query subset (parsing,
  * must / must-not / should terms, ranges, nested keys, arrays), label_update's and
- * match_set_reconnect_grace's limits, and finding a held presence. The
+ * match_set_reconnect_grace's limits, finding a held presence, and match signals (a hand-made
+ * match ticked by the test: answer, timeout, full queue, refusal on a tick thread, a NULL
+ * state ending the match). The
  * realtime paths are covered by tests/integration/authoritative.test.mjs. */
 #include "../../server/match/authoritative.c"
 #include "../../server/modules/internal.h"
 
 #include "check.h"
+
+/* ---- match signals: a fake match whose ticks the test runs ---- */
+
+static int nsignals;
+static int dummy_state;
+
+static void *t_loop(const tv_mod_match_ctx_t *ctx, void *state,
+                    const tv_mod_match_message_t *const *msgs, size_t n)
+{
+    (void)ctx, (void)msgs, (void)n;
+    return state;
+}
+
+static void *t_signal(const tv_mod_match_ctx_t *ctx, void *state, const char *data, size_t len,
+                      tv_mod_reply_t *result)
+{
+    (void)ctx;
+    char buf[64];
+    nsignals++;
+    int n = snprintf(buf, sizeof buf, "pong:%.*s", (int)len, data);
+    tv_mod_host.reply(result, buf, (size_t)n);
+    return strcmp(data, "end") == 0 ? NULL : state;
+}
+
+static const tv_mod_match_handler_t t_handler = {
+    .size = sizeof(tv_mod_match_handler_t), .loop = t_loop, .signal = t_signal};
+
+typedef struct sig_call {
+    pthread_t t;
+    tv_amatch_t *a;
+    const char *id, *data;
+    int rc;
+    char *res;
+    size_t len;
+} sig_call_t;
+
+static void *sig_thread(void *ud)
+{
+    sig_call_t *c = ud;
+    c->rc = tv_amatch_signal(c->a, c->id, c->data, strlen(c->data), &c->res, &c->len);
+    return NULL;
+}
+
+static void sig_start(sig_call_t *c, tv_amatch_t *a, const char *id, const char *data)
+{
+    memset(c, 0, sizeof *c);
+    c->a = a, c->id = id, c->data = data, c->rc = -1;
+    pthread_create(&c->t, NULL, sig_thread, c);
+}
+
+/* Waits until m holds n queued signals (at most 5 s). */
+static int sig_wait_queued(amatch_t *m, int n)
+{
+    for (int i = 0; i < 5000; i++) {
+        pthread_mutex_lock(&m->mu);
+        int k = m->nsigs;
+        pthread_mutex_unlock(&m->mu);
+        if (k == n)
+            return 1;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static void signal_tests(void)
+{
+    tv_amatch_t a = {0};
+    pthread_rwlock_init(&a.lock, NULL);
+    a.signal_timeout_ms = 300;
+    amatch_t *m = calloc(1, sizeof *m);
+    pthread_mutex_init(&m->mu, NULL);
+    m->a = &a;
+    m->h = &t_handler;
+    m->disp.m = m;
+    m->tick_rate = 10;
+    m->state = &dummy_state;
+    m->handler_name = strdup("t");
+    snprintf(m->id, sizeof m->id, "%s", "11111111-1111-4111-8111-111111111111.tavern");
+    CHECK(tv_rt_idmap_put(&a.map, m->id, m) == TV_OK);
+    char *res = (char *)1;
+    size_t len = 9;
+
+    /* arguments, unknown match, and a tick thread (any match's) refused */
+    CHECK(tv_amatch_signal(NULL, m->id, "x", 1, &res, &len) == TV_GRPC_UNAVAILABLE && !res && !len);
+    CHECK(tv_amatch_signal(&a, NULL, "x", 1, &res, &len) == TV_GRPC_INVALID_ARGUMENT);
+    CHECK(tv_amatch_signal(&a, m->id, NULL, 1, &res, &len) == TV_GRPC_INVALID_ARGUMENT);
+    CHECK(tv_amatch_signal(&a, "nope.tavern", "x", 1, &res, &len) == TV_GRPC_NOT_FOUND && !res);
+    tls_match = m;
+    CHECK(tv_amatch_signal(&a, m->id, "x", 1, &res, &len) == TV_GRPC_FAILED_PRECONDITION);
+    tls_match = NULL;
+    CHECK(m->nsigs == 0);
+
+    /* answered on the next tick, before the loop */
+    sig_call_t c[TV_AMATCH_SIGNAL_QUEUE + 1];
+    sig_start(&c[0], &a, m->id, "ping");
+    CHECK(sig_wait_queued(m, 1));
+    CHECK(tick(m, 0) == TV_SCHED_CONTINUE && m->loops == 1 && tls_match == NULL);
+    pthread_join(c[0].t, NULL);
+    CHECK(c[0].rc == TV_GRPC_OK && c[0].res && strcmp(c[0].res, "pong:ping") == 0 &&
+          c[0].len == 9);
+    free(c[0].res);
+    CHECK(nsignals == 1);
+
+    /* nobody ticks: the caller times out, and the signal is then skipped */
+    sig_start(&c[0], &a, m->id, "late");
+    CHECK(sig_wait_queued(m, 1));
+    pthread_join(c[0].t, NULL);
+    CHECK(c[0].rc == TV_GRPC_DEADLINE_EXCEEDED && !c[0].res);
+    CHECK(tick(m, 0) == TV_SCHED_CONTINUE && nsignals == 1 && m->nsigs == 0);
+
+    /* ten wait; the eleventh is refused; one tick answers the ten in order */
+    a.signal_timeout_ms = 5000;
+    for (int i = 0; i < TV_AMATCH_SIGNAL_QUEUE; i++) {
+        sig_start(&c[i], &a, m->id, "many");
+        CHECK(sig_wait_queued(m, i + 1));
+    }
+    CHECK(tv_amatch_signal(&a, m->id, "x", 1, &res, &len) == TV_GRPC_RESOURCE_EXHAUSTED);
+    CHECK(tick(m, 0) == TV_SCHED_CONTINUE);
+    for (int i = 0; i < TV_AMATCH_SIGNAL_QUEUE; i++) {
+        pthread_join(c[i].t, NULL);
+        CHECK(c[i].rc == TV_GRPC_OK && strcmp(c[i].res, "pong:many") == 0);
+        free(c[i].res);
+    }
+    CHECK(nsignals == 1 + TV_AMATCH_SIGNAL_QUEUE);
+
+    /* a NULL state ends the match: its caller is answered, the one queued after it is not
+     * found, and so is any later one */
+    sig_start(&c[0], &a, m->id, "end");
+    CHECK(sig_wait_queued(m, 1));
+    sig_start(&c[1], &a, m->id, "after");
+    CHECK(sig_wait_queued(m, 2));
+    CHECK(tick(m, 0) == TV_SCHED_STOP && m->ended);
+    pthread_join(c[0].t, NULL);
+    pthread_join(c[1].t, NULL);
+    CHECK(c[0].rc == TV_GRPC_OK && strcmp(c[0].res, "pong:end") == 0);
+    CHECK(c[1].rc == TV_GRPC_NOT_FOUND && !c[1].res);
+    free(c[0].res);
+    CHECK(tv_amatch_signal(&a, m->id, "x", 1, NULL, NULL) == TV_GRPC_NOT_FOUND);
+    atomic_store(&a.matches, 1);
+    done(m); /* unlists and frees it */
+    CHECK(tv_amatch_signal(&a, "11111111-1111-4111-8111-111111111111.tavern", "x", 1, NULL,
+                           NULL) == TV_GRPC_NOT_FOUND);
+    tv_rt_idmap_free(&a.map);
+    pthread_rwlock_destroy(&a.lock);
+}
 
 static int score(const char *q, const char *label)
 {
@@ -87,5 +235,12 @@ int main(void)
     CHECK(tv_mod_host.match_create(NULL, "arena", "{}", &id) == TV_GRPC_UNAVAILABLE && !id);
     CHECK(TV_HOST_HAS(&tv_mod_host, match_set_reconnect_grace));
     CHECK(tv_mod_host.match_set_reconnect_grace(NULL, 5) == TV_GRPC_UNAVAILABLE);
+    CHECK(TV_HOST_HAS(&tv_mod_host, match_signal));
+    char *res = (char *)1;
+    size_t rlen = 3;
+    CHECK(tv_mod_host.match_signal(NULL, "x.tavern", "d", 1, &res, &rlen) == TV_GRPC_UNAVAILABLE &&
+          !res && !rlen);
+
+    signal_tests();
     return check_summary();
 }
