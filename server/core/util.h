@@ -2,6 +2,7 @@
 #ifndef TV_CORE_UTIL_H
 #define TV_CORE_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,10 @@ char *tv_i64_str(char buf[24], int64_t v);
 /* Reads a boolean as Nakama's gateway does (Go's strconv.ParseBool: 1 t T TRUE true True,
  * 0 f F FALSE false False). TV_EINVAL for anything else. */
 int tv_parse_bool(const char *s, int *out);
+
+/* Initialises cv to time out on CLOCK_MONOTONIC (pthread_cond_timedwait deadlines then
+ * ignore wall-clock jumps). Returns pthread_cond_init's result. */
+int tv_cond_init_monotonic(pthread_cond_t *cv);
 
 /* strdup that aborts on allocation failure is not used here: returns NULL on failure. */
 char *tv_strdup(const char *s);

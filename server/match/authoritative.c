@@ -344,11 +344,7 @@ int tv_amatch_signal(tv_amatch_t *a, const char *match_id, const char *data, siz
     asig_t *s = calloc(1, sizeof *s + len + 1);
     if (!s)
         return TV_GRPC_INTERNAL;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    tv_cond_init_monotonic(&s->cv);
     pthread_mutex_init(&s->mu, NULL);
     s->refs = 2;
     s->st = SIG_QUEUED;

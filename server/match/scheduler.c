@@ -5,6 +5,7 @@
 #include "scheduler.h"
 #include "error.h"
 #include "log.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -220,11 +221,7 @@ tv_sched_t *tv_sched_new(int threads)
     tv_sched_t *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    tv_cond_init_monotonic(&s->cv);
     pthread_mutex_init(&s->mu, NULL);
     s->threads = calloc((size_t)(threads > 0 ? threads : 1), sizeof *s->threads);
     if (!s->threads)

@@ -7,12 +7,9 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { Client } from '@heroiclabs/nakama-js';
+import '../lib/nakama.mjs';
 import { startServer, randomId } from '../lib/server.mjs';
-
-if (typeof globalThis.WebSocket === 'undefined') globalThis.WebSocket = WebSocket;
-if (typeof globalThis.window === 'undefined') globalThis.window = globalThis;
 
 let srv, client, moduleDir;
 

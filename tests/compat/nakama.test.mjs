@@ -6,17 +6,12 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
-import WebSocket from 'ws';
 import { Client, Session } from '@heroiclabs/nakama-js';
+import { statusOf } from '../lib/nakama.mjs';
 import { startServer, randomId } from '../lib/server.mjs';
 
 const require = createRequire(import.meta.url);
 const PASSWORD = 'password1234';
-
-// nakama-js targets browsers: it needs a global WebSocket (Node 20 has none) and reads
-// `window` when logging.
-if (typeof globalThis.WebSocket === 'undefined') globalThis.WebSocket = WebSocket;
-if (typeof globalThis.window === 'undefined') globalThis.window = globalThis;
 
 // Record every fetch the client makes.
 const calls = [];
@@ -35,17 +30,6 @@ for (const level of ['warn', 'error']) {
 }
 
 const refreshCalls = () => calls.filter((c) => c.path === '/v2/account/session/refresh').length;
-
-/** Awaits a client promise that should fail; returns the HTTP status of the thrown Response. */
-async function statusOf(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    if (e && typeof e.status === 'number') return e.status;
-    throw e;
-  }
-  assert.fail('the call succeeded');
-}
 
 let srv;
 let client;

@@ -4,14 +4,9 @@
 // and leave. Run by meson on SQLite and PostgreSQL.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
 import { Client } from '@heroiclabs/nakama-js';
+import '../lib/nakama.mjs';
 import { startServer, randomId } from '../lib/server.mjs';
-
-// nakama-js targets browsers: it needs a global WebSocket (Node 20 has none) and reads
-// `window` when logging.
-if (typeof globalThis.WebSocket === 'undefined') globalThis.WebSocket = WebSocket;
-if (typeof globalThis.window === 'undefined') globalThis.window = globalThis;
 
 let srv;
 let client;

@@ -6,13 +6,9 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { Client } from '@heroiclabs/nakama-js';
+import { statusOf } from '../lib/nakama.mjs';
 import { startServer, randomId } from '../lib/server.mjs';
-
-// nakama-js targets browsers (see nakama.test.mjs).
-if (typeof globalThis.WebSocket === 'undefined') globalThis.WebSocket = WebSocket;
-if (typeof globalThis.window === 'undefined') globalThis.window = globalThis;
 
 let srv;
 let client;
@@ -32,16 +28,6 @@ after(async () => {
   await srv?.stop();
   if (moduleDir) rmSync(moduleDir, { recursive: true, force: true });
 });
-
-async function statusOf(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    if (e && typeof e.status === 'number') return e.status;
-    throw e;
-  }
-  assert.fail('the call succeeded');
-}
 
 test('rpc: the object goes in and comes back parsed', async () => {
   const input = { hello: 'world', n: 42, nested: { list: [1, 'two', null] }, text: 'é "q" \n' };
