@@ -18,6 +18,8 @@ threads=${BENCH_THREADS:-2}
 conns=${BENCH_CONNECTIONS:-64}
 say() { echo "bench: $*" >&2; }
 die() { say "$*"; exit 1; }
+# shellcheck source=ready.sh
+. "$root/tests/bench/ready.sh"
 
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 command -v curl >/dev/null || die "curl is not installed"
@@ -60,14 +62,7 @@ start_server() {
     "$bin" --address 127.0.0.1 --port 0 --console-port 0 --data-dir "$work/$name" --db "$dburl" \
         ${BENCH_ARGS:-} 2>"$log" &
     pid=$!
-    api=
-    for _ in $(seq 1 200); do
-        api=$(sed -n 's/.*ready api=\([^ ]*\) .*/\1/p' "$log" | head -n 1)
-        [ -n "$api" ] && break
-        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "tavern exited during start-up"; }
-        sleep 0.05
-    done
-    [ -n "$api" ] || { cat "$log" >&2; die "no ready line from tavern"; }
+    api=$(wait_ready "$log" "$pid") || exit 1
 }
 
 stop_server() {

@@ -27,6 +27,8 @@ threads=${RTLOAD_THREADS:-0} # 0: rtload takes half the cores, the server keeps 
 runs=${RTLOAD_RUNS:-idle1k idle10k rooms1k rooms2k rooms5k}
 say() { echo "rtload.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
+# shellcheck source=ready.sh
+. "$root/tests/bench/ready.sh"
 
 if [ -n "${TAVERN_BIN:-}" ]; then
     bin=$TAVERN_BIN
@@ -92,14 +94,8 @@ start_server() {
     "${srv_pin[@]}" "$bin" --address 127.0.0.1 --port 0 --console-port 0 --data-dir "$work/$name" \
         "$@" ${TAVERN_ARGS:-} 2>"$log" &
     pid=$!
-    local api=
-    for _ in $(seq 1 200); do
-        api=$(sed -n 's/.*ready api=\([^ ]*\) .*/\1/p' "$log" | head -n 1)
-        [ -n "$api" ] && break
-        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "tavern exited during start-up"; }
-        sleep 0.05
-    done
-    [ -n "$api" ] || { cat "$log" >&2; die "no ready line from tavern"; }
+    local api
+    api=$(wait_ready "$log" "$pid") || exit 1
     port=${api##*:}
 }
 
