@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(gcc pkg-config meson ninja-build
-      libmicrohttpd-dev libwebsockets-dev libsqlite3-dev libpq-dev libjwt-dev libcjson-dev
+      libmicrohttpd-dev libwebsockets-dev libwebsockets-evlib-ev libev-dev libsqlite3-dev libpq-dev libjwt-dev libcjson-dev
       libsodium-dev libcrypt-dev)
 if [ "${1:-}" = "--tests" ]; then
   pkgs+=(postgresql ca-certificates)
