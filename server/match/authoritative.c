@@ -3,6 +3,7 @@
  * scheduler thread, the dispatcher entries of the host table, and the listing with its label
  * query subset. Socket threads only queue: every module callback runs on the scheduler. */
 #include "authoritative.h"
+#include "joined.h"
 #include "match.h"
 #include "modules.h"
 #include "rt.h"
@@ -107,6 +108,7 @@ struct tv_amatch {
     tv_sched_t *sched;
     pthread_rwlock_t lock;               /* guards map and stopping */
     tv_rt_idmap_t map;                   /* id -> amatch_t */
+    tv_joined_t *joined;                 /* session id -> ids of matches it is in or joining */
     int stopping;
     atomic_llong matches, presences, created, inputs, dropped;
     int signal_timeout_ms;               /* match_signal's wait (tests shorten it) */
@@ -209,10 +211,11 @@ static amatch_t *find_locked(tv_amatch_t *a, const char *id)
     return m;
 }
 
-/* Appends r to m's queue (mu held). TV_EBUSY when full. */
+/* Appends r to m's queue (mu held). TV_EBUSY when full of joins. A leave is always taken: it
+ * is bounded by the members and queued joins, and dropping one would leave a ghost member. */
 static int enqueue(amatch_t *m, req_t *r)
 {
-    if (m->nreqs >= TV_AMATCH_CALL_QUEUE)
+    if (r->kind == REQ_JOIN && m->nreqs >= TV_AMATCH_CALL_QUEUE)
         return TV_EBUSY;
     r->next = NULL;
     if (m->reqs_tail)
@@ -408,8 +411,10 @@ int tv_amatch_signal(tv_amatch_t *a, const char *match_id, const char *data, siz
 static void drop_presences(amatch_t *m)
 {
     pthread_mutex_lock(&m->mu);
-    for (size_t i = 0; i < m->npres; i++)
+    for (size_t i = 0; i < m->npres; i++) {
+        tv_joined_remove(m->a->joined, m->pres[i]->session_id, m->id);
         free(m->pres[i]);
+    }
     atomic_fetch_sub(&m->a->presences, (long long)m->npres);
     m->npres = 0;
     m->ended = 1;
@@ -575,6 +580,7 @@ static int leave_now(amatch_t *m, const char *session_id, int reason)
     pthread_mutex_unlock(&m->mu);
     if (!p)
         return 0;
+    tv_joined_remove(m->a->joined, session_id, m->id);
     atomic_fetch_sub(&m->a->presences, 1);
     p->pub.reason = reason;
     presence_event(m, p, 0);
@@ -625,6 +631,16 @@ static int expire_held(amatch_t *m)
     }
 }
 
+/* A join attempt is over: the index keeps the session only if it became a member. */
+static void forget_unless_member(amatch_t *m, const char *session_id)
+{
+    pthread_mutex_lock(&m->mu);
+    int in = !m->ended && member_of(m, session_id) >= 0;
+    pthread_mutex_unlock(&m->mu);
+    if (!in)
+        tv_joined_remove(m->a->joined, session_id, m->id);
+}
+
 static int tick_run(amatch_t *m, int64_t sched_tick)
 {
     msg_t *msgs[TV_AMATCH_INPUT_QUEUE];
@@ -656,6 +672,8 @@ static int tick_run(amatch_t *m, int64_t sched_tick)
         else if (r->kind == REQ_JOIN)
             tv_rt_reply_error(m->a->rt, r->p.session_id, r->cid, TV_RT_ERR_MATCH_NOT_FOUND,
                               "Match not found");
+        if (r->kind == REQ_JOIN)
+            forget_unless_member(m, r->p.session_id);
         req_free(r);
     }
     if (!dead)
@@ -709,9 +727,11 @@ static void match_free(amatch_t *m)
     while (m->reqs) {
         req_t *r = m->reqs;
         m->reqs = r->next;
-        if (r->kind == REQ_JOIN) /* queued before the match ended: answer it */
+        if (r->kind == REQ_JOIN) { /* queued before the match ended: answer it */
+            tv_joined_remove(m->a->joined, r->p.session_id, m->id);
             tv_rt_reply_error(m->a->rt, r->p.session_id, r->cid, TV_RT_ERR_MATCH_NOT_FOUND,
                               "Match not found");
+        }
         req_free(r);
     }
     while (m->sigs) { /* queued before the match ended */
@@ -869,8 +889,16 @@ static int hook_join(void *ud, const tv_rt_msg_t *msg, const char *match_id, con
                           "Match not found");
         return TV_OK;
     }
-    rc = enqueue(m, r);
+    /* noted before it is queued, so a close racing with this join finds it */
+    int noted = tv_joined_add(a->joined, msg->who->session_id, m->id);
+    rc = noted < 0 ? noted : enqueue(m, r);
+    if (rc != TV_OK && noted > 0)
+        tv_joined_remove(a->joined, msg->who->session_id, m->id);
     pthread_mutex_unlock(&m->mu);
+    if (rc == TV_ENOMEM) {
+        req_free(r);
+        return rc;
+    }
     if (rc != TV_OK) {
         req_free(r);
         tv_rt_reply_error(msg->rt, msg->who->session_id, msg->cid,
@@ -901,6 +929,7 @@ static void hook_leave(void *ud, const tv_rt_identity_t *who, const char *match_
     amatch_t *m = find_locked(a, match_id);
     if (!m)
         return;
+    /* the index entry goes when the leave has run (leave_now) */
     queue_leave(a, m, who->user_id, who->session_id, who->username, 3);
     pthread_mutex_unlock(&m->mu);
 }
@@ -941,24 +970,23 @@ static void hook_data(void *ud, const tv_rt_identity_t *who, const char *match_i
 }
 
 /* A closed socket leaves every match it is in or asked to join (the queued join runs first,
- * then this leave). One pass over the matches: fine for thousands; an index per session
- * would make it O(joined). */
+ * then this leave): the ones the index names, not a search of every match. */
 static void on_close(void *ud, const tv_rt_identity_t *who)
 {
     tv_amatch_t *a = ud;
-    pthread_rwlock_rdlock(&a->lock);
-    size_t pos = 0;
-    amatch_t *m;
-    while ((m = tv_rt_idmap_next(&a->map, &pos))) {
-        pthread_mutex_lock(&m->mu);
-        int in = !m->ended && member_of(m, who->session_id) >= 0;
-        for (req_t *r = m->reqs; !in && !m->ended && r; r = r->next)
+    tv_joined_list_t *l = tv_joined_take(a->joined, who->session_id);
+    for (size_t i = 0; l && i < l->n; i++) {
+        amatch_t *m = find_locked(a, l->ids[i]);
+        if (!m)
+            continue;
+        int in = member_of(m, who->session_id) >= 0;
+        for (req_t *r = m->reqs; !in && r; r = r->next)
             in = r->kind == REQ_JOIN && strcmp(r->p.session_id, who->session_id) == 0;
         if (in)
             queue_leave(a, m, who->user_id, who->session_id, who->username, 4);
         pthread_mutex_unlock(&m->mu);
     }
-    pthread_rwlock_unlock(&a->lock);
+    tv_joined_list_free(l);
 }
 
 /* ---- listing: exact label, or a query over the label JSON ---------------------------------- */
@@ -1359,6 +1387,11 @@ int tv_amatch_new(tv_rt_t *rt, tv_match_t *matches, tv_mod_registry_t *modules, 
     if (!a)
         return TV_ENOMEM;
     pthread_rwlock_init(&a->lock, NULL);
+    if (!(a->joined = tv_joined_new())) {
+        pthread_rwlock_destroy(&a->lock);
+        free(a);
+        return TV_ENOMEM;
+    }
     a->rt = rt;
     a->modules = modules;
     a->signal_timeout_ms = TV_AMATCH_SIGNAL_TIMEOUT_MS;
@@ -1425,6 +1458,7 @@ void tv_amatch_free(tv_amatch_t *a)
     if (atomic_compare_exchange_strong(&g_auth, &cur, NULL))
         tv_mod_host_set_match_ops(NULL);
     tv_rt_idmap_free(&a->map);
+    tv_joined_free(a->joined);
     pthread_rwlock_destroy(&a->lock);
     free(a);
 }

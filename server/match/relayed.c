@@ -3,6 +3,7 @@
  * the match's stripe is held, so every member sees one order: a joiner's `match` reply comes
  * before any event or data of the match. */
 #include "match.h"
+#include "joined.h"
 #include "rt/idmap.h"
 #include "error.h"
 #include "json.h"
@@ -34,12 +35,6 @@ typedef struct relayed {
 } relayed_t;
 
 /* The relayed matches one session is in, so a closing socket leaves them all. */
-typedef struct joined {
-    char session_id[37];  /* the map key */
-    char (*ids)[37];
-    size_t n, cap;
-} joined_t;
-
 typedef struct stripe {
     pthread_mutex_t lock;
     tv_rt_idmap_t map;
@@ -48,7 +43,7 @@ typedef struct stripe {
 struct tv_match {
     tv_rt_t *rt;
     stripe_t matches[STRIPES];  /* match uuid -> relayed_t */
-    stripe_t joined[STRIPES];   /* session id -> joined_t */
+    tv_joined_t *joined;        /* session id -> relayed match uuids */
     tv_match_authoritative_t auth;
     tv_match_token_fn token_fn;
     void *token_ud;
@@ -115,75 +110,6 @@ int tv_match_uuid_v5_dns(const char *name, char out[37])
     }
     *p = 0;
     return TV_OK;
-}
-
-/* ---- the session -> matches index -------------------------------------------------------- */
-
-/* Notes that session sid is in match uuid. 1 when added, 0 when already noted, TV_ENOMEM. */
-static int joined_add(tv_match_t *m, const char *sid, const char *uuid)
-{
-    stripe_t *st = stripe_of(m->joined, sid);
-    int rc = 1;
-
-    pthread_mutex_lock(&st->lock);
-    joined_t *j = tv_rt_idmap_get(&st->map, sid);
-    if (!j) {
-        if (!(j = calloc(1, sizeof *j)))
-            goto oom;
-        memcpy(j->session_id, sid, sizeof j->session_id);
-        if (tv_rt_idmap_put(&st->map, j->session_id, j) != TV_OK) {
-            free(j);
-            goto oom;
-        }
-    }
-    for (size_t i = 0; i < j->n; i++)
-        if (strcmp(j->ids[i], uuid) == 0) {
-            rc = 0;
-            goto done;
-        }
-    if (j->n == j->cap) {
-        size_t cap = j->cap ? j->cap * 2 : 4;
-        char(*ids)[37] = realloc(j->ids, cap * sizeof *ids);
-        if (!ids)
-            goto oom; /* j may stay empty in the map: joined_take frees it with the session */
-        j->ids = ids;
-        j->cap = cap;
-    }
-    memcpy(j->ids[j->n++], uuid, 37);
-done:
-    pthread_mutex_unlock(&st->lock);
-    return rc;
-oom:
-    pthread_mutex_unlock(&st->lock);
-    return TV_ENOMEM;
-}
-
-static void joined_remove(tv_match_t *m, const char *sid, const char *uuid)
-{
-    stripe_t *st = stripe_of(m->joined, sid);
-    pthread_mutex_lock(&st->lock);
-    joined_t *j = tv_rt_idmap_get(&st->map, sid);
-    for (size_t i = 0; j && i < j->n; i++)
-        if (strcmp(j->ids[i], uuid) == 0) {
-            memcpy(j->ids[i], j->ids[--j->n], 37);
-            break;
-        }
-    if (j && j->n == 0) {
-        tv_rt_idmap_del(&st->map, sid);
-        free(j->ids);
-        free(j);
-    }
-    pthread_mutex_unlock(&st->lock);
-}
-
-/* Removes and returns the session's entry (the caller frees it), or NULL. */
-static joined_t *joined_take(tv_match_t *m, const char *sid)
-{
-    stripe_t *st = stripe_of(m->joined, sid);
-    pthread_mutex_lock(&st->lock);
-    joined_t *j = tv_rt_idmap_del(&st->map, sid);
-    pthread_mutex_unlock(&st->lock);
-    return j;
 }
 
 /* ---- matches and members (callers hold the match's stripe) -------------------------------- */
@@ -332,7 +258,7 @@ static int relayed_join(tv_match_t *m, const tv_rt_msg_t *msg, const char *uuid,
 {
     const tv_rt_identity_t *me = msg->who;
     stripe_t *st = stripe_of(m->matches, uuid);
-    int noted = joined_add(m, me->session_id, uuid), rc = TV_OK, is_new = 0;
+    int noted = tv_joined_add(m->joined, me->session_id, uuid), rc = TV_OK, is_new = 0;
 
     if (noted < 0)
         return noted;
@@ -341,7 +267,7 @@ static int relayed_join(tv_match_t *m, const tv_rt_msg_t *msg, const char *uuid,
     if (!r && mode == JOIN_EXISTING) {
         pthread_mutex_unlock(&st->lock);
         if (noted)
-            joined_remove(m, me->session_id, uuid);
+            tv_joined_remove(m->joined, me->session_id, uuid);
         tv_rt_reply_error(msg->rt, me->session_id, msg->cid, TV_RT_ERR_MATCH_NOT_FOUND,
                           "Match not found");
         return TV_OK;
@@ -376,7 +302,7 @@ fail:
         relayed_drop(m, st, r);
     pthread_mutex_unlock(&st->lock);
     if (noted)
-        joined_remove(m, me->session_id, uuid);
+        tv_joined_remove(m->joined, me->session_id, uuid);
     return rc;
 }
 
@@ -405,13 +331,12 @@ static void relayed_leave(tv_match_t *m, const char *sid, const char *uuid)
 static void on_session_close(void *ud, const tv_rt_identity_t *who)
 {
     tv_match_t *m = ud;
-    joined_t *j = joined_take(m, who->session_id);
-    if (!j)
+    tv_joined_list_t *l = tv_joined_take(m->joined, who->session_id);
+    if (!l)
         return;
-    for (size_t i = 0; i < j->n; i++)
-        relayed_leave(m, who->session_id, j->ids[i]);
-    free(j->ids);
-    free(j);
+    for (size_t i = 0; i < l->n; i++)
+        relayed_leave(m, who->session_id, l->ids[i]);
+    tv_joined_list_free(l);
 }
 
 /* ---- the handlers ------------------------------------------------------------------------ */
@@ -495,7 +420,7 @@ static int on_leave(void *ud, const tv_rt_msg_t *msg)
         return reply_bad_input(msg, "Invalid match ID");
     if (!*ref.node) {
         relayed_leave(m, msg->who->session_id, ref.uuid);
-        joined_remove(m, msg->who->session_id, ref.uuid);
+        tv_joined_remove(m->joined, msg->who->session_id, ref.uuid);
     } else if (m->auth.leave) {
         m->auth.leave(m->auth.ud, msg->who, id);
     }
@@ -780,10 +705,12 @@ int tv_match_new(tv_rt_t *rt, tv_match_t **out)
     if (!m)
         return TV_ENOMEM;
     m->rt = rt;
-    for (int i = 0; i < STRIPES; i++) {
-        pthread_mutex_init(&m->matches[i].lock, NULL);
-        pthread_mutex_init(&m->joined[i].lock, NULL);
+    if (!(m->joined = tv_joined_new())) {
+        free(m);
+        return TV_ENOMEM;
     }
+    for (int i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&m->matches[i].lock, NULL);
     tv_rt_listener_t l = {NULL, on_session_close, m};
     if ((rc = tv_rt_register(rt, "match_create", on_create, m)) != TV_OK ||
         (rc = tv_rt_register(rt, "match_join", on_join, m)) != TV_OK ||
@@ -811,17 +738,10 @@ void tv_match_free(tv_match_t *m)
             free(r->members);
             free(r);
         }
-        pos = 0;
-        while ((v = tv_rt_idmap_next(&m->joined[i].map, &pos))) {
-            joined_t *j = v;
-            free(j->ids);
-            free(j);
-        }
         tv_rt_idmap_free(&m->matches[i].map);
-        tv_rt_idmap_free(&m->joined[i].map);
         pthread_mutex_destroy(&m->matches[i].lock);
-        pthread_mutex_destroy(&m->joined[i].lock);
     }
+    tv_joined_free(m->joined);
     free(m);
 }
 

@@ -485,6 +485,8 @@ static void registry_remove(tv_rt_t *rt, rt_session_t *s)
  * ones and wait for those in flight before it destroys the contexts they wake. */
 static int push_begin(tv_rt_t *rt)
 {
+    if (!rt)
+        return TV_EUNAVAIL; /* no realtime layer (unit tests, tools): nobody to reach */
     atomic_fetch_add(&rt->senders, 1);
     if (atomic_load(&rt->stopping)) {
         atomic_fetch_sub(&rt->senders, 1);
@@ -546,11 +548,11 @@ int tv_rt_send_many(tv_rt_t *rt, const char *const *session_ids, size_t n, const
 
 int tv_rt_send_user(tv_rt_t *rt, const char *user_id, const char *json, size_t len)
 {
-    rt_stripe_t *us = stripe(rt->by_user, user_id);
     uint64_t wake = 0;
     int rc = push_begin(rt), reached = 0;
     if (rc != TV_OK)
         return rc;
+    rt_stripe_t *us = stripe(rt->by_user, user_id);
     rt_msg_t *m = msg_new(json, len);
     if (m) {
         /* The user stripe keeps the sessions alive: registry_remove takes it before lws may
@@ -645,11 +647,11 @@ void tv_rt_later_free(tv_rt_later_t *l)
 
 int tv_rt_disconnect(tv_rt_t *rt, const char *session_id)
 {
-    rt_stripe_t *ss = stripe(rt->by_session, session_id);
     uint64_t wake = 0;
     int rc = push_begin(rt);
     if (rc != TV_OK)
         return rc;
+    rt_stripe_t *ss = stripe(rt->by_session, session_id);
     rc = TV_ENOTFOUND;
     pthread_mutex_lock(&ss->lock);
     rt_session_t *s = tv_rt_idmap_get(&ss->map, session_id);

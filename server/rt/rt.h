@@ -109,7 +109,8 @@ int tv_rt_add_listener(tv_rt_t *rt, const tv_rt_listener_t *l);
 
 /* Queues a complete JSON envelope (copied) for one session. TV_OK; TV_ENOTFOUND when no such
  * session is open; TV_EBUSY when its queue (64 messages, as Nakama) was full: the session is
- * then closed; TV_EUNAVAIL while stopping; TV_ENOMEM. */
+ * then closed; TV_EUNAVAIL while stopping (or with no rt: NULL reaches nobody); TV_ENOMEM.
+ * The same holds for every push and reply below. */
 int tv_rt_send(tv_rt_t *rt, const char *session_id, const char *json, size_t len);
 /* Queues one JSON text for n sessions: it is copied once and shared, so fan-out costs a queue
  * slot per recipient. Sessions that are gone are skipped. Returns how many were reached (>= 0),

@@ -2,7 +2,7 @@
  * must / must-not / should terms, ranges, nested keys, arrays), label_update's and
  * match_set_reconnect_grace's limits, finding a held presence, and match signals (a hand-made
  * match ticked by the test: answer, timeout, full queue, refusal on a tick thread, a NULL
- * state ending the match). The
+ * state ending the match), and the join/leave queue with the session -> matches index. The
  * realtime paths are covered by tests/integration/authoritative.test.mjs. */
 #include "../../server/match/authoritative.c"
 #include "../../server/modules/internal.h"
@@ -155,6 +155,70 @@ static void signal_tests(void)
     pthread_rwlock_destroy(&a.lock);
 }
 
+/* ---- joins, leaves and closes: the session index and the queue bound ---- */
+
+static void who_make(tv_rt_identity_t *w, int i)
+{
+    memset(w, 0, sizeof *w);
+    snprintf(w->user_id, sizeof w->user_id, "00000000-0000-4000-8000-%012d", i);
+    snprintf(w->session_id, sizeof w->session_id, "10000000-0000-4000-8000-%012d", i);
+    snprintf(w->username, sizeof w->username, "u%d", i);
+}
+
+static void queue_tests(void)
+{
+    enum { N = TV_AMATCH_CALL_QUEUE };
+    tv_amatch_t a = {0};
+    pthread_rwlock_init(&a.lock, NULL);
+    a.joined = tv_joined_new();
+    amatch_t *m = calloc(1, sizeof *m);
+    pthread_mutex_init(&m->mu, NULL);
+    m->a = &a;
+    m->h = &t_handler;
+    m->disp.m = m;
+    m->tick_rate = 10;
+    m->state = &dummy_state;
+    m->handler_name = strdup("t");
+    snprintf(m->id, sizeof m->id, "%s", "22222222-2222-4222-8222-222222222222.tavern");
+    CHECK(a.joined && tv_rt_idmap_put(&a.map, m->id, m) == TV_OK);
+    atomic_store(&a.matches, 1);
+
+    static tv_rt_identity_t who[N];
+    int queued = 1;
+    for (int i = 0; i < N; i++) {
+        who_make(&who[i], i);
+        tv_rt_msg_t msg = {NULL, &who[i], NULL, "match_join", NULL};
+        queued &= hook_join(&a, &msg, m->id, NULL) == TV_OK &&
+                  tv_joined_count(a.joined, who[i].session_id) == 1;
+    }
+    CHECK_AS(queued && m->nreqs == N, "every join is queued and noted in the session index");
+    hook_leave(&a, &who[0], m->id);
+    on_close(&a, &who[1]);
+    CHECK_AS(m->nreqs == N + 2, "a leave and a close are queued even when the joins fill the queue");
+    CHECK_AS(tv_joined_count(a.joined, who[1].session_id) == 0,
+             "a close takes the session out of the index");
+    on_close(&a, &who[1]);
+    CHECK_AS(m->nreqs == N + 2, "a second close of the same session queues nothing");
+
+    CHECK(tick(m, 0) == TV_SCHED_CONTINUE);
+    CHECK_AS(m->npres == N - 2 && member_of(m, who[0].session_id) < 0 &&
+             member_of(m, who[1].session_id) < 0 && member_of(m, who[2].session_id) >= 0,
+             "the tick joins everyone, then the leave and the close take their sessions out");
+    CHECK_AS(tv_joined_count(a.joined, who[0].session_id) == 0 &&
+             tv_joined_count(a.joined, who[2].session_id) == 1,
+             "a member stays in the index, one that left does not");
+    on_close(&a, &who[2]);
+    CHECK(tick(m, 0) == TV_SCHED_CONTINUE);
+    CHECK_AS(m->npres == N - 3 && member_of(m, who[2].session_id) < 0,
+             "a member's closed socket leaves through the index");
+    CHECK_AS(atomic_load(&a.presences) == N - 3, "the presence count follows");
+
+    done(m);
+    tv_joined_free(a.joined);
+    tv_rt_idmap_free(&a.map);
+    pthread_rwlock_destroy(&a.lock);
+}
+
 static int score(const char *q, const char *label)
 {
     query_t pq;
@@ -242,5 +306,6 @@ int main(void)
           !res && !rlen);
 
     signal_tests();
+    queue_tests();
     return check_summary();
 }

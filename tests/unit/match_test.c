@@ -177,12 +177,7 @@ static relayed_t *find(tv_match_t *m, const char *uuid)
 
 static size_t joined_count(tv_match_t *m, const char *sid)
 {
-    stripe_t *st = stripe_of(m->joined, sid);
-    pthread_mutex_lock(&st->lock);
-    joined_t *j = tv_rt_idmap_get(&st->map, sid);
-    size_t n = j ? j->n : 0;
-    pthread_mutex_unlock(&st->lock);
-    return n;
+    return tv_joined_count(m->joined, sid);
 }
 
 static void test_registry(tv_rt_t *rt, tv_match_t *m)
