@@ -334,9 +334,9 @@ struct tv_host_api {
     int (*register_match)(tv_module_t *mod, const char *name,
                           const tv_mod_match_handler_t *handler);
     /* Hooks around an API call, keyed by Nakama's API name, case-insensitive. The server
-     * calls hooks for "AuthenticateDevice", "AuthenticateCustom", "AuthenticateEmail" and
-     * "GetAccount" so far (more with each release); a hook for another name is accepted and
-     * does not run. One before and one after hook per name across all modules. */
+     * calls hooks for its REST calls by their Nakama names ("AuthenticateDevice",
+     * "GetAccount", "WriteStorageObjects", "ListStorageObjects", ...; see server/core/
+     * server.c); a hook for another name is accepted and does not run. One before and one after hook per name across all modules. */
     int (*register_before)(tv_module_t *mod, const char *api, tv_mod_before_fn fn);
     int (*register_after)(tv_module_t *mod, const char *api, tv_mod_after_fn fn);
 
