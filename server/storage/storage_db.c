@@ -289,41 +289,47 @@ static const char LIST_OWNER[] =
     "SELECT " OBJ_COLS " FROM storage WHERE collection = $1 AND user_id = $2 AND read >= $3 "
     "AND read <= $4 AND (read > $5 OR (read = $5 AND key > $6)) ORDER BY read, key LIMIT $7";
 
-static int bind_list(tv_db_stmt_t *st, const char *owner, const char *collection, int min_read,
-                     const tv_storage_pos_t *pos, int limit)
+/* One listing: whose objects, which read permissions, from where, how many. */
+typedef struct {
+    const char *owner; /* NULL = every owner */
+    const char *collection;
+    int min_read, max_read, limit;
+    tv_storage_pos_t pos;
+} list_query_t;
+
+static int bind_list(tv_db_stmt_t *st, const list_query_t *q)
 {
-    int rc = tv_db_bind_text(st, 1, collection);
+    int rc = tv_db_bind_text(st, 1, q->collection);
     int k = 2;
-    if (!rc && owner)
-        rc = tv_db_bind_text(st, k++, owner);
+    if (!rc && q->owner)
+        rc = tv_db_bind_text(st, k++, q->owner);
     if (!rc)
-        rc = tv_db_bind_int64(st, k++, min_read);
+        rc = tv_db_bind_int64(st, k++, q->min_read);
     if (!rc)
-        rc = tv_db_bind_int64(st, k++, 2);
+        rc = tv_db_bind_int64(st, k++, q->max_read);
     if (!rc)
-        rc = tv_db_bind_int64(st, k++, pos->read);
+        rc = tv_db_bind_int64(st, k++, q->pos.read);
     if (!rc)
-        rc = tv_db_bind_text(st, k++, pos->key);
-    if (!rc && !owner)
-        rc = tv_db_bind_text(st, k++, pos->user_id);
-    if (!rc)
-        rc = tv_db_bind_int64(st, 7, (int64_t)limit + 1); /* one more: is there a next page? */
+        rc = tv_db_bind_text(st, k++, q->pos.key);
+    if (!rc && !q->owner)
+        rc = tv_db_bind_text(st, k++, q->pos.user_id);
+    if (!rc) /* one more than asked: tells whether a next page exists */
+        rc = tv_db_bind_int64(st, 7, (int64_t)q->limit + 1);
     return rc;
 }
 
-/* Runs the listing; *more tells that a row beyond limit exists, *last is the last one kept. */
-static int list_rows(tv_db_conn_t *c, const char *owner, const char *collection, int min_read,
-                     const tv_storage_pos_t *pos, int limit, cJSON *out, int *more,
+/* Runs the listing; *more tells that a row beyond the limit exists, *last is the last kept. */
+static int list_rows(tv_db_conn_t *c, const list_query_t *q, cJSON *out, int *more,
                      tv_storage_pos_t *last)
 {
     tv_db_stmt_t *st;
-    int rc = tv_db_prepare(c, owner ? LIST_OWNER : LIST_ALL, &st);
+    int rc = tv_db_prepare(c, q->owner ? LIST_OWNER : LIST_ALL, &st);
     if (rc)
         return rc;
-    rc = bind_list(st, owner, collection, min_read, pos, limit);
+    rc = bind_list(st, q);
     int count = 0;
     while (!rc && (rc = tv_db_step(st)) == TV_DB_ROW) {
-        if (count == limit) {
+        if (count == q->limit) {
             *more = 1;
             break;
         }
@@ -344,12 +350,14 @@ int tv_storage_list(tv_storage_t *s, const char *caller, const char *owner,
 {
     *objects = NULL;
     *next = NULL;
-    int min_read, max_read;
-    tv_storage_list_reads(caller, owner, &min_read, &max_read);
+    list_query_t q = {.owner = owner, .collection = collection, .limit = limit,
+                      .pos = {.read = -1, .key = "", .user_id = TV_STORAGE_SYSTEM_USER}};
+    tv_storage_list_reads(caller, owner, &q.min_read, &q.max_read);
+    /* The cursor is valid only for the listing that made it: same permissions, owner and
+     * collection (the collection comes last, so no choice of it can fake the others). */
     char scope[TV_STORAGE_COLLECTION_MAX + 64];
-    snprintf(scope, sizeof scope, "%d|%s|%s", min_read, owner ? owner : "*", collection);
-    tv_storage_pos_t pos = {.read = -1, .key = "", .user_id = TV_STORAGE_SYSTEM_USER};
-    if (cursor && *cursor && tv_storage_cursor_decode(s->cursor_key, scope, cursor, &pos))
+    snprintf(scope, sizeof scope, "%d|%s|%s", q.min_read, owner ? owner : "*", collection);
+    if (cursor && *cursor && tv_storage_cursor_decode(s->cursor_key, scope, cursor, &q.pos))
         return TV_EINVAL;
     tv_db_conn_t *c;
     int rc = tv_db_acquire(s->db, &c);
@@ -358,7 +366,7 @@ int tv_storage_list(tv_storage_t *s, const char *caller, const char *owner,
     cJSON *out = cJSON_CreateArray();
     int more = 0;
     tv_storage_pos_t last;
-    rc = list_rows(c, owner, collection, min_read, &pos, limit, out, &more, &last);
+    rc = list_rows(c, &q, out, &more, &last);
     tv_db_release(s->db, c);
     if (!rc && more)
         rc = tv_storage_cursor_encode(s->cursor_key, scope, &last, next);
