@@ -54,7 +54,7 @@ extern "C" {
 
 #define TV_MOD_MAGIC 0x4e564154u /* "TAVN" read as little-endian bytes */
 #define TV_ABI_MAJOR 1
-#define TV_ABI_MINOR 0
+#define TV_ABI_MINOR 1
 
 #if defined(__GNUC__)
 #define TV_MOD_EXPORT __attribute__((visibility("default")))
@@ -334,9 +334,9 @@ struct tv_host_api {
     int (*register_match)(tv_module_t *mod, const char *name,
                           const tv_mod_match_handler_t *handler);
     /* Hooks around an API call, keyed by Nakama's API name, case-insensitive. The server
-     * calls hooks for "AuthenticateDevice", "AuthenticateCustom", "AuthenticateEmail" and
-     * "GetAccount" so far (more with each release); a hook for another name is accepted and
-     * does not run. One before and one after hook per name across all modules. */
+     * calls hooks for its REST calls by their Nakama names ("AuthenticateDevice",
+     * "GetAccount", "WriteStorageObjects", "ListStorageObjects", ...; see server/core/
+     * server.c); a hook for another name is accepted and does not run. One before and one after hook per name across all modules. */
     int (*register_before)(tv_module_t *mod, const char *api, tv_mod_before_fn fn);
     int (*register_after)(tv_module_t *mod, const char *api, tv_mod_after_fn fn);
 
@@ -408,6 +408,45 @@ struct tv_host_api {
      * matches; TV_GRPC_INTERNAL out of memory. */
     int (*match_signal)(tv_module_t *mod, const char *match_id, const char *data, size_t len,
                         char **result, size_t *result_len);
+
+    /* --- storage objects (ABI 1.1: check TV_HOST_HAS) -------------------------------------
+     * Nakama's nk.StorageRead / StorageWrite / StorageList / StorageDelete, run as the server:
+     * no permission checks, objects of any owner. JSON text in and out, with the field names
+     * of the REST API. An owner (user_id) that is absent, "" or the nil UUID
+     * "00000000-0000-0000-0000-000000000000" is the server itself. Limits as over REST: at
+     * most 100 objects or ids per call, collection and key 1-128 bytes, a value that is a JSON
+     * object text of at most 65536 bytes. Each call runs its SQL on the calling thread (call
+     * them from an RPC or a hook, not from a match loop, which must not wait). Results are
+     * taken: free them with host->free. Each returns 0, or: TV_GRPC_INVALID_ARGUMENT for bad
+     * input, a version mismatch or a delete that matched nothing (the batch then wrote or
+     * deleted nothing; the reason goes to the server log); TV_GRPC_UNAVAILABLE when the
+     * database is busy or storage is not running; TV_GRPC_INTERNAL otherwise. */
+
+    /* Reads the objects with the ids in ids_json, a JSON array of {collection, key, user_id}.
+     * *objects_json is a JSON array of the objects found ({collection, key, user_id, value,
+     * version, permission_read, permission_write, create_time, update_time}; zero
+     * permissions are left out), in the order asked, each once; "[]" when none. */
+    int (*storage_read)(tv_module_t *mod, const char *ids_json, char **objects_json);
+    /* Writes every object of objects_json, a JSON array of {collection, key, user_id, value,
+     * version, permission_read (0-2, default 1), permission_write (0-1, default 1)}, in one
+     * transaction: all or nothing. version "" or absent writes whatever is there, "*" only
+     * when the object does not exist, any other only when it equals the stored version.
+     * *acks_json (may be NULL to ignore) is a JSON array of {collection, key, version,
+     * user_id, create_time, update_time}, in input order. */
+    int (*storage_write)(tv_module_t *mod, const char *objects_json, char **acks_json);
+    /* Lists collection, limit (1-100) objects after cursor (NULL or "" = the start), in
+     * (permission_read, key, user_id) order. user_id NULL or "" lists every owner. caller_id
+     * NULL or "" lists as the server (every object); a user id lists as that user would (its
+     * own with read >= 1, others' with read 2). *result_json is {"objects": [...],
+     * "cursor": "..."}, each member left out when empty; a cursor is valid only for the same
+     * listing. */
+    int (*storage_list)(tv_module_t *mod, const char *caller_id, const char *user_id,
+                        const char *collection, int limit, const char *cursor,
+                        char **result_json);
+    /* Deletes the objects with the ids in ids_json, a JSON array of {collection, key, user_id,
+     * version}, in one transaction. An id with a version must match it; one without a version
+     * that matches nothing is no error. */
+    int (*storage_delete)(tv_module_t *mod, const char *ids_json);
 
     /* --- future entries go here, at the end, and nowhere else. ----------------------------- */
 };

@@ -18,6 +18,8 @@
 #include "password.h"
 #include "rt.h"
 #include "session_cache.h"
+#include "storage.h"
+#include "storage_api.h"
 #include "token.h"
 #include "util.h"
 #include "workers.h"
@@ -65,6 +67,10 @@ TV_MOD_HOOKED(hooked_link_email, "LinkEmail", tv_account_link_email)
 TV_MOD_HOOKED(hooked_unlink_device, "UnlinkDevice", tv_account_unlink_device)
 TV_MOD_HOOKED(hooked_unlink_custom, "UnlinkCustom", tv_account_unlink_custom)
 TV_MOD_HOOKED(hooked_unlink_email, "UnlinkEmail", tv_account_unlink_email)
+TV_MOD_HOOKED(hooked_storage_write, "WriteStorageObjects", tv_storage_api_write)
+TV_MOD_HOOKED(hooked_storage_read, "ReadStorageObjects", tv_storage_api_read)
+TV_MOD_HOOKED(hooked_storage_delete, "DeleteStorageObjects", tv_storage_api_delete)
+TV_MOD_HOOKED(hooked_storage_list, "ListStorageObjects", tv_storage_api_list)
 
 static void match_list(tv_http_req_t *req, void *app);
 TV_MOD_HOOKED(hooked_match_list, "ListMatches", match_list)
@@ -88,6 +94,11 @@ static const tv_http_route_t api_routes[] = {
     {"POST", "/v2/account/unlink/custom", TV_HTTP_AUTH_SESSION, hooked_unlink_custom},
     {"POST", "/v2/account/unlink/email", TV_HTTP_AUTH_SESSION, hooked_unlink_email},
     {"GET", "/v2/match", TV_HTTP_AUTH_SESSION, hooked_match_list},
+    {"PUT", "/v2/storage", TV_HTTP_AUTH_SESSION, hooked_storage_write},
+    {"POST", "/v2/storage", TV_HTTP_AUTH_SESSION, hooked_storage_read},
+    {"PUT", "/v2/storage/delete", TV_HTTP_AUTH_SESSION, hooked_storage_delete},
+    {"GET", "/v2/storage/{collection}", TV_HTTP_AUTH_SESSION, hooked_storage_list},
+    {"GET", "/v2/storage/{collection}/{user_id}", TV_HTTP_AUTH_SESSION, hooked_storage_list},
     {"POST", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {"GET", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {NULL, NULL, 0, NULL},
@@ -282,6 +293,8 @@ static int start(server_t *s, const tv_config_t *cfg)
         rc = tv_session_cache_load(s->app.sessions, s->db, tv_now_s());
     if (!rc && !(s->app.pw = tv_password_new(cfg->hash_concurrency)))
         rc = TV_ENOMEM;
+    if (!rc && (rc = tv_storage_new(s->db, s->app.session_key, &s->app.storage)) == TV_OK)
+        tv_storage_host_install(s->app.storage); /* before modules: their init may use it */
     if (!rc && (rc = tv_mod_registry_new(&s->app.modules)) == TV_OK)
         load_modules(s);
     if (!rc && !(s->workers = tv_workers_new(cfg->workers, WORKER_QUEUE)))
@@ -336,6 +349,8 @@ static void stop(server_t *s)
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */
+    tv_storage_host_uninstall();            /* no module call runs any more */
+    tv_storage_free(s->app.storage);
     tv_password_free(s->app.pw);
     tv_session_cache_free(s->app.sessions);
     tv_db_close(s->db);

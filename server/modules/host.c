@@ -3,6 +3,7 @@
 #include "internal.h"
 #include "authoritative.h"
 #include "log.h"
+#include "storage.h"
 
 #include <stdatomic.h>
 
@@ -155,6 +156,52 @@ static int host_match_signal(tv_module_t *mod, const char *match_id, const char 
     return ops->match_signal(mod, match_id, data, len, result, result_len);
 }
 
+/* --- storage objects: forwarded to the storage room, which installs its entries at start
+ * (tv_storage_host_install), the same way as the match entries above. */
+static _Atomic(const tv_storage_host_ops_t *) storage_ops;
+
+void tv_mod_host_set_storage_ops(const tv_storage_host_ops_t *ops)
+{
+    atomic_store(&storage_ops, ops);
+}
+
+static int host_storage_read(tv_module_t *mod, const char *ids_json, char **objects_json)
+{
+    const tv_storage_host_ops_t *ops = atomic_load(&storage_ops);
+    (void)mod;
+    if (objects_json)
+        *objects_json = NULL;
+    return ops ? ops->read(ids_json, objects_json) : TV_GRPC_UNAVAILABLE;
+}
+
+static int host_storage_write(tv_module_t *mod, const char *objects_json, char **acks_json)
+{
+    const tv_storage_host_ops_t *ops = atomic_load(&storage_ops);
+    (void)mod;
+    if (acks_json)
+        *acks_json = NULL;
+    return ops ? ops->write(objects_json, acks_json) : TV_GRPC_UNAVAILABLE;
+}
+
+static int host_storage_list(tv_module_t *mod, const char *caller_id, const char *user_id,
+                             const char *collection, int limit, const char *cursor,
+                             char **result_json)
+{
+    const tv_storage_host_ops_t *ops = atomic_load(&storage_ops);
+    (void)mod;
+    if (result_json)
+        *result_json = NULL;
+    return ops ? ops->list(caller_id, user_id, collection, limit, cursor, result_json)
+               : TV_GRPC_UNAVAILABLE;
+}
+
+static int host_storage_delete(tv_module_t *mod, const char *ids_json)
+{
+    const tv_storage_host_ops_t *ops = atomic_load(&storage_ops);
+    (void)mod;
+    return ops ? ops->del(ids_json) : TV_GRPC_UNAVAILABLE;
+}
+
 const tv_host_api_t tv_mod_host = {
     .size = sizeof(tv_host_api_t),
     .abi_major = TV_ABI_MAJOR,
@@ -174,4 +221,8 @@ const tv_host_api_t tv_mod_host = {
     .label_update = host_label_update,
     .match_set_reconnect_grace = host_match_set_reconnect_grace,
     .match_signal = host_match_signal,
+    .storage_read = host_storage_read,
+    .storage_write = host_storage_write,
+    .storage_list = host_storage_list,
+    .storage_delete = host_storage_delete,
 };

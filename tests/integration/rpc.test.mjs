@@ -98,7 +98,7 @@ async function whoami(path, opts) {
 describe('loading', () => {
   test('every broken module is refused with one log line saying why', () => {
     const why = {
-      bad_abi: 'built for module ABI 99.0; this server speaks ABI 1.0',
+      bad_abi: 'built for module ABI 99.0; this server speaks ABI 1.1',
       bad_magic: 'wrong magic',
       small_info: 'tavern_module_info is 8 bytes',
       no_init: 'no tavern_module_init symbol',

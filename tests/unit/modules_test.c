@@ -178,7 +178,7 @@ static void test_json(void)
 
 static void check_refusals(const char *log)
 {
-    CHECK(strstr(log, "bad_abi.so refused: built for module ABI 99.0; this server speaks ABI 1.0"));
+    CHECK(strstr(log, "bad_abi.so refused: built for module ABI 99.0; this server speaks ABI 1.1"));
     CHECK(strstr(log, "bad_magic.so refused: tavern_module_info has the wrong magic 0x12345678"));
     CHECK(strstr(log, "small_info.so refused: tavern_module_info is 8 bytes"));
     CHECK(strstr(log, "no_init.so refused: no tavern_module_init symbol"));
