@@ -8,15 +8,6 @@ import { Client } from '@heroiclabs/nakama-js';
 import { statusOf } from '../lib/nakama.mjs';
 import { startServer, randomId } from '../lib/server.mjs';
 
-// nakama-js races every request against a timer (7 s) it never clears; unref'd, those timers
-// no longer hold the test process open for 7 s after the last test.
-const realSetTimeout = globalThis.setTimeout;
-globalThis.setTimeout = (fn, ms, ...args) => {
-  const t = realSetTimeout(fn, ms, ...args);
-  t?.unref?.();
-  return t;
-};
-
 let srv;
 let client;
 let alice;

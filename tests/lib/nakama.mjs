@@ -8,6 +8,18 @@ import WebSocket from 'ws';
 if (typeof globalThis.WebSocket === 'undefined') globalThis.WebSocket = WebSocket;
 if (typeof globalThis.window === 'undefined') globalThis.window = globalThis;
 
+// nakama-js races every request, socket connect and socket call against a timer (7, 30 and
+// 10 s by default) it never clears; those alone would hold each test process open that long
+// after its last test. Only they are unref'd (told apart by their reject message): a test's
+// own timers keep the process alive as usual.
+const realSetTimeout = globalThis.setTimeout;
+globalThis.setTimeout = (fn, ms, ...args) => {
+  const t = realSetTimeout(fn, ms, ...args);
+  const text = typeof fn === 'function' ? fn.toString() : '';
+  if (args[0] === 'Request timed out.' || text.includes('timed out')) t?.unref?.();
+  return t;
+};
+
 /** Awaits a client promise that should fail; returns the HTTP status of the thrown Response. */
 export async function statusOf(promise) {
   try {
