@@ -11,6 +11,7 @@ struct tv_password;
 struct tv_session_cache;
 struct tv_mod_registry;
 struct tv_match;
+struct tv_lb;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -22,6 +23,7 @@ typedef struct tv_app {
     char *console_key;     /* derived from the session key: console and game tokens differ */
     struct tv_mod_registry *modules; /* RPCs, hooks and match handlers of loaded modules */
     struct tv_match *matches;        /* match registry (relayed and authoritative) */
+    struct tv_lb *leaderboards;      /* boards, tournaments and their rank caches */
 } tv_app_t;
 
 #endif

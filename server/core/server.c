@@ -12,6 +12,8 @@
 #include "db.h"
 #include "error.h"
 #include "http.h"
+#include "leaderboard.h"
+#include "leaderboard_api.h"
 #include "log.h"
 #include "match.h"
 #include "modules.h"
@@ -66,6 +68,17 @@ TV_MOD_HOOKED(hooked_unlink_device, "UnlinkDevice", tv_account_unlink_device)
 TV_MOD_HOOKED(hooked_unlink_custom, "UnlinkCustom", tv_account_unlink_custom)
 TV_MOD_HOOKED(hooked_unlink_email, "UnlinkEmail", tv_account_unlink_email)
 
+TV_MOD_HOOKED(hooked_lb_write, "WriteLeaderboardRecord", tv_lb_http_write)
+TV_MOD_HOOKED(hooked_lb_list, "ListLeaderboardRecords", tv_lb_http_list)
+TV_MOD_HOOKED(hooked_lb_around, "ListLeaderboardRecordsAroundOwner", tv_lb_http_around)
+TV_MOD_HOOKED(hooked_lb_delete, "DeleteLeaderboardRecord", tv_lb_http_delete)
+TV_MOD_HOOKED(hooked_tourn_list, "ListTournaments", tv_tourn_http_list)
+TV_MOD_HOOKED(hooked_tourn_join, "JoinTournament", tv_tourn_http_join)
+TV_MOD_HOOKED(hooked_tourn_write, "WriteTournamentRecord", tv_tourn_http_write)
+TV_MOD_HOOKED(hooked_tourn_records, "ListTournamentRecords", tv_tourn_http_records)
+TV_MOD_HOOKED(hooked_tourn_around, "ListTournamentRecordsAroundOwner", tv_tourn_http_around)
+TV_MOD_HOOKED(hooked_tourn_delete, "DeleteTournamentRecord", tv_tourn_http_delete)
+
 static void match_list(tv_http_req_t *req, void *app);
 TV_MOD_HOOKED(hooked_match_list, "ListMatches", match_list)
 
@@ -88,6 +101,17 @@ static const tv_http_route_t api_routes[] = {
     {"POST", "/v2/account/unlink/custom", TV_HTTP_AUTH_SESSION, hooked_unlink_custom},
     {"POST", "/v2/account/unlink/email", TV_HTTP_AUTH_SESSION, hooked_unlink_email},
     {"GET", "/v2/match", TV_HTTP_AUTH_SESSION, hooked_match_list},
+    {"GET", "/v2/leaderboard/{id}", TV_HTTP_AUTH_SESSION, hooked_lb_list},
+    {"POST", "/v2/leaderboard/{id}", TV_HTTP_AUTH_SESSION, hooked_lb_write},
+    {"DELETE", "/v2/leaderboard/{id}", TV_HTTP_AUTH_SESSION, hooked_lb_delete},
+    {"GET", "/v2/leaderboard/{id}/owner/{owner_id}", TV_HTTP_AUTH_SESSION, hooked_lb_around},
+    {"GET", "/v2/tournament", TV_HTTP_AUTH_SESSION, hooked_tourn_list},
+    {"GET", "/v2/tournament/{id}", TV_HTTP_AUTH_SESSION, hooked_tourn_records},
+    {"POST", "/v2/tournament/{id}", TV_HTTP_AUTH_SESSION, hooked_tourn_write},
+    {"PUT", "/v2/tournament/{id}", TV_HTTP_AUTH_SESSION, hooked_tourn_write},
+    {"DELETE", "/v2/tournament/{id}", TV_HTTP_AUTH_SESSION, hooked_tourn_delete},
+    {"POST", "/v2/tournament/{id}/join", TV_HTTP_AUTH_SESSION, hooked_tourn_join},
+    {"GET", "/v2/tournament/{id}/owner/{owner_id}", TV_HTTP_AUTH_SESSION, hooked_tourn_around},
     {"POST", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {"GET", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {NULL, NULL, 0, NULL},
@@ -96,6 +120,10 @@ static const tv_http_route_t api_routes[] = {
 static const tv_http_route_t console_routes[] = {
     {"GET", "/healthcheck", TV_HTTP_AUTH_NONE, reply_health},
     {"POST", "/v2/console/authenticate", TV_HTTP_AUTH_NONE, tv_console_authenticate},
+    {"GET", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_list},
+    {"POST", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_create},
+    {"DELETE", "/v2/console/leaderboard/{id}", TV_HTTP_AUTH_CONSOLE, tv_lb_console_delete},
+    {"POST", "/v2/console/tournament", TV_HTTP_AUTH_CONSOLE, tv_tourn_console_create},
     {NULL, NULL, 0, NULL},
 };
 
@@ -282,6 +310,12 @@ static int start(server_t *s, const tv_config_t *cfg)
         rc = tv_session_cache_load(s->app.sessions, s->db, tv_now_s());
     if (!rc && !(s->app.pw = tv_password_new(cfg->hash_concurrency)))
         rc = TV_ENOMEM;
+    /* boards and their rank caches load before any socket is served, and before modules
+     * (whose init may create boards) */
+    if (!rc)
+        rc = tv_lb_new(s->db, &s->app.leaderboards);
+    if (!rc)
+        rc = tv_lb_start_resets(s->app.leaderboards, NULL, NULL);
     if (!rc && (rc = tv_mod_registry_new(&s->app.modules)) == TV_OK)
         load_modules(s);
     if (!rc && !(s->workers = tv_workers_new(cfg->workers, WORKER_QUEUE)))
@@ -335,6 +369,7 @@ static void stop(server_t *s)
         tv_rt_stop(s->rt);
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
+    tv_lb_free(s->app.leaderboards);      /* its reset thread may call modules: first */
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */
     tv_password_free(s->app.pw);
     tv_session_cache_free(s->app.sessions);
