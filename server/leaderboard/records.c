@@ -401,11 +401,15 @@ static int read_page(tv_db_conn_t *c, const lb_board_t *b, int64_t expiry, const
     return rc == TV_DB_DONE ? TV_OK : rc;
 }
 
+/* Reverses arr in place by relinking (at most TV_LB_LIST_MAX + 1 items). */
 static void reverse(cJSON *arr)
 {
-    int n = cJSON_GetArraySize(arr);
-    for (int i = 0; i < n - 1; i++) /* move the last item to position i */
-        cJSON_InsertItemInArray(arr, i, cJSON_DetachItemFromArray(arr, n - 1));
+    cJSON *items[TV_LB_LIST_MAX + 1];
+    int n = 0;
+    while (arr->child && n < TV_LB_LIST_MAX + 1)
+        items[n++] = cJSON_DetachItemViaPointer(arr, arr->child);
+    while (n > 0)
+        cJSON_AddItemToArray(arr, items[--n]);
 }
 
 static void number_ranks(cJSON *arr, int64_t first)
