@@ -561,7 +561,8 @@ static const char *op_name(int op)
     return op >= 1 && op <= 4 ? n[op] : "";
 }
 
-/* A board as the console shows it: every field, names for enums, times as unix seconds. */
+/* A board as the console shows it: every field, names for enums, times as unix seconds;
+ * defaults left out as protojson does. */
 static cJSON *board_console_json(lb_board_t *b, int64_t now)
 {
     lb_window_t w;
@@ -570,27 +571,27 @@ static cJSON *board_console_json(lb_board_t *b, int64_t now)
     tv_lb_cached_rank(b, tv_lb_sync_period(b, now), "", &count);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", b->id);
-    cJSON_AddBoolToObject(o, "authoritative", b->authoritative);
+    tv_json_add_bool(o, "authoritative", b->authoritative);
     cJSON_AddStringToObject(o, "sort_order", b->desc ? "desc" : "asc");
     cJSON_AddStringToObject(o, "operator", op_name(b->op));
-    cJSON_AddStringToObject(o, "reset_schedule", b->reset);
-    cJSON_AddStringToObject(o, "metadata", b->metadata);
-    cJSON_AddNumberToObject(o, "create_time", (double)b->create_time);
-    cJSON_AddNumberToObject(o, "prev_reset", (double)w.prev_reset);
-    cJSON_AddNumberToObject(o, "next_reset", (double)w.next_reset);
-    cJSON_AddNumberToObject(o, "size", (double)count);
-    cJSON_AddBoolToObject(o, "tournament", b->tournament);
-    if (b->tournament) {
-        cJSON_AddStringToObject(o, "title", b->title);
-        cJSON_AddStringToObject(o, "description", b->description);
-        cJSON_AddNumberToObject(o, "category", b->category);
-        cJSON_AddNumberToObject(o, "start_time", (double)b->start_time);
-        cJSON_AddNumberToObject(o, "end_time", (double)b->end_time);
-        cJSON_AddNumberToObject(o, "duration", (double)b->duration);
-        cJSON_AddNumberToObject(o, "max_size", (double)b->max_size);
-        cJSON_AddNumberToObject(o, "max_num_score", (double)b->max_num_score);
-        cJSON_AddBoolToObject(o, "join_required", b->join_required);
-    }
+    tv_json_add_str(o, "reset_schedule", b->reset);
+    tv_json_add_str(o, "metadata", b->metadata);
+    tv_json_add_int(o, "create_time", b->create_time);
+    tv_json_add_int(o, "prev_reset", w.prev_reset);
+    tv_json_add_int(o, "next_reset", w.next_reset);
+    tv_json_add_int(o, "size", count);
+    tv_json_add_bool(o, "tournament", b->tournament);
+    if (!b->tournament)
+        return o;
+    tv_json_add_str(o, "title", b->title);
+    tv_json_add_str(o, "description", b->description);
+    tv_json_add_int(o, "category", b->category);
+    tv_json_add_int(o, "start_time", b->start_time);
+    tv_json_add_int(o, "end_time", b->end_time);
+    tv_json_add_int(o, "duration", b->duration);
+    tv_json_add_int(o, "max_size", b->max_size);
+    tv_json_add_int(o, "max_num_score", b->max_num_score);
+    tv_json_add_bool(o, "join_required", b->join_required);
     return o;
 }
 
@@ -598,7 +599,8 @@ cJSON *tv_lb_list_boards(tv_lb_t *lb, int64_t now)
 {
     size_t n;
     lb_board_t **all = tv_lb_snapshot(lb, &n);
-    cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "leaderboards");
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = n ? cJSON_AddArrayToObject(o, "leaderboards") : NULL;
     for (size_t i = 0; i < n; i++)
         cJSON_AddItemToArray(arr, board_console_json(all[i], now));
     tv_lb_snapshot_free(all, n);

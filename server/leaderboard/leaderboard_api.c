@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,14 +158,15 @@ static int add_owner(const char *v, void *p)
     return 0;
 }
 
-/* An optional non-negative integer query value: TV_OK (absent leaves *out) or TV_EINVAL. */
+/* An optional query value that is a non-negative int32 (Nakama's uint32 and int32 fields):
+ * TV_OK (absent leaves *out) or TV_EINVAL, also for a present but empty value. */
 static int query_int(tv_http_req_t *req, const char *name, const char *camel, int64_t *out)
 {
     const char *s = tv_http_query(req, name, camel);
-    if (!s || !*s)
+    if (!s)
         return TV_OK;
     int64_t v;
-    if (parse_i64(s, &v) || v < 0)
+    if (parse_i64(s, &v) || v < 0 || v > INT32_MAX)
         return TV_EINVAL;
     *out = v;
     return TV_OK;
@@ -210,6 +212,11 @@ static void around_common(tv_http_req_t *req, void *app, int flags)
     if (query_int(req, "limit", NULL, &limit) || (tv_http_query(req, "limit", NULL) && limit < 1) ||
         limit > TV_LB_AROUND_MAX) {
         tv_http_error(req, TV_EINVAL, "Invalid limit - limit must be between 1 and 100.");
+        return;
+    }
+    int64_t expiry = 0; /* checked, but the window is always of the current (ranked) period */
+    if (query_int(req, "expiry", NULL, &expiry)) {
+        tv_http_error(req, TV_EINVAL, "Invalid expiry: unix seconds.");
         return;
     }
     cJSON *out;
@@ -288,10 +295,10 @@ void tv_tourn_http_join(tv_http_req_t *req, void *app)
 /* --- console --------------------------------------------------------------------------- */
 
 /* An enum member given by name or number (as a string); NULL leaves *out. */
-static int json_enum(const cJSON *o, const char *name, int (*parse)(const char *, int *),
-                     int *out)
+static int json_enum(const cJSON *o, const char *name, const char *camel,
+                     int (*parse)(const char *, int *), int *out)
 {
-    const cJSON *v = tv_json_get(o, name, NULL);
+    const cJSON *v = tv_json_get(o, name, camel);
     if (!v)
         return TV_OK;
     char num[8];
@@ -314,9 +321,9 @@ static int read_def(tv_http_req_t *req, const cJSON *b, tv_lb_def_t *d, char **m
     int set;
     if (tv_json_get_str(b, "id", NULL, &d->id) || !d->id)
         return tv_http_error(req, TV_EINVAL, "Invalid id: a string is required."), -1;
-    if (json_enum(b, "sort_order", tv_lb_parse_sort, &d->descending))
+    if (json_enum(b, "sort_order", "sortOrder", tv_lb_parse_sort, &d->descending))
         return tv_http_error(req, TV_EINVAL, "Invalid sort_order: asc or desc."), -1;
-    if (json_enum(b, "operator", parse_op_num, &d->op))
+    if (json_enum(b, "operator", NULL, parse_op_num, &d->op))
         return tv_http_error(req, TV_EINVAL, "Invalid operator: best, set, incr or decr."), -1;
     if (tv_json_get_str(b, "reset_schedule", "resetSchedule", &d->reset))
         return tv_http_error(req, TV_EINVAL, "Invalid reset_schedule: a cron string."), -1;
