@@ -288,6 +288,12 @@ static int start_http(server_t *s, const tv_config_t *cfg)
     return tv_http_start(&con, &s->console);
 }
 
+/* A board's period ended: the modules' reset hook runs (on the leaderboards' reset thread). */
+static void lb_reset_hook(void *registry, const char *id, int tournament, int64_t reset_time)
+{
+    tv_mod_lb_reset_call(registry, id, tournament, reset_time);
+}
+
 static int sched_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -314,9 +320,11 @@ static int start(server_t *s, const tv_config_t *cfg)
      * (whose init may create boards) */
     if (!rc)
         rc = tv_lb_new(s->db, &s->app.leaderboards);
+    if (!rc && (rc = tv_mod_registry_new(&s->app.modules)) == TV_OK) {
+        tv_mod_host_set_leaderboards(s->app.leaderboards);
+        rc = tv_lb_start_resets(s->app.leaderboards, lb_reset_hook, s->app.modules);
+    }
     if (!rc)
-        rc = tv_lb_start_resets(s->app.leaderboards, NULL, NULL);
-    if (!rc && (rc = tv_mod_registry_new(&s->app.modules)) == TV_OK)
         load_modules(s);
     if (!rc && !(s->workers = tv_workers_new(cfg->workers, WORKER_QUEUE)))
         rc = TV_ENOMEM;
@@ -369,6 +377,7 @@ static void stop(server_t *s)
         tv_rt_stop(s->rt);
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
+    tv_mod_host_set_leaderboards(NULL);
     tv_lb_free(s->app.leaderboards);      /* its reset thread may call modules: first */
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */
     tv_password_free(s->app.pw);

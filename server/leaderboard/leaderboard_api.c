@@ -314,81 +314,78 @@ static int parse_op_num(const char *s, int *op)
     return tv_lb_parse_op(s, op);
 }
 
-/* Fills d from a console body; metadata is malloc'd into *meta. Answers 400 itself. */
-static int read_def(tv_http_req_t *req, const cJSON *b, tv_lb_def_t *d, char **meta)
+int tv_lb_def_from_json(const cJSON *b, int tournament, tv_lb_def_t *d, char **meta,
+                        const char **msg)
 {
-    *d = (tv_lb_def_t){.descending = 1, .op = TV_LB_OP_BEST};
+    *d = (tv_lb_def_t){.descending = 1, .op = TV_LB_OP_BEST, .tournament = tournament};
+    *meta = NULL;
     int set;
+    if (!cJSON_IsObject(b))
+        return (*msg = "Invalid definition: a JSON object."), TV_EINVAL;
     if (tv_json_get_str(b, "id", NULL, &d->id) || !d->id)
-        return tv_http_error(req, TV_EINVAL, "Invalid id: a string is required."), -1;
+        return (*msg = "Invalid id: a string is required."), TV_EINVAL;
     if (json_enum(b, "sort_order", "sortOrder", tv_lb_parse_sort, &d->descending))
-        return tv_http_error(req, TV_EINVAL, "Invalid sort_order: asc or desc."), -1;
+        return (*msg = "Invalid sort_order: asc or desc."), TV_EINVAL;
     if (json_enum(b, "operator", NULL, parse_op_num, &d->op))
-        return tv_http_error(req, TV_EINVAL, "Invalid operator: best, set, incr or decr."), -1;
+        return (*msg = "Invalid operator: best, set, incr or decr."), TV_EINVAL;
     if (tv_json_get_str(b, "reset_schedule", "resetSchedule", &d->reset))
-        return tv_http_error(req, TV_EINVAL, "Invalid reset_schedule: a cron string."), -1;
+        return (*msg = "Invalid reset_schedule: a cron string."), TV_EINVAL;
     if (tv_json_get_bool(b, "authoritative", NULL, &d->authoritative, &set))
-        return tv_http_error(req, TV_EINVAL, "Invalid authoritative: a boolean."), -1;
+        return (*msg = "Invalid authoritative: a boolean."), TV_EINVAL;
     if (json_metadata(b, meta))
-        return tv_http_error(req, TV_EINVAL, "Invalid metadata: a JSON object."), -1;
+        return (*msg = "Invalid metadata: a JSON object."), TV_EINVAL;
     d->metadata = *meta;
-    return 0;
+    if (!tournament)
+        return TV_OK;
+    int64_t cat = 0;
+    if (tv_json_get_str(b, "title", NULL, &d->title) ||
+        tv_json_get_str(b, "description", NULL, &d->description) ||
+        json_i64(b, "category", NULL, &cat) ||
+        json_i64(b, "start_time", "startTime", &d->start_time) ||
+        json_i64(b, "end_time", "endTime", &d->end_time) ||
+        json_i64(b, "duration", NULL, &d->duration) ||
+        json_i64(b, "max_size", "maxSize", &d->max_size) ||
+        json_i64(b, "max_num_score", "maxNumScore", &d->max_num_score) ||
+        tv_json_get_bool(b, "join_required", "joinRequired", &d->join_required, &set))
+        return (*msg = "Invalid tournament: title and description are strings; category, "
+                       "times, duration and limits are integers."), TV_EINVAL;
+    d->category = cat < 0 || cat > 127 ? -1 : (int)cat; /* -1: refused by tv_lb_create */
+    return TV_OK;
 }
 
-static void create_common(tv_http_req_t *req, void *app, tv_lb_def_t *d, char *meta)
+static void create_common(tv_http_req_t *req, void *app, int tournament)
 {
+    cJSON *b = tv_http_body_json(req);
+    if (!b)
+        return;
+    tv_lb_def_t d;
+    char *meta = NULL;
+    const char *msg = NULL;
+    if (tv_lb_def_from_json(b, tournament, &d, &meta, &msg)) {
+        free(meta);
+        tv_http_error(req, TV_EINVAL, msg);
+        return;
+    }
     tv_lb_err_t err = {0};
-    int rc = tv_lb_create(lb_of(app), d, &err);
+    int rc = tv_lb_create(lb_of(app), &d, &err);
     free(meta);
     if (rc) {
         reply_err(req, &err);
         return;
     }
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", d->id);
+    cJSON_AddStringToObject(o, "id", d.id);
     tv_http_reply_json(req, o);
 }
 
 void tv_lb_console_create(tv_http_req_t *req, void *app)
 {
-    cJSON *b = tv_http_body_json(req);
-    tv_lb_def_t d;
-    char *meta = NULL;
-    if (!b || read_def(req, b, &d, &meta)) {
-        free(meta);
-        return;
-    }
-    create_common(req, app, &d, meta);
+    create_common(req, app, 0);
 }
 
 void tv_tourn_console_create(tv_http_req_t *req, void *app)
 {
-    cJSON *b = tv_http_body_json(req);
-    tv_lb_def_t d;
-    char *meta = NULL;
-    if (!b || read_def(req, b, &d, &meta)) {
-        free(meta);
-        return;
-    }
-    d.tournament = 1;
-    int set;
-    int64_t cat = 0;
-    if (tv_json_get_str(b, "title", NULL, &d.title) ||
-        tv_json_get_str(b, "description", NULL, &d.description) ||
-        json_i64(b, "category", NULL, &cat) ||
-        json_i64(b, "start_time", "startTime", &d.start_time) ||
-        json_i64(b, "end_time", "endTime", &d.end_time) ||
-        json_i64(b, "duration", NULL, &d.duration) ||
-        json_i64(b, "max_size", "maxSize", &d.max_size) ||
-        json_i64(b, "max_num_score", "maxNumScore", &d.max_num_score) ||
-        tv_json_get_bool(b, "join_required", "joinRequired", &d.join_required, &set)) {
-        free(meta);
-        tv_http_error(req, TV_EINVAL, "Invalid tournament: title and description are strings; "
-                                      "category, times, duration and limits are integers.");
-        return;
-    }
-    d.category = cat < 0 || cat > 127 ? -1 : (int)cat;
-    create_common(req, app, &d, meta);
+    create_common(req, app, 1);
 }
 
 void tv_lb_console_list(tv_http_req_t *req, void *app)

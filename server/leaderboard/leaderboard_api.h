@@ -4,6 +4,7 @@
 #define TV_LEADERBOARD_API_H
 
 #include "http.h"
+#include "leaderboard.h"
 
 /* POST /v2/leaderboard/{id} {score, subscore, metadata, operator} -> LeaderboardRecord */
 void tv_lb_http_write(tv_http_req_t *req, void *app);
@@ -31,5 +32,11 @@ void tv_lb_console_create(tv_http_req_t *req, void *app);
 void tv_lb_console_list(tv_http_req_t *req, void *app);
 void tv_lb_console_delete(tv_http_req_t *req, void *app);
 void tv_tourn_console_create(tv_http_req_t *req, void *app);
+
+/* A board definition from the console's JSON body (also the module host's def_json). d's
+ * strings borrow from b, except metadata: *meta (malloc'd, free it even on failure). TV_OK, or
+ * TV_EINVAL with *msg for the client. */
+int tv_lb_def_from_json(const cJSON *b, int tournament, tv_lb_def_t *d, char **meta,
+                        const char **msg);
 
 #endif

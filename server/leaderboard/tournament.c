@@ -200,10 +200,13 @@ static void run_due(tv_lb_t *lb, int64_t now)
     lb_board_t **all = tv_lb_snapshot(lb, &n);
     for (size_t i = 0; i < n; i++) {
         lb_board_t *b = all[i];
-        pthread_rwlock_rdlock(&b->lock);
+        pthread_rwlock_wrlock(&b->lock);
         int64_t period = b->period;
+        int due = period > 0 && period <= now && b->fired != period;
+        if (due) /* once per period: an ended tournament keeps its last period */
+            b->fired = period;
         pthread_rwlock_unlock(&b->lock);
-        if (period <= 0 || period > now)
+        if (!due)
             continue;
         tv_lb_sync_period(b, now);
         tv_log_info("leaderboard", "%s reset at %" PRId64, b->id, period);

@@ -6,7 +6,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startServer, bearer, decodeJwt, randomId } from '../lib/server.mjs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, bearer, basic, decodeJwt, randomId } from '../lib/server.mjs';
 
 let srv;
 let consoleToken;
@@ -380,5 +383,77 @@ describe('tournaments', () => {
     err(await twrite(u, id, { score: 1 }), 403, 7, 'authoritative');
     const lb = await board({});
     err(await join(u, lb), 404, 5, 'a leaderboard is no tournament');
+  });
+});
+
+describe('module host functions (tests/modules/lb.c)', () => {
+  let msrv, dir;
+  before(async () => {
+    assert.ok(process.env.TAVERN_TEST_MODULES, 'TAVERN_TEST_MODULES is set by meson');
+    dir = mkdtempSync(join(tmpdir(), 'tavern-lb-modules-'));
+    copyFileSync(join(process.env.TAVERN_TEST_MODULES, 'lb.so'), join(dir, 'lb.so'));
+    msrv = await startServer(['--module-path', dir]);
+  });
+  after(async () => {
+    await msrv?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Calls an RPC with the HTTP key and a plain-text payload; resolves to {status, text}. */
+  async function rpc(id, payload) {
+    const res = await msrv.post(`/v2/rpc/${id}?unwrap`, payload, { auth: basic('defaulthttpkey'), headers: { 'content-type': 'text/plain' } });
+    return res;
+  }
+
+  async function muser() {
+    const s = ok(await msrv.authenticate('device', { id: randomId('dev-', 32) }));
+    const { payload } = decodeJwt(s.token);
+    return { uid: payload.uid, auth: bearer(s.token) };
+  }
+
+  test('the board made in init is authoritative: modules write it, clients cannot', async () => {
+    const [a, b] = await Promise.all([muser(), muser()]);
+    err(await msrv.post('/v2/leaderboard/mod-board', { score: 1 }, { auth: a.auth }), 403, 7, 'client write');
+    for (let i = 0; i < 3; i++) assert.equal((await rpc('lb_write', `mod-board ${a.uid} 5 1 0`)).status, 200);
+    const w = await rpc('lb_write', `mod-board ${b.uid} 20 0 2`);
+    assert.equal(w.status, 200, w.text);
+    const rec = JSON.parse(w.text);
+    assert.deepEqual([rec.score, rec.rank, rec.username, JSON.parse(rec.metadata)], ['20', '1', 'moduser', { by: 'module' }]);
+    const r = JSON.parse((await rpc('lb_rank', `mod-board ${a.uid}`)).text);
+    assert.deepEqual(r, { rank: 2, count: 2 });
+    const l = JSON.parse((await rpc('lb_list', `mod-board 10 ${a.uid}`)).text);
+    assert.deepEqual(l.records.map((x) => x.score), ['20', '15']);
+    assert.equal(l.owner_records[0].score, '15');
+    // a client reads what the module wrote
+    const cl = ok(await msrv.get('/v2/leaderboard/mod-board?limit=5', { auth: a.auth }));
+    assert.equal(cl.rank_count, '2');
+    assert.equal((await rpc('lb_rank', `no-board ${a.uid}`)).status, 404);
+    assert.equal((await rpc('lb_write', `mod-board not-a-uuid 1 1 0`)).status, 400);
+    assert.equal((await rpc('lb_create', '{"id":"mod-board"}')).status, 200, 'creating again is a no-op');
+    assert.equal((await rpc('lb_create', '{"id":"x y"}')).status, 400, 'bad definition');
+  });
+
+  test('tournaments from a module, and the reset hook when one ends', async () => {
+    const a = await muser();
+    const end = Math.floor(Date.now() / 1000) + 2;
+    const id = randomId('mt-', 12);
+    const c = await rpc('tourn_create', JSON.stringify({ id, duration: 60, end_time: end, join_required: true, max_num_score: 1 }));
+    assert.equal(c.status, 200, c.text);
+    assert.equal((await rpc('tourn_write', `${id} ${a.uid} 3 0 0`)).status, 400, 'not joined');
+    assert.equal((await rpc('tourn_join', `${id} ${a.uid}`)).status, 200);
+    const w = await rpc('tourn_write', `${id} ${a.uid} 3 0 0`);
+    assert.equal(w.status, 200, w.text);
+    assert.equal(JSON.parse(w.text).expiry_time, new Date(end * 1000).toISOString().replace('.000Z', 'Z'));
+    assert.equal((await rpc('tourn_write', `${id} ${a.uid} 4 0 0`)).status, 400, 'one attempt only');
+    // the reset thread tells the module when the period ends
+    let seen = '';
+    for (let i = 0; i < 60 && !seen.includes(`${id} 1 ${end};`); i++) {
+      await sleep(100);
+      seen = (await rpc('lb_resets', '')).text;
+    }
+    assert.ok(seen.includes(`${id} 1 ${end};`), `reset hook saw ${JSON.stringify(seen)}`);
+    await sleep(1200);
+    const again = (await rpc('lb_resets', '')).text;
+    assert.equal(again.split(`${id} 1`).length - 1, 1, 'the hook fires once per period');
   });
 });
