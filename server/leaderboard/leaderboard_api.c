@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <stdint.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +52,9 @@ static int json_i64(const cJSON *o, const char *snake, const char *camel, int64_
         return TV_OK;
     if (cJSON_IsString(v))
         return parse_i64(v->valuestring, out);
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-        fabs(v->valuedouble) > 9.2e18)
+    /* whole and inside int64 (no libm: a cast round trip tells a fraction) */
+    if (!cJSON_IsNumber(v) || v->valuedouble > 9.2e18 || v->valuedouble < -9.2e18 ||
+        v->valuedouble != (double)(int64_t)v->valuedouble)
         return TV_EINVAL;
     *out = (int64_t)v->valuedouble;
     return TV_OK;
