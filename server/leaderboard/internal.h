@@ -29,6 +29,7 @@ typedef struct tv_lb_board {
     pthread_rwlock_t lock;
     tv_lb_rank_t *rank;
     int64_t period;
+    int64_t last_ended;           /* the period the cache last moved out of (0 = none) */
     int64_t fired;                /* the last period whose end the reset hook was told */
     pthread_mutex_t join_mu;      /* serialises new entries into a tournament with max_size */
 } lb_board_t;

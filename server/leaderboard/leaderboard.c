@@ -166,6 +166,8 @@ int64_t tv_lb_sync_period(lb_board_t *b, int64_t now)
         return w.expiry;
     pthread_rwlock_wrlock(&b->lock);
     if (b->period != w.expiry) {
+        if (b->period > 0) /* for the reset thread, whoever noticed the reset first */
+            b->last_ended = b->period;
         tv_lb_rank_clear(b->rank);
         b->period = w.expiry;
     }
@@ -265,6 +267,7 @@ static int load_ranks(tv_db_conn_t *c, lb_board_t *b, int64_t now)
     pthread_rwlock_wrlock(&b->lock);
     tv_lb_rank_clear(b->rank);
     b->period = w.expiry;
+    b->fired = now; /* periods that ended while the server was down are not announced */
     while ((rc = tv_db_step(st)) == TV_DB_ROW) {
         const char *owner = tv_db_column_text(st, 0);
         if (tv_lb_rank_set(b->rank, owner, tv_db_column_int64(st, 1),

@@ -193,25 +193,27 @@ static int64_t next_wake(tv_lb_t *lb, int64_t now)
     return best;
 }
 
-/* Moves every board whose period ended into the next one and calls the hook for it. */
+/* Moves every board whose period ended into the next one and calls the hook for it, once per
+ * period: also when a request moved the cache first (tv_lb_sync_period), and for a
+ * tournament's last period, which has no next one. */
 static void run_due(tv_lb_t *lb, int64_t now)
 {
     size_t n;
     lb_board_t **all = tv_lb_snapshot(lb, &n);
     for (size_t i = 0; i < n; i++) {
         lb_board_t *b = all[i];
+        tv_lb_sync_period(b, now);
         pthread_rwlock_wrlock(&b->lock);
-        int64_t period = b->period;
-        int due = period > 0 && period <= now && b->fired != period;
-        if (due) /* once per period: an ended tournament keeps its last period */
-            b->fired = period;
+        int64_t ended = b->period > 0 && b->period <= now ? b->period : b->last_ended;
+        int due = ended > 0 && ended > b->fired;
+        if (due)
+            b->fired = ended;
         pthread_rwlock_unlock(&b->lock);
         if (!due)
             continue;
-        tv_lb_sync_period(b, now);
-        tv_log_info("leaderboard", "%s reset at %" PRId64, b->id, period);
+        tv_log_info("leaderboard", "%s reset at %" PRId64, b->id, ended);
         if (lb->reset_fn)
-            lb->reset_fn(lb->reset_ud, b->id, b->tournament, period);
+            lb->reset_fn(lb->reset_ud, b->id, b->tournament, ended);
     }
     tv_lb_snapshot_free(all, n);
 }
