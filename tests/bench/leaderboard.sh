@@ -48,14 +48,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_server DBURL NAME: sets pid, api, con (host:port) and ready_ms (spawn to ready line).
+# start_server DBURL NAME DATADIR: sets pid, api, con (host:port) and ready_ms (spawn to ready
+# line). The data dir holds the session key: keep it across a restart so tokens stay valid.
 start_server() {
     local log=$work/$2.log t0
-    mkdir -p "$work/$2"
+    mkdir -p "$work/$3"
     : >"$log"
     t0=$(date +%s%N)
     # shellcheck disable=SC2086
-    "$bin" --address 127.0.0.1 --port 0 --console-port 0 --data-dir "$work/$2" --db "$1" \
+    "$bin" --address 127.0.0.1 --port 0 --console-port 0 --data-dir "$work/$3" --db "$1" \
         ${BENCH_ARGS:-} 2>>"$log" &
     pid=$!
     api=
@@ -106,7 +107,7 @@ bench_db() { # LABEL DBURL SEED-COMMAND...
     local label=$1 url=$2
     shift 2
     say "== $label: empty start, board, $users users"
-    start_server "$url" "$label-1"
+    start_server "$url" "$label-1" "$label"
     local ct
     ct=$(curl -fsS -X POST -d '{"username":"admin","password":"password"}' "http://$con/v2/console/authenticate" | json_field token)
     curl -fsS -X POST -H "Authorization: Bearer $ct" -d '{"id":"bench","operator":"incr"}' \
@@ -123,7 +124,7 @@ bench_db() { # LABEL DBURL SEED-COMMAND...
     "$@"
     local seed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
     say "restart: load of the rank cache"
-    start_server "$url" "$label-2"
+    start_server "$url" "$label-2" "$label"
     local load_ms
     load_ms=$(sed -n 's/.*ranked records in \([0-9]*\) ms.*/\1/p' "$work/$label-2.log" | head -n 1)
     {
@@ -139,6 +140,8 @@ bench_db() { # LABEL DBURL SEED-COMMAND...
         echo '  return wrk.format(nil, nil, {["Authorization"] = "Bearer " .. tokens[n % #tokens + 1]})'
         echo 'end'
     } >"$work/write.lua"
+    curl -fsS -X POST -H "Authorization: Bearer ${tokens[0]}" -d '{"score":1}' \
+        "http://$api/v2/leaderboard/bench" >/dev/null || die "a write failed"
     say "POST /v2/leaderboard/bench (incr, $users owners), ${duration}s"
     local w r
     w=$(run_wrk "$label-write" "http://$api/v2/leaderboard/bench" -s "$work/write.lua")
