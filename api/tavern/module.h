@@ -54,7 +54,7 @@ extern "C" {
 
 #define TV_MOD_MAGIC 0x4e564154u /* "TAVN" read as little-endian bytes */
 #define TV_ABI_MAJOR 1
-#define TV_ABI_MINOR 1
+#define TV_ABI_MINOR 2
 
 #if defined(__GNUC__)
 #define TV_MOD_EXPORT __attribute__((visibility("default")))
@@ -301,6 +301,14 @@ typedef struct tv_mod_match_handler {
                     tv_mod_reply_t *result);
 } tv_mod_match_handler_t;
 
+/* A leaderboard's or tournament's period ended (Nakama's RegisterLeaderboardReset and
+ * RegisterTournamentReset in one): id, whether it is a tournament, and the reset time (unix
+ * seconds; the expiry of the period that ended). Runs on the server's reset thread, one
+ * board at a time, after new writes already go to the new period. The return code is only
+ * logged. Slow code here delays other boards' hooks, not their resets. */
+typedef int (*tv_mod_lb_reset_fn)(const tv_mod_ctx_t *ctx, const char *id, int tournament,
+                                  int64_t reset_time);
+
 /* --- the host table ---------------------------------------------------------------------- */
 
 /* What the server offers: a const table, valid while the module is loaded, callable from any
@@ -447,6 +455,51 @@ struct tv_host_api {
      * version}, in one transaction. An id with a version must match it; one without a version
      * that matches nothing is no error. */
     int (*storage_delete)(tv_module_t *mod, const char *ids_json);
+    /* --- leaderboards and tournaments (ABI 1.2: check TV_HOST_HAS) ------------------------- */
+
+    /* Creates a leaderboard (Nakama's LeaderboardCreate) from def_json, the console's body:
+     * {"id", "sort_order": "asc"|"desc", "operator": "best"|"set"|"incr"|"decr",
+     * "reset_schedule": cron, "authoritative", "metadata": {...}}. Creating an id that exists
+     * is a no-op success, so init may create its boards on every load. Returns 0, or
+     * TV_GRPC_INVALID_ARGUMENT for a bad definition, TV_GRPC_UNAVAILABLE without leaderboards
+     * (or the database), TV_GRPC_INTERNAL. Callable from init, RPCs, hooks, any thread. */
+    int (*leaderboard_create)(tv_module_t *mod, const char *def_json);
+    /* Writes owner_id's record (no authoritative check: the server may write any board),
+     * with op 0 = the board's operator, else 1 best, 2 set, 3 incr, 4 decr. metadata_json is
+     * a JSON object text or NULL (keep); username may be NULL (keep). On success
+     * *record_json, when record_json is not NULL, is the record as the REST API returns it
+     * (with rank), taken: host->free. Returns 0 or TV_GRPC_NOT_FOUND (no such leaderboard),
+     * TV_GRPC_INVALID_ARGUMENT, TV_GRPC_UNAVAILABLE, TV_GRPC_INTERNAL. */
+    int (*leaderboard_write)(tv_module_t *mod, const char *id, const char *owner_id,
+                             const char *username, int64_t score, int64_t subscore,
+                             const char *metadata_json, int op, char **record_json);
+    /* The REST list (Nakama's LeaderboardRecordsList): top limit (1-1000, 0 = owners only or
+     * 1) records after cursor (NULL = top) plus the records of nowners owner_ids. *list_json
+     * is the RecordList JSON, taken. Same errors as leaderboard_write. */
+    int (*leaderboard_list)(tv_module_t *mod, const char *id, const char *const *owner_ids,
+                            size_t nowners, int limit, const char *cursor, char **list_json);
+    /* owner_id's 1-based rank in the current period (0 = no record) and the number of ranked
+     * records, from the rank cache (O(log n)). Either output may be NULL. 0 or
+     * TV_GRPC_NOT_FOUND / TV_GRPC_UNAVAILABLE. */
+    int (*leaderboard_rank)(tv_module_t *mod, const char *id, const char *owner_id,
+                            int64_t *rank, int64_t *count);
+    /* Creates a tournament (Nakama's TournamentCreate): def_json as leaderboard_create's plus
+     * "title", "description", "category" (0-127), "start_time" and "end_time" (unix seconds;
+     * 0 = now / never), "duration" (seconds, > 0), "max_size", "max_num_score",
+     * "join_required". An existing id is a no-op success. */
+    int (*tournament_create)(tv_module_t *mod, const char *def_json);
+    /* Joins owner_id to tournament id (idempotent). 0, TV_GRPC_NOT_FOUND, or
+     * TV_GRPC_INVALID_ARGUMENT when it is not active or full (message logged). */
+    int (*tournament_join)(tv_module_t *mod, const char *id, const char *owner_id,
+                           const char *username);
+    /* A tournament write, with the same checks as a client's (window, join, attempts, size)
+     * except authoritative. Arguments and results as leaderboard_write. */
+    int (*tournament_write)(tv_module_t *mod, const char *id, const char *owner_id,
+                            const char *username, int64_t score, int64_t subscore,
+                            const char *metadata_json, int op, char **record_json);
+    /* Registers the reset hook (only during init; one across all modules, like an RPC id).
+     * Errors as the other register_* calls. */
+    int (*register_leaderboard_reset)(tv_module_t *mod, tv_mod_lb_reset_fn fn);
 
     /* --- future entries go here, at the end, and nowhere else. ----------------------------- */
 };

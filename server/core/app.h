@@ -12,6 +12,7 @@ struct tv_session_cache;
 struct tv_mod_registry;
 struct tv_match;
 struct tv_storage;
+struct tv_lb;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -24,6 +25,7 @@ typedef struct tv_app {
     struct tv_mod_registry *modules; /* RPCs, hooks and match handlers of loaded modules */
     struct tv_match *matches;        /* match registry (relayed and authoritative) */
     struct tv_storage *storage;      /* storage objects */
+    struct tv_lb *leaderboards;      /* boards, tournaments and their rank caches */
 } tv_app_t;
 
 #endif

@@ -12,6 +12,8 @@
 #include "db.h"
 #include "error.h"
 #include "http.h"
+#include "leaderboard.h"
+#include "leaderboard_api.h"
 #include "log.h"
 #include "match.h"
 #include "modules.h"
@@ -72,6 +74,17 @@ TV_MOD_HOOKED(hooked_storage_read, "ReadStorageObjects", tv_storage_api_read)
 TV_MOD_HOOKED(hooked_storage_delete, "DeleteStorageObjects", tv_storage_api_delete)
 TV_MOD_HOOKED(hooked_storage_list, "ListStorageObjects", tv_storage_api_list)
 
+TV_MOD_HOOKED(hooked_lb_write, "WriteLeaderboardRecord", tv_lb_http_write)
+TV_MOD_HOOKED(hooked_lb_list, "ListLeaderboardRecords", tv_lb_http_list)
+TV_MOD_HOOKED(hooked_lb_around, "ListLeaderboardRecordsAroundOwner", tv_lb_http_around)
+TV_MOD_HOOKED(hooked_lb_delete, "DeleteLeaderboardRecord", tv_lb_http_delete)
+TV_MOD_HOOKED(hooked_tourn_list, "ListTournaments", tv_tourn_http_list)
+TV_MOD_HOOKED(hooked_tourn_join, "JoinTournament", tv_tourn_http_join)
+TV_MOD_HOOKED(hooked_tourn_write, "WriteTournamentRecord", tv_tourn_http_write)
+TV_MOD_HOOKED(hooked_tourn_records, "ListTournamentRecords", tv_tourn_http_records)
+TV_MOD_HOOKED(hooked_tourn_around, "ListTournamentRecordsAroundOwner", tv_tourn_http_around)
+TV_MOD_HOOKED(hooked_tourn_delete, "DeleteTournamentRecord", tv_tourn_http_delete)
+
 static void match_list(tv_http_req_t *req, void *app);
 TV_MOD_HOOKED(hooked_match_list, "ListMatches", match_list)
 
@@ -99,6 +112,17 @@ static const tv_http_route_t api_routes[] = {
     {"PUT", "/v2/storage/delete", TV_HTTP_AUTH_SESSION, hooked_storage_delete},
     {"GET", "/v2/storage/{collection}", TV_HTTP_AUTH_SESSION, hooked_storage_list},
     {"GET", "/v2/storage/{collection}/{user_id}", TV_HTTP_AUTH_SESSION, hooked_storage_list},
+    {"GET", "/v2/leaderboard/{id}", TV_HTTP_AUTH_SESSION, hooked_lb_list},
+    {"POST", "/v2/leaderboard/{id}", TV_HTTP_AUTH_SESSION, hooked_lb_write},
+    {"DELETE", "/v2/leaderboard/{id}", TV_HTTP_AUTH_SESSION, hooked_lb_delete},
+    {"GET", "/v2/leaderboard/{id}/owner/{owner_id}", TV_HTTP_AUTH_SESSION, hooked_lb_around},
+    {"GET", "/v2/tournament", TV_HTTP_AUTH_SESSION, hooked_tourn_list},
+    {"GET", "/v2/tournament/{id}", TV_HTTP_AUTH_SESSION, hooked_tourn_records},
+    {"POST", "/v2/tournament/{id}", TV_HTTP_AUTH_SESSION, hooked_tourn_write},
+    {"PUT", "/v2/tournament/{id}", TV_HTTP_AUTH_SESSION, hooked_tourn_write},
+    {"DELETE", "/v2/tournament/{id}", TV_HTTP_AUTH_SESSION, hooked_tourn_delete},
+    {"POST", "/v2/tournament/{id}/join", TV_HTTP_AUTH_SESSION, hooked_tourn_join},
+    {"GET", "/v2/tournament/{id}/owner/{owner_id}", TV_HTTP_AUTH_SESSION, hooked_tourn_around},
     {"POST", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {"GET", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {NULL, NULL, 0, NULL},
@@ -107,6 +131,10 @@ static const tv_http_route_t api_routes[] = {
 static const tv_http_route_t console_routes[] = {
     {"GET", "/healthcheck", TV_HTTP_AUTH_NONE, reply_health},
     {"POST", "/v2/console/authenticate", TV_HTTP_AUTH_NONE, tv_console_authenticate},
+    {"GET", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_list},
+    {"POST", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_create},
+    {"DELETE", "/v2/console/leaderboard/{id}", TV_HTTP_AUTH_CONSOLE, tv_lb_console_delete},
+    {"POST", "/v2/console/tournament", TV_HTTP_AUTH_CONSOLE, tv_tourn_console_create},
     {NULL, NULL, 0, NULL},
 };
 
@@ -271,6 +299,12 @@ static int start_http(server_t *s, const tv_config_t *cfg)
     return tv_http_start(&con, &s->console);
 }
 
+/* A board's period ended: the modules' reset hook runs (on the leaderboards' reset thread). */
+static void lb_reset_hook(void *registry, const char *id, int tournament, int64_t reset_time)
+{
+    tv_mod_lb_reset_call(registry, id, tournament, reset_time);
+}
+
 static int sched_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -295,7 +329,15 @@ static int start(server_t *s, const tv_config_t *cfg)
         rc = TV_ENOMEM;
     if (!rc && (rc = tv_storage_new(s->db, s->app.session_key, &s->app.storage)) == TV_OK)
         tv_storage_host_install(s->app.storage); /* before modules: their init may use it */
-    if (!rc && (rc = tv_mod_registry_new(&s->app.modules)) == TV_OK)
+    /* boards and their rank caches load before any socket is served, and before modules
+     * (whose init may create boards) */
+    if (!rc)
+        rc = tv_lb_new(s->db, &s->app.leaderboards);
+    if (!rc && (rc = tv_mod_registry_new(&s->app.modules)) == TV_OK) {
+        tv_mod_host_set_leaderboards(s->app.leaderboards);
+        rc = tv_lb_start_resets(s->app.leaderboards, lb_reset_hook, s->app.modules);
+    }
+    if (!rc)
         load_modules(s);
     if (!rc && !(s->workers = tv_workers_new(cfg->workers, WORKER_QUEUE)))
         rc = TV_ENOMEM;
@@ -348,6 +390,8 @@ static void stop(server_t *s)
         tv_rt_stop(s->rt);
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
+    tv_mod_host_set_leaderboards(NULL);
+    tv_lb_free(s->app.leaderboards);      /* its reset thread may call modules: first */
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */
     tv_storage_host_uninstall();            /* no module call runs any more */
     tv_storage_free(s->app.storage);

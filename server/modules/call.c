@@ -151,3 +151,22 @@ int tv_mod_rpc_call(tv_mod_registry_t *r, const char *id, const char *payload, s
     free(key);
     return rc;
 }
+
+int tv_mod_lb_reset_call(tv_mod_registry_t *r, const char *id, int tournament, int64_t reset_time)
+{
+    tv_mod_gen_t *g = tv_mod_acquire(r);
+    const mod_entry_t *e = g ? tv_mod_gen_find(g, KIND_LB_RESET, LB_RESET_KEY) : NULL;
+    int code = 0;
+    if (e) {
+        call_ctx_t c;
+        code = ctx_init(&c, e->mod, "", "", NULL) == TV_OK
+                   ? e->fn.lb_reset(&c.ctx, id, tournament, reset_time)
+                   : TV_GRPC_INTERNAL;
+        ctx_free(&c);
+        if (code)
+            tv_log_warn("modules", "%s: leaderboard reset hook for %s returned %d",
+                        e->mod->name, id, code);
+    }
+    tv_mod_release(g);
+    return e ? code : TV_ENOTFOUND;
+}

@@ -2,6 +2,10 @@
  * only during init) and the reply helpers. The server exports nothing else to modules. */
 #include "internal.h"
 #include "authoritative.h"
+#include "error.h"
+#include "leaderboard.h"
+#include "leaderboard_api.h"
+#include "util.h"
 #include "log.h"
 #include "storage.h"
 
@@ -202,6 +206,155 @@ static int host_storage_delete(tv_module_t *mod, const char *ids_json)
     return ops ? ops->del(ids_json) : TV_GRPC_UNAVAILABLE;
 }
 
+/* --- leaderboards: the registry the server installs at start (tv_mod_host_set_leaderboards);
+ * without it the entries answer UNAVAILABLE. */
+static _Atomic(struct tv_lb *) lb_registry;
+
+void tv_mod_host_set_leaderboards(struct tv_lb *lb)
+{
+    atomic_store(&lb_registry, lb);
+}
+
+/* A TV_E* result as the gRPC code a module sees. */
+static int lb_code(int rc)
+{
+    return rc == TV_OK ? TV_GRPC_OK : rc == TV_ERETRY ? TV_GRPC_UNAVAILABLE : tv_error_grpc(rc);
+}
+
+static int host_board_create(tv_module_t *mod, const char *def_json, int tournament)
+{
+    tv_lb_t *lb = atomic_load(&lb_registry);
+    if (!lb)
+        return TV_GRPC_UNAVAILABLE;
+    cJSON *j = def_json ? cJSON_Parse(def_json) : NULL;
+    tv_lb_def_t d;
+    char *meta = NULL;
+    const char *msg = NULL;
+    tv_lb_err_t err = {0};
+    int rc = tv_lb_def_from_json(j, tournament, &d, &meta, &msg);
+    if (rc == TV_OK && (rc = tv_lb_create(lb, &d, &err)) == TV_ECONFLICT)
+        rc = TV_OK; /* Nakama: creating an existing board is a no-op */
+    else if (rc)
+        msg = msg ? msg : err.msg;
+    if (rc)
+        host_log(mod, TV_MOD_LOG_WARN, "%s_create: %s", tournament ? "tournament" : "leaderboard",
+                 msg ? msg : "failed");
+    free(meta);
+    cJSON_Delete(j);
+    return lb_code(rc);
+}
+
+static int host_leaderboard_create(tv_module_t *mod, const char *def_json)
+{
+    return host_board_create(mod, def_json, 0);
+}
+
+static int host_tournament_create(tv_module_t *mod, const char *def_json)
+{
+    return host_board_create(mod, def_json, 1);
+}
+
+/* Prints j (consumed) into *out with host memory, when out is wanted. */
+static int take_json(cJSON *j, char **out)
+{
+    if (!out) {
+        cJSON_Delete(j);
+        return TV_GRPC_OK;
+    }
+    *out = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return *out ? TV_GRPC_OK : TV_GRPC_INTERNAL;
+}
+
+static int host_board_write(tv_module_t *mod, const char *id, const char *owner_id,
+                            const char *username, int64_t score, int64_t subscore,
+                            const char *metadata_json, int op, char **record_json, int flags)
+{
+    tv_lb_t *lb = atomic_load(&lb_registry);
+    if (record_json)
+        *record_json = NULL;
+    if (!lb)
+        return TV_GRPC_UNAVAILABLE;
+    tv_lb_write_t w = {owner_id, username, score, subscore, metadata_json, op};
+    cJSON *rec = NULL;
+    tv_lb_err_t err = {0};
+    int rc = tv_lb_write_record(lb, id, &w, flags, tv_now_s(), &rec, &err);
+    if (rc) {
+        host_log(mod, TV_MOD_LOG_DEBUG, "write to %s: %s", id ? id : "", err.msg);
+        return lb_code(rc);
+    }
+    return take_json(rec, record_json);
+}
+
+static int host_leaderboard_write(tv_module_t *mod, const char *id, const char *owner_id,
+                                  const char *username, int64_t score, int64_t subscore,
+                                  const char *metadata_json, int op, char **record_json)
+{
+    return host_board_write(mod, id, owner_id, username, score, subscore, metadata_json, op,
+                            record_json, 0);
+}
+
+static int host_tournament_write(tv_module_t *mod, const char *id, const char *owner_id,
+                                 const char *username, int64_t score, int64_t subscore,
+                                 const char *metadata_json, int op, char **record_json)
+{
+    return host_board_write(mod, id, owner_id, username, score, subscore, metadata_json, op,
+                            record_json, TV_LB_TOURNAMENT);
+}
+
+static int host_leaderboard_list(tv_module_t *mod, const char *id, const char *const *owner_ids,
+                                 size_t nowners, int limit, const char *cursor, char **list_json)
+{
+    tv_lb_t *lb = atomic_load(&lb_registry);
+    if (list_json)
+        *list_json = NULL;
+    if (!lb)
+        return TV_GRPC_UNAVAILABLE;
+    if (nowners && !owner_ids)
+        return TV_GRPC_INVALID_ARGUMENT;
+    tv_lb_query_t q = {owner_ids, nowners, limit, cursor, 0};
+    cJSON *out = NULL;
+    tv_lb_err_t err = {0};
+    int rc = tv_lb_list_records(lb, id, &q, 0, tv_now_s(), &out, &err);
+    if (rc) {
+        host_log(mod, TV_MOD_LOG_DEBUG, "list of %s: %s", id ? id : "", err.msg);
+        return lb_code(rc);
+    }
+    return take_json(out, list_json);
+}
+
+static int host_leaderboard_rank(tv_module_t *mod, const char *id, const char *owner_id,
+                                 int64_t *rank, int64_t *count)
+{
+    (void)mod;
+    tv_lb_t *lb = atomic_load(&lb_registry);
+    int64_t r = 0, n = 0;
+    int rc = lb ? tv_lb_rank(lb, id, owner_id, tv_now_s(), &r, &n) : TV_EUNAVAIL;
+    if (rank)
+        *rank = r;
+    if (count)
+        *count = n;
+    return lb_code(rc);
+}
+
+static int host_tournament_join(tv_module_t *mod, const char *id, const char *owner_id,
+                                const char *username)
+{
+    tv_lb_t *lb = atomic_load(&lb_registry);
+    if (!lb)
+        return TV_GRPC_UNAVAILABLE;
+    tv_lb_err_t err = {0};
+    int rc = tv_tourn_join(lb, id, owner_id, username, tv_now_s(), &err);
+    if (rc)
+        host_log(mod, TV_MOD_LOG_DEBUG, "join of %s: %s", id ? id : "", err.msg);
+    return lb_code(rc);
+}
+
+static int host_register_leaderboard_reset(tv_module_t *mod, tv_mod_lb_reset_fn fn)
+{
+    return tv_mod_module_register(mod, KIND_LB_RESET, LB_RESET_KEY, (tv_mod_fn)fn, NULL);
+}
+
 const tv_host_api_t tv_mod_host = {
     .size = sizeof(tv_host_api_t),
     .abi_major = TV_ABI_MAJOR,
@@ -225,4 +378,12 @@ const tv_host_api_t tv_mod_host = {
     .storage_write = host_storage_write,
     .storage_list = host_storage_list,
     .storage_delete = host_storage_delete,
+    .leaderboard_create = host_leaderboard_create,
+    .leaderboard_write = host_leaderboard_write,
+    .leaderboard_list = host_leaderboard_list,
+    .leaderboard_rank = host_leaderboard_rank,
+    .tournament_create = host_tournament_create,
+    .tournament_join = host_tournament_join,
+    .tournament_write = host_tournament_write,
+    .register_leaderboard_reset = host_register_leaderboard_reset,
 };

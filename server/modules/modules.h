@@ -85,6 +85,18 @@ void tv_mod_hooked(tv_http_req_t *req, void *app, const char *api, tv_http_handl
 #define TV_MOD_HOOKED(name, api, fn)                                                        \
     static void name(tv_http_req_t *req, void *app) { tv_mod_hooked(req, app, api, fn); }
 
+/* --- leaderboard resets ------------------------------------------------------------------- */
+
+/* Calls the reset hook a module registered (register_leaderboard_reset), on this thread.
+ * Returns its gRPC code (logged when not 0), or TV_ENOTFOUND when none is registered. */
+int tv_mod_lb_reset_call(tv_mod_registry_t *r, const char *id, int tournament,
+                         int64_t reset_time);
+
+/* The leaderboard registry the host table's leaderboard entries use (NULL: they answer
+ * UNAVAILABLE). Set by the server after the registry loads, cleared before it is freed. */
+struct tv_lb;
+void tv_mod_host_set_leaderboards(struct tv_lb *lb);
+
 /* --- match handlers (for the match scheduler) -------------------------------------------- */
 
 /* A registered kind of match, held by a reference that keeps its module's code loaded. */

@@ -1093,6 +1093,41 @@ describe('documented limits hold', () => {
   });
 });
 
+describe('leaderboards and tournaments', () => {
+  test('console boards, records and tournaments answer in the documented shapes', async () => {
+    const c = await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } });
+    const ct = bearer(c.token);
+    const board = { id: 'contract-board', operator: 'incr', reset_schedule: '0 0 * * *', metadata: { a: 1 } };
+    await expect('consoleCreateLeaderboard', 200, { body: board, auth: ct });
+    await expect('consoleCreateLeaderboard', 409, { body: board, auth: ct });
+    await expect('consoleCreateLeaderboard', 400, { body: { id: '' }, auth: ct });
+    const tourn = { id: 'contract-tournament', title: 'T', category: 1, duration: 3600, max_size: 10, max_num_score: 5, join_required: true };
+    await expect('consoleCreateTournament', 200, { body: tourn, auth: ct });
+    await expect('consoleCreateTournament', 400, { body: { ...tourn, id: 'contract-t2', duration: 0 }, auth: ct });
+    const list = await expect('consoleListLeaderboards', 200, { auth: ct });
+    assert.deepEqual(list.leaderboards.map((b) => b.id), ['contract-board', 'contract-tournament']);
+    const u = await signUp();
+    const a = bearer(u.token);
+    await expect('writeLeaderboardRecord', 200, { body: { score: 5, subscore: 1, metadata: '{"k":1}' }, auth: a });
+    await expect('writeLeaderboardRecord', 400, { body: { score: 'x' }, auth: a });
+    await expect('listLeaderboardRecords', 200, { query: `limit=10&owner_ids=${u.uid}`, auth: a });
+    await expect('listLeaderboardRecords', 400, { query: 'limit=0', auth: a });
+    await expect('listLeaderboardRecords', 404, { pathOverride: '/v2/leaderboard/contract-none', auth: a });
+    await expect('listLeaderboardRecordsAroundOwner', 200, { pathOverride: `/v2/leaderboard/contract-board/owner/${u.uid}`, query: 'limit=3', auth: a });
+    await expect('deleteLeaderboardRecord', 200, { auth: a });
+    await expect('listTournaments', 200, { auth: a });
+    await expect('writeTournamentRecord', 400, { body: { score: 1 }, auth: a });
+    await expect('joinTournament', 200, { auth: a });
+    await expect('writeTournamentRecord', 200, { body: { score: 1 }, auth: a });
+    await expect('writeTournamentRecordPost', 200, { body: { score: '2', operator: 2 }, auth: a });
+    await expect('listTournamentRecords', 200, { query: 'limit=5', auth: a });
+    await expect('listTournamentRecordsAroundOwner', 200, { pathOverride: `/v2/tournament/contract-tournament/owner/${u.uid}`, auth: a });
+    await expect('deleteTournamentRecord', 200, { auth: a });
+    await expect('consoleDeleteLeaderboard', 200, { auth: ct });
+    await expect('consoleDeleteLeaderboard', 404, { auth: ct });
+  });
+});
+
 // Last: every documented operation was seen succeeding in this file, so a documented route
 // cannot go without at least one checked answer.
 test('every documented operation answered 2xx at least once above', (t) => {

@@ -5,13 +5,16 @@
 // tests/modules and modules/ ($TAVERN_TEST_MODULES, $TAVERN_MODULES, set by meson).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, basic, bearer, decodeJwt, randomId } from '../lib/server.mjs';
 
 const HTTP_KEY = 'defaulthttpkey';
+// The server's ABI version as api/tavern/module.h defines it (the minor grows with the table).
+const MODULE_H = readFileSync(new URL('../../api/tavern/module.h', import.meta.url), 'utf8');
+const ABI = ['MAJOR', 'MINOR'].map((k) => MODULE_H.match(new RegExp(`#define TV_ABI_${k} (\\d+)`))[1]).join('.');
 const TEST_MODULES = process.env.TAVERN_TEST_MODULES;
 const EXAMPLE_MODULES = process.env.TAVERN_MODULES;
 const BROKEN = ['bad_abi', 'bad_magic', 'small_info', 'no_init', 'no_info', 'init_fails', 'zz_dup'];
@@ -98,7 +101,7 @@ async function whoami(path, opts) {
 describe('loading', () => {
   test('every broken module is refused with one log line saying why', () => {
     const why = {
-      bad_abi: 'built for module ABI 99.0; this server speaks ABI 1.1',
+      bad_abi: `built for module ABI 99.0; this server speaks ABI ${ABI}`,
       bad_magic: 'wrong magic',
       small_info: 'tavern_module_info is 8 bytes',
       no_init: 'no tavern_module_init symbol',

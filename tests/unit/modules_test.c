@@ -178,7 +178,10 @@ static void test_json(void)
 
 static void check_refusals(const char *log)
 {
-    CHECK(strstr(log, "bad_abi.so refused: built for module ABI 99.0; this server speaks ABI 1.1"));
+    char abi[128]; /* the server's minor grows with each host-table addition */
+    snprintf(abi, sizeof abi, "bad_abi.so refused: built for module ABI 99.0; this server speaks "
+             "ABI %d.%d", TV_ABI_MAJOR, TV_ABI_MINOR);
+    CHECK_AS(strstr(log, abi) != NULL, abi);
     CHECK(strstr(log, "bad_magic.so refused: tavern_module_info has the wrong magic 0x12345678"));
     CHECK(strstr(log, "small_info.so refused: tavern_module_info is 8 bytes"));
     CHECK(strstr(log, "no_init.so refused: no tavern_module_init symbol"));
