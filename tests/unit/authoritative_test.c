@@ -73,21 +73,28 @@ static int sig_wait_queued(amatch_t *m, int n)
     return 0;
 }
 
-static void signal_tests(void)
+/* A running match of t_handler, listed in a, that the test ticks by hand; done() frees it. */
+static amatch_t *fake_match(tv_amatch_t *a, const char *id)
 {
-    tv_amatch_t a = {0};
-    pthread_rwlock_init(&a.lock, NULL);
-    a.signal_timeout_ms = 300;
     amatch_t *m = calloc(1, sizeof *m);
     pthread_mutex_init(&m->mu, NULL);
-    m->a = &a;
+    m->a = a;
     m->h = &t_handler;
     m->disp.m = m;
     m->tick_rate = 10;
     m->state = &dummy_state;
     m->handler_name = strdup("t");
-    snprintf(m->id, sizeof m->id, "%s", "11111111-1111-4111-8111-111111111111.tavern");
-    CHECK(tv_rt_idmap_put(&a.map, m->id, m) == TV_OK);
+    snprintf(m->id, sizeof m->id, "%s", id);
+    CHECK(tv_rt_idmap_put(&a->map, m->id, m) == TV_OK);
+    return m;
+}
+
+static void signal_tests(void)
+{
+    tv_amatch_t a = {0};
+    pthread_rwlock_init(&a.lock, NULL);
+    a.signal_timeout_ms = 300;
+    amatch_t *m = fake_match(&a, "11111111-1111-4111-8111-111111111111.tavern");
     char *res = (char *)1;
     size_t len = 9;
 
@@ -171,16 +178,8 @@ static void queue_tests(void)
     tv_amatch_t a = {0};
     pthread_rwlock_init(&a.lock, NULL);
     a.joined = tv_joined_new();
-    amatch_t *m = calloc(1, sizeof *m);
-    pthread_mutex_init(&m->mu, NULL);
-    m->a = &a;
-    m->h = &t_handler;
-    m->disp.m = m;
-    m->tick_rate = 10;
-    m->state = &dummy_state;
-    m->handler_name = strdup("t");
-    snprintf(m->id, sizeof m->id, "%s", "22222222-2222-4222-8222-222222222222.tavern");
-    CHECK(a.joined && tv_rt_idmap_put(&a.map, m->id, m) == TV_OK);
+    CHECK(a.joined != NULL);
+    amatch_t *m = fake_match(&a, "22222222-2222-4222-8222-222222222222.tavern");
     atomic_store(&a.matches, 1);
 
     static tv_rt_identity_t who[N];
