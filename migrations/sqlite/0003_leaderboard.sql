@@ -39,3 +39,10 @@ CREATE TABLE leaderboard_record (
 );
 CREATE INDEX leaderboard_record_rank_idx
   ON leaderboard_record (leaderboard_id, expiry_time, score, subscore, owner_id);
+
+-- An account's records go with it (account deletion), found by owner.
+CREATE INDEX leaderboard_record_owner_idx ON leaderboard_record (owner_id);
+CREATE TRIGGER users_delete_leaderboard_record AFTER DELETE ON users
+BEGIN
+  DELETE FROM leaderboard_record WHERE owner_id = OLD.id;
+END;

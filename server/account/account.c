@@ -6,6 +6,7 @@
 #include "db.h"
 #include "error.h"
 #include "json.h"
+#include "leaderboard.h"
 #include "log.h"
 #include "password.h"
 #include "util.h"
@@ -196,6 +197,7 @@ void tv_account_delete(tv_http_req_t *req, void *p)
         tv_http_db_error(req, rc);
         return;
     }
+    tv_lb_forget_owner(app->leaderboards, uid); /* its records went with it (a trigger) */
     tv_log_info("account", "account %s deleted", uid);
     tv_http_reply_json(req, NULL);
 }

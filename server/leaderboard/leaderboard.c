@@ -213,6 +213,20 @@ void tv_lb_cache_remove(tv_lb_t *lb, const char *id, int64_t expiry, const char 
     board_unref(b);
 }
 
+void tv_lb_forget_owner(tv_lb_t *lb, const char *owner)
+{
+    if (!lb)
+        return;
+    size_t n = 0;
+    lb_board_t **all = tv_lb_snapshot(lb, &n);
+    for (size_t i = 0; i < n; i++) {
+        pthread_rwlock_wrlock(&all[i]->lock);
+        tv_lb_rank_remove(all[i]->rank, owner);
+        pthread_rwlock_unlock(&all[i]->lock);
+    }
+    tv_lb_snapshot_free(all, n);
+}
+
 int64_t tv_lb_cached_rank(lb_board_t *b, int64_t expiry, const char *owner, int64_t *count)
 {
     pthread_rwlock_rdlock(&b->lock);

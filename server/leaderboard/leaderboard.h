@@ -138,6 +138,9 @@ int tv_tourn_join(tv_lb_t *lb, const char *id, const char *owner, const char *us
 int tv_lb_cache_apply(tv_lb_t *lb, const char *id, int64_t expiry, const char *owner,
                       int64_t score, int64_t subscore);
 void tv_lb_cache_remove(tv_lb_t *lb, const char *id, int64_t expiry, const char *owner);
+/* Drops owner from the current period of every board's rank cache: its rows went with its
+ * account (a trigger on users). lb may be NULL. */
+void tv_lb_forget_owner(tv_lb_t *lb, const char *owner);
 
 /* Parses "asc"/"desc"/"0"/"1" and "best"/"set"/"incr"/"increment"/"decr"/"decrement"/"1".."4"
  * (TV_EINVAL otherwise). */

@@ -301,6 +301,23 @@ describe('ranks, pages and windows', () => {
       assert.equal(l.rank_count, '22');
     }
   });
+
+  test("a deleted account's records leave the board and its ranks", async () => {
+    // users[0] lists the pages: neither the deleted owner nor the one checked after it
+    const k = expected.findIndex((e, i) => i >= 3 && e.owner !== users[0].uid &&
+      expected[i + 1]?.owner !== users[0].uid);
+    const gone = users.find((u) => u.uid === expected[k].owner);
+    const below = users.find((u) => u.uid === expected[k + 1].owner);
+    ok(await srv.del('/v2/account', { auth: gone.auth }));
+    expected = expected.filter((e) => e.owner !== gone.uid);
+    const { seen } = await allPages(10);
+    assert.equal(seen.length, 21);
+    assert.ok(!seen.some((r) => r.owner_id === gone.uid), 'the record is gone');
+    checkOrder(seen);
+    const l = ok(await list(below, id, `owner_ids=${below.uid}`));
+    assert.equal(l.owner_records[0].rank, String(k + 1), 'the next owner moves up in the cache');
+    assert.equal(l.rank_count, '21');
+  });
 });
 
 describe('tournaments', () => {
