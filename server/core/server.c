@@ -20,6 +20,7 @@
 #include "password.h"
 #include "rt.h"
 #include "session_cache.h"
+#include "status.h"
 #include "storage.h"
 #include "storage_api.h"
 #include "token.h"
@@ -146,6 +147,7 @@ typedef struct {
     tv_http_t *api, *console;
     tv_acceptor_t *acceptor;
     tv_amatch_t *amatch;               /* authoritative matches and their tick scheduler */
+    tv_status_t *status;               /* status presences and follows */
 } server_t;
 
 static void match_list(tv_http_req_t *req, void *app)
@@ -353,6 +355,8 @@ static int start(server_t *s, const tv_config_t *cfg)
     if (!rc)
         rc = tv_mod_rt_register(s->rt, s->app.modules, s->workers);
     if (!rc)
+        rc = tv_status_new(s->rt, s->db, s->workers, &s->status);
+    if (!rc)
         rc = start_http(s, cfg);
     if (!rc)
         rc = tv_acceptor_start(cfg->address, cfg->port, route_socket, s, &s->acceptor);
@@ -390,6 +394,7 @@ static void stop(server_t *s)
         tv_rt_stop(s->rt);
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
+    tv_status_free(s->status);              /* after rt and the workers: both reach it */
     tv_mod_host_set_leaderboards(NULL);
     tv_lb_free(s->app.leaderboards);      /* its reset thread may call modules: first */
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */

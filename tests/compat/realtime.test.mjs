@@ -5,7 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@heroiclabs/nakama-js';
-import '../lib/nakama.mjs';
+import { Feed } from '../lib/nakama.mjs';
 import { startServer, randomId } from '../lib/server.mjs';
 
 let srv;
@@ -16,37 +16,6 @@ before(async () => {
   client = new Client('defaultkey', '127.0.0.1', String(srv.port), false);
 });
 after(async () => { await srv?.stop(); });
-
-/** Collects one kind of push (onmatchdata, onmatchpresence...) and waits for the next one. */
-class Feed {
-  constructor(socket, hook) {
-    this.items = [];
-    this.waiters = [];
-    socket[hook] = (x) => {
-      this.items.push(x);
-      this.waiters.splice(0).forEach((w) => w());
-    };
-  }
-
-  async next(ms = 5000) {
-    const deadline = Date.now() + ms;
-    while (!this.items.length) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`nothing within ${ms} ms`);
-      await new Promise((r) => {
-        const t = setTimeout(r, left);
-        this.waiters.push(() => { clearTimeout(t); r(); });
-      });
-    }
-    return this.items.shift();
-  }
-
-  /** Resolves when nothing arrives within ms. */
-  async none(ms = 300) {
-    await new Promise((r) => setTimeout(r, ms));
-    assert.deepEqual(this.items, [], 'nothing more should have arrived');
-  }
-}
 
 /** A signed-in player with an open socket and feeds for match data and presence events. */
 async function player(tag) {
