@@ -54,7 +54,7 @@ extern "C" {
 
 #define TV_MOD_MAGIC 0x4e564154u /* "TAVN" read as little-endian bytes */
 #define TV_ABI_MAJOR 1
-#define TV_ABI_MINOR 2
+#define TV_ABI_MINOR 3
 
 #if defined(__GNUC__)
 #define TV_MOD_EXPORT __attribute__((visibility("default")))
@@ -500,6 +500,21 @@ struct tv_host_api {
     /* Registers the reset hook (only during init; one across all modules, like an RPC id).
      * Errors as the other register_* calls. */
     int (*register_leaderboard_reset)(tv_module_t *mod, tv_mod_lb_reset_fn fn);
+
+    /* --- notifications (ABI 1.3: check TV_HOST_HAS) ---------------------------------------- */
+
+    /* Sends a notification to user_id (Nakama's NotificationSend): pushed at once to the
+     * user's open sockets as `notifications`, and stored for the client's
+     * listNotifications when persistent. subject 1-255 bytes; content_json a JSON object
+     * text of at most 16384 bytes (NULL = {}); code > 0 (0 and below are Nakama's system
+     * codes); sender_id NULL or "" for the system, else a UUID. Runs SQL on the calling
+     * thread when persistent (call it from an RPC, a hook or a signal, not a match loop).
+     * Returns 0, or TV_GRPC_INVALID_ARGUMENT (bad input, logged), TV_GRPC_NOT_FOUND (a
+     * persistent one for a user that does not exist), TV_GRPC_UNAVAILABLE (no database or
+     * busy), TV_GRPC_INTERNAL. */
+    int (*notification_send)(tv_module_t *mod, const char *user_id, const char *subject,
+                             const char *content_json, int32_t code, const char *sender_id,
+                             int persistent);
 
     /* --- future entries go here, at the end, and nowhere else. ----------------------------- */
 };

@@ -12,6 +12,7 @@ struct tv_session_cache;
 struct tv_mod_registry;
 struct tv_match;
 struct tv_storage;
+struct tv_notify;
 struct tv_lb;
 
 typedef struct tv_app {
@@ -25,6 +26,7 @@ typedef struct tv_app {
     struct tv_mod_registry *modules; /* RPCs, hooks and match handlers of loaded modules */
     struct tv_match *matches;        /* match registry (relayed and authoritative) */
     struct tv_storage *storage;      /* storage objects */
+    struct tv_notify *notify;        /* notifications: stored, pushed to sockets */
     struct tv_lb *leaderboards;      /* boards, tournaments and their rank caches */
 } tv_app_t;
 

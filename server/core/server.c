@@ -17,6 +17,7 @@
 #include "log.h"
 #include "match.h"
 #include "modules.h"
+#include "notification.h"
 #include "password.h"
 #include "rt.h"
 #include "session_cache.h"
@@ -88,6 +89,8 @@ TV_MOD_HOOKED(hooked_tourn_delete, "DeleteTournamentRecord", tv_tourn_http_delet
 
 static void match_list(tv_http_req_t *req, void *app);
 TV_MOD_HOOKED(hooked_match_list, "ListMatches", match_list)
+TV_MOD_HOOKED(hooked_notify_list, "ListNotifications", tv_notify_api_list)
+TV_MOD_HOOKED(hooked_notify_delete, "DeleteNotifications", tv_notify_api_delete)
 
 static const tv_http_route_t api_routes[] = {
     {"GET", "/", TV_HTTP_AUTH_NONE, reply_root},
@@ -108,6 +111,8 @@ static const tv_http_route_t api_routes[] = {
     {"POST", "/v2/account/unlink/custom", TV_HTTP_AUTH_SESSION, hooked_unlink_custom},
     {"POST", "/v2/account/unlink/email", TV_HTTP_AUTH_SESSION, hooked_unlink_email},
     {"GET", "/v2/match", TV_HTTP_AUTH_SESSION, hooked_match_list},
+    {"GET", "/v2/notification", TV_HTTP_AUTH_SESSION, hooked_notify_list},
+    {"DELETE", "/v2/notification", TV_HTTP_AUTH_SESSION, hooked_notify_delete},
     {"PUT", "/v2/storage", TV_HTTP_AUTH_SESSION, hooked_storage_write},
     {"POST", "/v2/storage", TV_HTTP_AUTH_SESSION, hooked_storage_read},
     {"PUT", "/v2/storage/delete", TV_HTTP_AUTH_SESSION, hooked_storage_delete},
@@ -329,6 +334,10 @@ static int start(server_t *s, const tv_config_t *cfg)
         rc = tv_session_cache_load(s->app.sessions, s->db, tv_now_s());
     if (!rc && !(s->app.pw = tv_password_new(cfg->hash_concurrency)))
         rc = TV_ENOMEM;
+    if (!rc && (s->app.notify = tv_notify_new(s->db)) == NULL)
+        rc = TV_ENOMEM;
+    if (!rc)
+        tv_mod_host_set_notify(s->app.notify); /* before modules: their init may send */
     if (!rc && (rc = tv_storage_new(s->db, s->app.session_key, &s->app.storage)) == TV_OK)
         tv_storage_host_install(s->app.storage); /* before modules: their init may use it */
     /* boards and their rank caches load before any socket is served, and before modules
@@ -356,6 +365,8 @@ static int start(server_t *s, const tv_config_t *cfg)
         rc = tv_mod_rt_register(s->rt, s->app.modules, s->workers);
     if (!rc)
         rc = tv_status_new(s->rt, s->db, s->workers, &s->status);
+    if (!rc)
+        tv_notify_set_rt(s->app.notify, s->rt);
     if (!rc)
         rc = start_http(s, cfg);
     if (!rc)
@@ -390,14 +401,18 @@ static void stop(server_t *s)
     tv_workers_free(s->workers);        /* only now: the daemons above could still submit */
     log_match_stats(s);
     tv_amatch_shutdown(s->amatch, 0);       /* no RPC can create a match now: terminate, stop */
+    tv_mod_host_set_leaderboards(NULL);
+    tv_lb_free(s->app.leaderboards);      /* its reset thread, the last caller of module code */
+    s->app.leaderboards = NULL;
+    tv_notify_set_rt(s->app.notify, NULL);  /* module code has stopped: nothing pushes now */
     if (s->rt)
         tv_rt_stop(s->rt);
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
     tv_status_free(s->status);              /* after rt and the workers: both reach it */
-    tv_mod_host_set_leaderboards(NULL);
-    tv_lb_free(s->app.leaderboards);      /* its reset thread may call modules: first */
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */
+    tv_mod_host_set_notify(NULL);           /* no module call runs any more */
+    tv_notify_free(s->app.notify);
     tv_storage_host_uninstall();            /* no module call runs any more */
     tv_storage_free(s->app.storage);
     tv_password_free(s->app.pw);

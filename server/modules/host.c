@@ -1,6 +1,7 @@
 /* The host table (tv_host_api_t) every module receives: memory, logging, registration (open
  * only during init) and the reply helpers. The server exports nothing else to modules. */
 #include "internal.h"
+#include "notification.h"
 #include "authoritative.h"
 #include "error.h"
 #include "leaderboard.h"
@@ -355,6 +356,29 @@ static int host_register_leaderboard_reset(tv_module_t *mod, tv_mod_lb_reset_fn 
     return tv_mod_module_register(mod, KIND_LB_RESET, LB_RESET_KEY, (tv_mod_fn)fn, NULL);
 }
 
+/* --- notifications: the room the server installs at start (tv_mod_host_set_notify). */
+static _Atomic(tv_notify_t *) notify_room;
+
+void tv_mod_host_set_notify(tv_notify_t *n)
+{
+    atomic_store(&notify_room, n);
+}
+
+static int host_notification_send(tv_module_t *mod, const char *user_id, const char *subject,
+                                  const char *content_json, int32_t code, const char *sender_id,
+                                  int persistent)
+{
+    tv_notify_t *n = atomic_load(&notify_room);
+    if (!n)
+        return TV_GRPC_UNAVAILABLE;
+    tv_notify_msg_t m = {user_id, subject, content_json, code, sender_id, persistent};
+    const char *why = NULL;
+    int rc = tv_notify_send(n, &m, NULL, &why);
+    if (rc && why)
+        host_log(mod, TV_MOD_LOG_WARN, "notification_send: %s", why);
+    return lb_code(rc);
+}
+
 const tv_host_api_t tv_mod_host = {
     .size = sizeof(tv_host_api_t),
     .abi_major = TV_ABI_MAJOR,
@@ -386,4 +410,5 @@ const tv_host_api_t tv_mod_host = {
     .tournament_join = host_tournament_join,
     .tournament_write = host_tournament_write,
     .register_leaderboard_reset = host_register_leaderboard_reset,
+    .notification_send = host_notification_send,
 };

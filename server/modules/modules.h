@@ -96,6 +96,10 @@ int tv_mod_lb_reset_call(tv_mod_registry_t *r, const char *id, int tournament,
  * UNAVAILABLE). Set by the server after the registry loads, cleared before it is freed. */
 struct tv_lb;
 void tv_mod_host_set_leaderboards(struct tv_lb *lb);
+/* Installs the notification room for the host table's notification_send (NULL: the entry
+ * answers UNAVAILABLE). */
+struct tv_notify;
+void tv_mod_host_set_notify(struct tv_notify *n);
 
 /* --- match handlers (for the match scheduler) -------------------------------------------- */
 

@@ -880,6 +880,18 @@ describe('answers match the documented schemas', () => {
     await expect('deleteStorageObjects', 400, { auth, body: { object_ids: [{ collection: col, key: 'a' }] } });
   });
 
+  test('notifications: an empty list with its cursor, {} on delete, and 400', async () => {
+    const u = await signUp();
+    const auth = bearer(u.token);
+    const l = await expect('listNotifications', 200, { auth, query: 'limit=10' });
+    assert.ok(l.cacheable_cursor && !l.notifications);
+    await expect('listNotifications', 200, { auth, query: `cacheableCursor=${l.cacheable_cursor}` });
+    await expect('listNotifications', 400, { auth, query: 'limit=0' });
+    await expect('listNotifications', 400, { auth, query: 'cacheable_cursor=%%%' });
+    assert.deepEqual(await expect('deleteNotifications', 200, { auth, query: `ids=${u.uid}` }), {});
+    await expect('deleteNotifications', 400, { auth, query: 'ids=nope' });
+  });
+
   test('matches: {} and a relayed match made over the socket', async (t) => {
     if (!opById.has('listMatches')) { t.skip('GET /v2/match is not documented'); return; }
     const u = await signUp();
