@@ -6,8 +6,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startServer, bearer, decodeJwt, randomId } from '../lib/server.mjs';
-import { wsOpen } from './wsutil.mjs';
+import { startServer, bearer, randomId } from '../lib/server.mjs';
+import { newWsUser, wsConnect } from './wsutil.mjs';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const RELAYED_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.$/;
@@ -20,20 +20,8 @@ after(async () => { await srv?.stop(); });
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-/** Signs up a fresh device account; returns {token, uid, usn}. */
-async function newUser() {
-  const res = await srv.authenticate('device', { id: randomId('rt-', 32) });
-  assert.equal(res.status, 200, res.text);
-  const { payload } = decodeJwt(res.json.token);
-  return { token: res.json.token, uid: payload.uid, usn: payload.usn };
-}
-
-/** Opens a socket for user u; returns {ws, inbox, u}. */
-async function connect(u, query = '') {
-  const r = await wsOpen(srv, `${query ? query + '&' : ''}token=${encodeURIComponent(u.token)}`);
-  assert.ok(r.ws, `upgrade refused: ${r.status} ${r.body}`);
-  return { ws: r.ws, inbox: r.inbox, u };
-}
+const newUser = () => newWsUser(srv, 'rt-');
+const connect = (u, query = '') => wsConnect(srv, u, query);
 
 /** A user with one open socket. */
 async function player(query = '') {

@@ -5,8 +5,8 @@
 // Run by meson on SQLite and PostgreSQL; see tests/lib/server.mjs for the environment.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, decodeJwt, randomId } from '../lib/server.mjs';
-import { wsOpen } from './wsutil.mjs';
+import { startServer, randomId } from '../lib/server.mjs';
+import { newWsUser, wsConnect } from './wsutil.mjs';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -14,18 +14,8 @@ let srv;
 before(async () => { srv = await startServer(); });
 after(async () => { await srv?.stop(); });
 
-async function newUser() {
-  const res = await srv.authenticate('device', { id: randomId('st-', 32) });
-  assert.equal(res.status, 200, res.text);
-  const { payload } = decodeJwt(res.json.token);
-  return { token: res.json.token, uid: payload.uid, usn: payload.usn };
-}
-
-async function connect(u, status = false) {
-  const r = await wsOpen(srv, `status=${status}&token=${encodeURIComponent(u.token)}`);
-  assert.ok(r.ws, `upgrade refused: ${r.status} ${r.body}`);
-  return { ws: r.ws, inbox: r.inbox, u };
-}
+const newUser = () => newWsUser(srv, 'st-');
+const connect = (u, status = false) => wsConnect(srv, u, `status=${status}`);
 
 let cidSeq = 0;
 async function request(p, msg) {

@@ -1,6 +1,24 @@
 // WebSocket helpers for the integration tests (the `ws` package): open a socket and learn the
-// HTTP status when the upgrade is refused, and read messages one at a time with a timeout.
+// HTTP status when the upgrade is refused, read messages one at a time with a timeout, and
+// sign up a user with a socket of its own.
+import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { decodeJwt, randomId } from '../lib/server.mjs';
+
+/** Signs up a fresh device account on srv; returns {token, uid, usn}. */
+export async function newWsUser(srv, prefix = 'ws-') {
+  const res = await srv.authenticate('device', { id: randomId(prefix, 32) });
+  assert.equal(res.status, 200, res.text);
+  const { payload } = decodeJwt(res.json.token);
+  return { token: res.json.token, uid: payload.uid, usn: payload.usn };
+}
+
+/** Opens a socket for user u (query goes before the token); returns {ws, inbox, u}. */
+export async function wsConnect(srv, u, query = '') {
+  const r = await wsOpen(srv, `${query ? query + '&' : ''}token=${encodeURIComponent(u.token)}`);
+  assert.ok(r.ws, `upgrade refused: ${r.status} ${r.body}`);
+  return { ws: r.ws, inbox: r.inbox, u };
+}
 
 /**
  * Opens ws://host:port/ws?<query>. Resolves to {ws, inbox} when the upgrade succeeds, or to
