@@ -17,12 +17,10 @@
 
 #define USERS_MAX 100
 
-/* Column order of user_cols, read by user_json. */
-#define USER_COLS "u.id, u.username, u.display_name, u.avatar_url, u.lang_tag, u.location, " \
-                  "u.timezone, u.metadata, u.edge_count, u.create_time, u.update_time"
-#define USER_NCOLS 11
+#define USER_COLS TV_ACCOUNT_USER_COLS
+#define USER_NCOLS TV_ACCOUNT_USER_NCOLS
 
-static cJSON *user_json(tv_db_stmt_t *st)
+cJSON *tv_account_user_json(tv_db_stmt_t *st)
 {
     cJSON *u = cJSON_CreateObject();
     static const char *const names[] = {"id", "username", "display_name", "avatar_url",
@@ -68,7 +66,7 @@ static int read_account(tv_db_conn_t *conn, const char *uid, cJSON **out)
         return rc == TV_DB_DONE ? TV_ENOTFOUND : rc;
     }
     cJSON *a = cJSON_CreateObject();
-    cJSON_AddItemToObject(a, "user", user_json(st));
+    cJSON_AddItemToObject(a, "user", tv_account_user_json(st));
     tv_json_add_str(a, "wallet", tv_db_column_text(st, USER_NCOLS));
     tv_json_add_str(a, "email", tv_db_column_text(st, USER_NCOLS + 1));
     tv_json_add_str(a, "custom_id", tv_db_column_text(st, USER_NCOLS + 2));
@@ -236,7 +234,7 @@ static int add_user(const char *key, void *p)
     tv_db_bind_text(st, 1, key);
     c->rc = tv_db_step(st);
     if (c->rc == TV_DB_ROW && !already_listed(c->users, tv_db_column_text(st, 0)))
-        cJSON_AddItemToArray(c->users, user_json(st));
+        cJSON_AddItemToArray(c->users, tv_account_user_json(st));
     tv_db_reset(st);
     if (c->rc < 0)
         return 1;

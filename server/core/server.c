@@ -11,6 +11,7 @@
 #include "console.h"
 #include "db.h"
 #include "error.h"
+#include "friend.h"
 #include "http.h"
 #include "leaderboard.h"
 #include "leaderboard_api.h"
@@ -89,6 +90,10 @@ TV_MOD_HOOKED(hooked_tourn_delete, "DeleteTournamentRecord", tv_tourn_http_delet
 
 static void match_list(tv_http_req_t *req, void *app);
 TV_MOD_HOOKED(hooked_match_list, "ListMatches", match_list)
+TV_MOD_HOOKED(hooked_friend_add, "AddFriends", tv_friend_add)
+TV_MOD_HOOKED(hooked_friend_list, "ListFriends", tv_friend_list)
+TV_MOD_HOOKED(hooked_friend_delete, "DeleteFriends", tv_friend_delete)
+TV_MOD_HOOKED(hooked_friend_block, "BlockFriends", tv_friend_block)
 TV_MOD_HOOKED(hooked_notify_list, "ListNotifications", tv_notify_api_list)
 TV_MOD_HOOKED(hooked_notify_delete, "DeleteNotifications", tv_notify_api_delete)
 
@@ -111,6 +116,10 @@ static const tv_http_route_t api_routes[] = {
     {"POST", "/v2/account/unlink/custom", TV_HTTP_AUTH_SESSION, hooked_unlink_custom},
     {"POST", "/v2/account/unlink/email", TV_HTTP_AUTH_SESSION, hooked_unlink_email},
     {"GET", "/v2/match", TV_HTTP_AUTH_SESSION, hooked_match_list},
+    {"GET", "/v2/friend", TV_HTTP_AUTH_SESSION, hooked_friend_list},
+    {"POST", "/v2/friend", TV_HTTP_AUTH_SESSION, hooked_friend_add},
+    {"DELETE", "/v2/friend", TV_HTTP_AUTH_SESSION, hooked_friend_delete},
+    {"POST", "/v2/friend/block", TV_HTTP_AUTH_SESSION, hooked_friend_block},
     {"GET", "/v2/notification", TV_HTTP_AUTH_SESSION, hooked_notify_list},
     {"DELETE", "/v2/notification", TV_HTTP_AUTH_SESSION, hooked_notify_delete},
     {"PUT", "/v2/storage", TV_HTTP_AUTH_SESSION, hooked_storage_write},

@@ -371,7 +371,7 @@ static int host_notification_send(tv_module_t *mod, const char *user_id, const c
     tv_notify_t *n = atomic_load(&notify_room);
     if (!n)
         return TV_GRPC_UNAVAILABLE;
-    tv_notify_msg_t m = {user_id, subject, content_json, code, sender_id, persistent};
+    tv_notify_msg_t m = {user_id, subject, content_json, code, sender_id, persistent, 0};
     const char *why = NULL;
     int rc = tv_notify_send(n, &m, NULL, &why);
     if (rc && why)

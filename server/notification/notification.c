@@ -53,7 +53,7 @@ static const char *check(const tv_notify_msg_t *m)
         return "Invalid user ID: must be a UUID.";
     if (!m->subject || !*m->subject || strlen(m->subject) > TV_NOTIFY_SUBJECT_MAX)
         return "Notification subject must be 1-255 bytes.";
-    if (m->code <= 0)
+    if (m->code <= 0 && !m->system)
         return "Notification code must be greater than 0 (0 and below are system codes).";
     if (m->sender_id && *m->sender_id && !tv_uuid_valid(m->sender_id))
         return "Invalid sender ID: must be a UUID.";

@@ -24,6 +24,7 @@ typedef struct tv_notify_msg {
     int32_t code;          /* > 0 from modules; <= 0 is Nakama's system range */
     const char *sender_id; /* NULL or "" = the system, else a UUID */
     int persistent;        /* stored for listing, not only pushed */
+    int system;            /* the server's own (friend requests...): code may be <= 0 */
 } tv_notify_msg_t;
 
 tv_notify_t *tv_notify_new(struct tv_db *db);

@@ -880,6 +880,22 @@ describe('answers match the documented schemas', () => {
     await expect('deleteStorageObjects', 400, { auth, body: { object_ids: [{ collection: col, key: 'a' }] } });
   });
 
+  test('friends: {} for an empty list, an invite listed, 400s', async () => {
+    const u = await signUp();
+    const v = await signUp();
+    const auth = bearer(u.token);
+    assert.deepEqual(await expect('listFriends', 200, { auth }), {});
+    assert.deepEqual(await expect('addFriends', 200, { auth, query: `ids=${v.uid}` }), {});
+    const l = await expect('listFriends', 200, { auth, query: 'state=1&limit=10' });
+    assert.deepEqual(l.friends.map((f) => [f.user.id, f.state]), [[v.uid, 1]]);
+    await expect('listFriends', 400, { auth, query: 'state=9' });
+    await expect('addFriends', 400, { auth });
+    assert.deepEqual(await expect('blockFriends', 200, { auth, query: `ids=${v.uid}` }), {});
+    await expect('blockFriends', 400, { auth, query: 'ids=nope' });
+    assert.deepEqual(await expect('deleteFriends', 200, { auth, query: `ids=${v.uid}` }), {});
+    await expect('deleteFriends', 400, { auth, query: `ids=${u.uid}` });
+  });
+
   test('notifications: an empty list with its cursor, {} on delete, and 400', async () => {
     const u = await signUp();
     const auth = bearer(u.token);
