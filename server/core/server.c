@@ -16,6 +16,8 @@
 #include "leaderboard_api.h"
 #include "log.h"
 #include "match.h"
+#include "matchmaker.h"
+#include "mm_console.h"
 #include "modules.h"
 #include "password.h"
 #include "rt.h"
@@ -132,6 +134,7 @@ static const tv_http_route_t console_routes[] = {
     {"GET", "/healthcheck", TV_HTTP_AUTH_NONE, reply_health},
     {"POST", "/v2/console/authenticate", TV_HTTP_AUTH_NONE, tv_console_authenticate},
     {"GET", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_list},
+    {"GET", "/v2/console/matchmaker", TV_HTTP_AUTH_CONSOLE, tv_mm_console_stats},
     {"POST", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_create},
     {"DELETE", "/v2/console/leaderboard/{id}", TV_HTTP_AUTH_CONSOLE, tv_lb_console_delete},
     {"POST", "/v2/console/tournament", TV_HTTP_AUTH_CONSOLE, tv_tourn_console_create},
@@ -311,6 +314,28 @@ static int sched_threads(void)
     return n < 1 ? 1 : n > 8 ? 8 : (int)n;
 }
 
+/* match_join{token}: a matchmaker token signed with the session key names the match. */
+static int match_token_check(void *app, const char *token, char *match_id, size_t size)
+{
+    return tv_token_match_decode(((tv_app_t *)app)->session_key, token, tv_now_s(), match_id,
+                                 size);
+}
+
+/* The matchmaker's handlers and thread, and the token check of the matches it makes. */
+static int start_matchmaker(server_t *s, const tv_config_t *cfg)
+{
+    tv_mm_opts_t o = {
+        .interval_ms = cfg->mm_interval_ms,
+        .params = {.max_intervals = cfg->mm_max_intervals,
+                   .rating_step = cfg->mm_rating_step,
+                   .rating_property = cfg->mm_rating_property,
+                   .max_per_session = cfg->mm_max_tickets},
+        .token_key = s->app.session_key,
+    };
+    tv_match_set_token_check(s->app.matches, match_token_check, &s->app);
+    return tv_mm_new(s->rt, &o, &s->app.matchmaker);
+}
+
 static int start(server_t *s, const tv_config_t *cfg)
 {
     s->app.cfg = cfg;
@@ -351,6 +376,8 @@ static int start(server_t *s, const tv_config_t *cfg)
     if (!rc) /* tick threads: one per core, at most 8 */
         rc = tv_amatch_new(s->rt, s->app.matches, s->app.modules, sched_threads(), &s->amatch);
     if (!rc)
+        rc = start_matchmaker(s, cfg);
+    if (!rc)
         rc = tv_mod_rt_register(s->rt, s->app.modules, s->workers);
     if (!rc)
         rc = start_http(s, cfg);
@@ -386,10 +413,12 @@ static void stop(server_t *s)
     tv_workers_free(s->workers);        /* only now: the daemons above could still submit */
     log_match_stats(s);
     tv_amatch_shutdown(s->amatch, 0);       /* no RPC can create a match now: terminate, stop */
+    tv_mm_stop(s->app.matchmaker);          /* no push once rt is gone */
     if (s->rt)
         tv_rt_stop(s->rt);
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
+    tv_mm_free(s->app.matchmaker);          /* after rt: its close listener queues work */
     tv_mod_host_set_leaderboards(NULL);
     tv_lb_free(s->app.leaderboards);      /* its reset thread may call modules: first */
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */

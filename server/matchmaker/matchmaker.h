@@ -93,4 +93,42 @@ size_t tv_mm_pool_session_count(const tv_mm_pool_t *pool, const char *session_id
 int tv_mm_pool_pass(tv_mm_pool_t *pool, tv_mm_result_t *out);
 void tv_mm_result_free(tv_mm_result_t *r);
 
+/* ---- the service: /ws messages, the matcher thread, the pushes ----------------------------- */
+
+struct tv_rt;
+typedef struct tv_mm tv_mm_t;
+
+/* A module's matchmaker_matched hook: entries is the JSON array of the group's users (as in
+ * the push). Returns TV_OK with *match_id set (malloc'ed, owned by the caller) to send the
+ * group that authoritative match, or with *match_id NULL to send a relayed-match token; an
+ * error also falls back to the token. Runs on the matcher thread. */
+typedef int (*tv_mm_matched_fn)(void *ud, const char *entries, char **match_id);
+
+typedef struct tv_mm_opts {
+    int interval_ms;             /* between passes (>= 10) */
+    tv_mm_params_t params;       /* rating_property borrowed for the service's life */
+    const char *token_key;       /* borrowed: the session key, signs match tokens */
+    tv_mm_matched_fn matched;    /* may be NULL */
+    void *matched_ud;
+} tv_mm_opts_t;
+
+typedef struct tv_mm_stats {
+    int64_t tickets;            /* waiting now */
+    int64_t added, removed;     /* since start */
+    int64_t groups, matched;    /* groups formed, tickets in them */
+    int64_t expired;            /* tickets that ran out of intervals */
+    int64_t passes, last_pass_us;
+} tv_mm_stats_t;
+
+/* Registers matchmaker_add / matchmaker_remove and a close listener on rt (so: before the
+ * first socket) and starts the matcher thread. *out is owned by the caller. TV_OK, TV_EINVAL
+ * for bad options, TV_ENOMEM, or tv_rt_register's errors. */
+int tv_mm_new(struct tv_rt *rt, const tv_mm_opts_t *o, tv_mm_t **out);
+/* Stops the matcher thread (no push after it returns): call before tv_rt_stop. Idempotent. */
+void tv_mm_stop(tv_mm_t *mm);
+/* Frees mm: after tv_rt_stop, whose close listeners may still queue work until then. */
+void tv_mm_free(tv_mm_t *mm);
+/* The figures of the console route. mm may be NULL (all zero). */
+void tv_mm_stats(tv_mm_t *mm, tv_mm_stats_t *out);
+
 #endif
