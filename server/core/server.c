@@ -321,6 +321,13 @@ static int match_token_check(void *app, const char *token, char *match_id, size_
                                  size);
 }
 
+/* A matched group: a module's hook may give it an authoritative match. */
+static int mm_matched_hook(void *registry, const char *entries, char **match_id)
+{
+    int rc = tv_mod_mm_matched_call(registry, entries, match_id);
+    return rc == TV_ENOTFOUND ? TV_OK : rc;
+}
+
 /* The matchmaker's handlers and thread, and the token check of the matches it makes. */
 static int start_matchmaker(server_t *s, const tv_config_t *cfg)
 {
@@ -331,6 +338,8 @@ static int start_matchmaker(server_t *s, const tv_config_t *cfg)
                    .rating_property = cfg->mm_rating_property,
                    .max_per_session = cfg->mm_max_tickets},
         .token_key = s->app.session_key,
+        .matched = mm_matched_hook,
+        .matched_ud = s->app.modules,
     };
     tv_match_set_token_check(s->app.matches, match_token_check, &s->app);
     return tv_mm_new(s->rt, &o, &s->app.matchmaker);

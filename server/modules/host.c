@@ -355,6 +355,11 @@ static int host_register_leaderboard_reset(tv_module_t *mod, tv_mod_lb_reset_fn 
     return tv_mod_module_register(mod, KIND_LB_RESET, LB_RESET_KEY, (tv_mod_fn)fn, NULL);
 }
 
+static int host_register_matchmaker_matched(tv_module_t *mod, tv_mod_matchmaker_matched_fn fn)
+{
+    return tv_mod_module_register(mod, KIND_MM_MATCHED, MM_MATCHED_KEY, (tv_mod_fn)fn, NULL);
+}
+
 const tv_host_api_t tv_mod_host = {
     .size = sizeof(tv_host_api_t),
     .abi_major = TV_ABI_MAJOR,
@@ -386,4 +391,5 @@ const tv_host_api_t tv_mod_host = {
     .tournament_join = host_tournament_join,
     .tournament_write = host_tournament_write,
     .register_leaderboard_reset = host_register_leaderboard_reset,
+    .register_matchmaker_matched = host_register_matchmaker_matched,
 };

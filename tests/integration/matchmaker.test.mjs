@@ -4,6 +4,9 @@
 // expired ticket and the console figures. The server runs passes every 100 ms.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startServer, bearer, decodeJwt, randomId } from '../lib/server.mjs';
 import { wsOpen } from './wsutil.mjs';
 
@@ -19,11 +22,11 @@ before(async () => {
 });
 after(async () => { await srv?.stop(); });
 
-async function player() {
-  const res = await srv.authenticate('device', { id: randomId('mm-', 32) });
+async function player(server = srv) {
+  const res = await server.authenticate('device', { id: randomId('mm-', 32) });
   assert.equal(res.status, 200, res.text);
   const { payload } = decodeJwt(res.json.token);
-  const r = await wsOpen(srv, `token=${encodeURIComponent(res.json.token)}`);
+  const r = await wsOpen(server, `token=${encodeURIComponent(res.json.token)}`);
   assert.ok(r.ws, `upgrade refused: ${r.status} ${r.body}`);
   return { ws: r.ws, inbox: r.inbox, uid: payload.uid, usn: payload.usn };
 }
@@ -208,5 +211,51 @@ describe('matchmaker_matched', () => {
       assert.ok(after.expired >= before.expired + 1);
       assert.ok(after.passes > before.passes);
     } finally { await close(b); }
+  });
+});
+
+describe('a module\'s matchmaker_matched hook (tests/modules/mm.c)', () => {
+  let msrv, dir;
+  before(async () => {
+    assert.ok(process.env.TAVERN_TEST_MODULES, 'TAVERN_TEST_MODULES is set by meson');
+    dir = mkdtempSync(join(tmpdir(), 'tavern-mm-modules-'));
+    copyFileSync(join(process.env.TAVERN_TEST_MODULES, 'mm.so'), join(dir, 'mm.so'));
+    msrv = await startServer(['--module-path', dir, '--matchmaker-interval-ms', '100']);
+  });
+  after(async () => {
+    await msrv?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the hook\'s authoritative match id reaches every member, who can join it', async () => {
+    const [a, b] = [await player(msrv), await player(msrv)];
+    try {
+      const tag = randomId('t', 12);
+      const body = add(tag);
+      body.matchmaker_add.string_properties.mode = 'auth';
+      await request(a, body);
+      await request(b, body);
+      const ma = (await a.inbox.next(5000)).matchmaker_matched;
+      const mb = (await b.inbox.next(5000)).matchmaker_matched;
+      assert.ok(ma && mb);
+      assert.equal(ma.token, undefined);
+      assert.match(ma.match_id, /^[0-9a-f-]{36}\.\w+$/);
+      assert.equal(mb.match_id, ma.match_id);
+      const ja = await request(a, { match_join: { match_id: ma.match_id } });
+      assert.equal(ja.match.authoritative, true);
+      assert.equal(ja.match.label, '{"users":2}'); // made for this group's two entries
+    } finally { await close(a, b); }
+  });
+
+  test('a group the hook leaves alone gets a relayed token', async () => {
+    const [a, b] = [await player(msrv), await player(msrv)];
+    try {
+      const tag = randomId('t', 12);
+      await request(a, add(tag));
+      await request(b, add(tag));
+      const ma = (await a.inbox.next(5000)).matchmaker_matched;
+      assert.equal(ma.match_id, undefined);
+      assert.match(decodeJwt(ma.token).payload.mid, RELAYED_ID);
+    } finally { await close(a, b); }
   });
 });
