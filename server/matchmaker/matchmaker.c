@@ -37,6 +37,7 @@ struct tv_mm {
     char *token_key;         /* owned copy */
     pthread_t thread;
     int started;
+    int sync_ready;          /* mu and cv initialised */
     pthread_mutex_t mu;      /* guards the queue and stopping */
     pthread_cond_t cv;
     op_t *head, *tail;
@@ -83,9 +84,10 @@ static int on_add(void *ud, const tv_rt_msg_t *msg)
     const char *why;
     int rc = tv_mm_ticket_from_json(msg->body, msg->who->session_id, msg->who->user_id,
                                     msg->who->username, mm->rating_property, &t, &why);
-    if (rc == TV_EINVAL)
-        return tv_rt_reply_error(msg->rt, msg->who->session_id, msg->cid, TV_RT_ERR_BAD_INPUT,
-                                 why), TV_OK;
+    if (rc == TV_EINVAL) {
+        tv_rt_reply_error(msg->rt, msg->who->session_id, msg->cid, TV_RT_ERR_BAD_INPUT, why);
+        return TV_OK;
+    }
     if (rc != TV_OK)
         return rc;
     op_t *op = calloc(1, sizeof *op);
@@ -112,9 +114,11 @@ static int on_remove(void *ud, const tv_rt_msg_t *msg)
     const char *ticket;
     if (tv_json_get_str(msg->body, "ticket", NULL, &ticket) != TV_OK)
         return TV_EINVAL;
-    if (!ticket || !*ticket || strlen(ticket) >= 37)
-        return tv_rt_reply_error(msg->rt, msg->who->session_id, msg->cid, TV_RT_ERR_BAD_INPUT,
-                                 "Invalid ticket"), TV_OK;
+    if (!ticket || !*ticket || strlen(ticket) >= 37) {
+        tv_rt_reply_error(msg->rt, msg->who->session_id, msg->cid, TV_RT_ERR_BAD_INPUT,
+                          "Invalid ticket");
+        return TV_OK;
+    }
     op_t *op = calloc(1, sizeof *op);
     if (!op || !(op->later = tv_rt_later(msg))) {
         free(op);
@@ -385,6 +389,7 @@ static int init_thread(tv_mm_t *mm)
     if (bad)
         return TV_ENOMEM;
     pthread_mutex_init(&mm->mu, NULL);
+    mm->sync_ready = 1;
     if (pthread_create(&mm->thread, NULL, matcher, mm))
         return TV_ENOMEM;
     mm->started = 1;
@@ -445,6 +450,10 @@ void tv_mm_free(tv_mm_t *mm)
         op_free(op);
     }
     tv_mm_pool_clear(&mm->pool);
+    if (mm->sync_ready) {
+        pthread_cond_destroy(&mm->cv);
+        pthread_mutex_destroy(&mm->mu);
+    }
     free(mm->rating_property);
     free(mm->token_key);
     free(mm);
