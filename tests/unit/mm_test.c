@@ -57,6 +57,45 @@ static int has_group(const tv_mm_result_t *r, const char *a, const char *b)
     return 0;
 }
 
+/* The shared query subset as the matchmaker uses it: -1 refused, else the should score;
+ * -100 when the query does not parse. */
+static int qscore(const char *query, const char *props)
+{
+    tv_query_t q;
+    if (tv_query_parse(query, "properties.", &q) != TV_OK)
+        return -100;
+    cJSON *doc = cJSON_Parse(props);
+    int s = tv_query_score(&q, doc, NULL);
+    cJSON_Delete(doc);
+    tv_query_free(&q);
+    return s;
+}
+
+static void test_query(void)
+{
+    const char *p = "{\"region\":\"eu west\",\"mode\":\"ctf\",\"rating\":1200}";
+    CHECK(qscore("*", p) == 1); /* a should term that always hits */
+    CHECK(qscore("", p) == 0);
+    CHECK(qscore("+properties.mode:ctf", p) == 0);
+    CHECK(qscore("+properties.mode:tdm", p) == -1);
+    CHECK(qscore("-properties.mode:ctf", p) == -1);
+    CHECK(qscore("-properties.mode:tdm", p) == 0);
+    CHECK(qscore("properties.mode:tdm properties.mode:ctf", p) == 1);
+    CHECK(qscore("properties.mode:tdm properties.mode:koth", p) == -1); /* no should hit */
+    CHECK(qscore("+properties.region:\"eu west\"", p) == 0);
+    CHECK(qscore("+properties.rating:>=1200 +properties.rating:<1300", p) == 0);
+    CHECK(qscore("+properties.rating:>1200", p) == -1);
+    CHECK(qscore("+properties.rating:<=1199", p) == -1);
+    CHECK(qscore("properties.mode:ctf^2 +properties.rating:>=1000^3", p) == 1); /* boosts */
+    CHECK(qscore("+properties.region:\"eu west\"^2", p) == 0);
+    CHECK(qscore("+properties.missing:x", p) == -1);
+    CHECK(qscore("+properties.mode:*", p) == 0);
+    CHECK(qscore("+label.mode:ctf", p) == -100);       /* another prefix */
+    CHECK(qscore("+properties.region:\"eu", p) == -100); /* open quote */
+    CHECK(qscore("+properties.rating:>=abc", p) == -100);
+    CHECK(qscore("+properties.:x", p) == -100);
+}
+
 static void test_validation(void)
 {
     const char *why;
@@ -263,6 +302,7 @@ static void test_expiry_and_limits(void)
 
 int main(void)
 {
+    test_query();
     test_validation();
     test_queries();
     test_widening();
