@@ -54,7 +54,7 @@ extern "C" {
 
 #define TV_MOD_MAGIC 0x4e564154u /* "TAVN" read as little-endian bytes */
 #define TV_ABI_MAJOR 1
-#define TV_ABI_MINOR 3
+#define TV_ABI_MINOR 4
 
 #if defined(__GNUC__)
 #define TV_MOD_EXPORT __attribute__((visibility("default")))
@@ -309,6 +309,17 @@ typedef struct tv_mod_match_handler {
 typedef int (*tv_mod_lb_reset_fn)(const tv_mod_ctx_t *ctx, const char *id, int tournament,
                                   int64_t reset_time);
 
+/* The matchmaker formed a group (Nakama's RegisterMatchmakerMatched). entries_json (borrowed
+ * for the call) is the JSON array of its users, as in the matchmaker_matched push:
+ * [{"presence":{"user_id","session_id","username"},"string_properties":{..},
+ * "numeric_properties":{..}}, ...]. Return 0 with *match_id set (memory from host->alloc, the
+ * server frees it), e.g. from host->match_create, to send every member that match id; 0 with
+ * *match_id left NULL sends a relayed-match token as without a hook; another return is logged
+ * and also falls back to the token. Runs on the matcher thread: slow code delays the next
+ * pass. */
+typedef int (*tv_mod_matchmaker_matched_fn)(const tv_mod_ctx_t *ctx, const char *entries_json,
+                                            char **match_id);
+
 /* --- the host table ---------------------------------------------------------------------- */
 
 /* What the server offers: a const table, valid while the module is loaded, callable from any
@@ -500,8 +511,11 @@ struct tv_host_api {
     /* Registers the reset hook (only during init; one across all modules, like an RPC id).
      * Errors as the other register_* calls. */
     int (*register_leaderboard_reset)(tv_module_t *mod, tv_mod_lb_reset_fn fn);
+    /* ABI 1.3: registers the matchmaker_matched hook (only during init; one across all
+     * modules). Errors as the other register_* calls. */
+    int (*register_matchmaker_matched)(tv_module_t *mod, tv_mod_matchmaker_matched_fn fn);
 
-    /* --- notifications (ABI 1.3: check TV_HOST_HAS) ---------------------------------------- */
+    /* --- notifications (ABI 1.4: check TV_HOST_HAS) ---------------------------------------- */
 
     /* Sends a notification to user_id (Nakama's NotificationSend): pushed at once to the
      * user's open sockets as `notifications`, and stored for the client's

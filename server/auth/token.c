@@ -115,28 +115,18 @@ static void b64url(const unsigned char *bin, size_t n, char *out, size_t outlen)
     sodium_bin2base64(out, outlen, bin, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-int tv_token_encode(const char *key, const tv_token_claims_t *c, char **out)
+/* Signs the JSON text payload (ASCII) into a JWT; *out is owned by the caller. */
+static int sign_payload(const char *key, const char *payload, char **out)
 {
-    int rc;
-    char *raw = claims_json(c, &rc);
-    if (!raw)
-        return rc;
-    char *payload = ascii_safe(raw);
-    free(raw);
-    if (!payload)
-        return TV_ENOMEM;
     size_t plen = strlen(payload);
     size_t b64len = sodium_base64_ENCODED_LEN(plen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     size_t total = sizeof jwt_header_b64 + b64len + 1 +
                    sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     char *jwt = malloc(total);
-    if (!jwt) {
-        free(payload);
+    if (!jwt)
         return TV_ENOMEM;
-    }
     size_t n = (size_t)sprintf(jwt, "%s.", jwt_header_b64);
     b64url((const unsigned char *)payload, plen, jwt + n, total - n);
-    free(payload);
     n += strlen(jwt + n);
 
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
@@ -148,6 +138,36 @@ int tv_token_encode(const char *key, const tv_token_claims_t *c, char **out)
     b64url(mac, sizeof mac, jwt + n, total - n);
     *out = jwt;
     return TV_OK;
+}
+
+int tv_token_encode(const char *key, const tv_token_claims_t *c, char **out)
+{
+    int rc;
+    char *raw = claims_json(c, &rc);
+    if (!raw)
+        return rc;
+    char *payload = ascii_safe(raw);
+    free(raw);
+    if (!payload)
+        return TV_ENOMEM;
+    rc = sign_payload(key, payload, out);
+    free(payload);
+    return rc;
+}
+
+int tv_token_match_encode(const char *key, const char *match_id, int64_t exp, char **out)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *payload = NULL;
+    if (o && cJSON_AddStringToObject(o, "mid", match_id) &&
+        cJSON_AddNumberToObject(o, "exp", (double)exp))
+        payload = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!payload)
+        return TV_ENOMEM;
+    int rc = sign_payload(key, payload, out); /* a match id is ASCII: nothing to escape */
+    cJSON_free(payload);
+    return rc;
 }
 
 static void copy_grant(jwt_t *j, const char *name, char *dst, size_t cap)
@@ -180,6 +200,25 @@ int tv_token_decode(const char *key, const char *jwt, int64_t now, tv_token_clai
     out->vrs = jwt_get_grants_json(j, "vrs");
     rc = TV_OK;
 done:
+    jwt_free(j);
+    return rc;
+}
+
+int tv_token_match_decode(const char *key, const char *jwt, int64_t now, char *match_id,
+                          size_t size)
+{
+    if (!jwt || !*jwt || !key || !*key || !size)
+        return TV_EUNAUTH;
+    jwt_t *j = NULL;
+    if (jwt_decode(&j, jwt, (const unsigned char *)key, (int)strlen(key)) != 0 || !j)
+        return TV_EUNAUTH;
+    int rc = TV_EUNAUTH;
+    const char *mid = jwt_get_grant(j, "mid");
+    if (jwt_get_alg(j) == JWT_ALG_HS256 && jwt_get_grant_int(j, "exp") > now && mid &&
+        *mid && strlen(mid) < size) {
+        memcpy(match_id, mid, strlen(mid) + 1);
+        rc = TV_OK;
+    }
     jwt_free(j);
     return rc;
 }

@@ -3,6 +3,7 @@
 #ifndef TV_AUTH_TOKEN_H
 #define TV_AUTH_TOKEN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TV_USERNAME_MAX 128
@@ -26,5 +27,13 @@ int tv_token_encode(const char *key, const tv_token_claims_t *c, char **out);
 int tv_token_decode(const char *key, const char *jwt, int64_t now, tv_token_claims_t *out);
 
 void tv_token_claims_free(tv_token_claims_t *c);
+
+/* A matchmaker token: {"mid":match_id,"exp":exp} signed with key (the session key), as
+ * Nakama. *out is owned by the caller (free()). TV_OK or TV_ENOMEM. */
+int tv_token_match_encode(const char *key, const char *match_id, int64_t exp, char **out);
+/* Verifies a matchmaker token (HS256, exp after now) and copies its match id into
+ * match_id[size]. TV_OK or TV_EUNAUTH. */
+int tv_token_match_decode(const char *key, const char *jwt, int64_t now, char *match_id,
+                          size_t size);
 
 #endif

@@ -14,6 +14,7 @@ struct tv_match;
 struct tv_storage;
 struct tv_notify;
 struct tv_lb;
+struct tv_mm;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -28,6 +29,7 @@ typedef struct tv_app {
     struct tv_storage *storage;      /* storage objects */
     struct tv_notify *notify;        /* notifications: stored, pushed to sockets */
     struct tv_lb *leaderboards;      /* boards, tournaments and their rank caches */
+    struct tv_mm *matchmaker;        /* matchmaker tickets and the matcher thread */
 } tv_app_t;
 
 #endif

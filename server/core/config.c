@@ -57,6 +57,16 @@ static const opt_t opts[] = {
      "password hashes at once, 64 MiB each (default 2)"},
     {"max-body", OPT_INT, OFF(max_body), 1024, 64 << 20,
      "largest request body in bytes (default 262144)"},
+    {"matchmaker-interval-ms", OPT_INT, OFF(mm_interval_ms), 10, 3600000,
+     "milliseconds between matchmaker passes (default 15000)"},
+    {"matchmaker-max-intervals", OPT_INT, OFF(mm_max_intervals), 1, 10000,
+     "passes a ticket waits unmatched before it expires (default 10)"},
+    {"matchmaker-max-tickets", OPT_INT, OFF(mm_max_tickets), 1, 100,
+     "matchmaker tickets a session may hold (default 3)"},
+    {"matchmaker-rating-property", OPT_STR, OFF(mm_rating_property), 0, 0,
+     "numeric ticket property holding the rating (default rating)"},
+    {"matchmaker-rating-step", OPT_INT, OFF(mm_rating_step), 1, 1000000,
+     "rating window half-width per interval waited (default 100)"},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -139,11 +149,16 @@ static int set_defaults(tv_config_t *cfg)
     cfg->db_pool = 8;
     cfg->hash_concurrency = 2;
     cfg->max_body = 256 * 1024;
+    cfg->mm_interval_ms = 15000; /* Nakama's matchmaker interval */
+    cfg->mm_max_intervals = 10;
+    cfg->mm_max_tickets = 3;     /* Nakama's max_tickets */
+    cfg->mm_rating_step = 100;
     const struct { char **slot; const char *v; } s[] = {
         {&cfg->address, "0.0.0.0"}, {&cfg->data_dir, "./data"},
         {&cfg->server_key, "defaultkey"}, {&cfg->http_key, "defaulthttpkey"},
         {&cfg->console_user, "admin"}, {&cfg->console_password, "password"},
         {&cfg->log_level, "info"}, {&cfg->log_format, "text"},
+        {&cfg->mm_rating_property, "rating"},
     };
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
         if (set_str(s[i].slot, s[i].v))
@@ -194,6 +209,11 @@ static int parse_flag(tv_config_t *cfg, int argc, char **argv, int *i, char *err
 
 static int check(tv_config_t *cfg, char *err, size_t errlen)
 {
+    size_t rl = strlen(cfg->mm_rating_property);
+    if (!rl || rl > 64 || strchr(cfg->mm_rating_property, '.')) {
+        snprintf(err, errlen, "--matchmaker-rating-property must be 1-64 bytes without '.'");
+        return TV_EINVAL;
+    }
     if (strcmp(cfg->log_format, "text") && strcmp(cfg->log_format, "json")) {
         snprintf(err, errlen, "--log-format must be text or json");
         return TV_EINVAL;

@@ -32,6 +32,11 @@ typedef struct tv_config {
     int db_pool;            /* max database connections */
     int hash_concurrency;   /* password hashes running at once */
     int max_body;           /* largest request body in bytes */
+    int mm_interval_ms;     /* matchmaker pass period */
+    int mm_max_intervals;   /* passes before an unmatched ticket expires */
+    int mm_max_tickets;     /* tickets per session */
+    char *mm_rating_property; /* numeric property read as the rating ("rating") */
+    int mm_rating_step;     /* rating window half-width per interval waited */
 } tv_config_t;
 
 /* Fills cfg from defaults, envp (TAVERN_* variables, may be NULL) and argv. On a bad flag or

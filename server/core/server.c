@@ -17,6 +17,8 @@
 #include "leaderboard_api.h"
 #include "log.h"
 #include "match.h"
+#include "matchmaker.h"
+#include "mm_console.h"
 #include "modules.h"
 #include "notification.h"
 #include "password.h"
@@ -147,6 +149,7 @@ static const tv_http_route_t console_routes[] = {
     {"GET", "/healthcheck", TV_HTTP_AUTH_NONE, reply_health},
     {"POST", "/v2/console/authenticate", TV_HTTP_AUTH_NONE, tv_console_authenticate},
     {"GET", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_list},
+    {"GET", "/v2/console/matchmaker", TV_HTTP_AUTH_CONSOLE, tv_mm_console_stats},
     {"POST", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_create},
     {"DELETE", "/v2/console/leaderboard/{id}", TV_HTTP_AUTH_CONSOLE, tv_lb_console_delete},
     {"POST", "/v2/console/tournament", TV_HTTP_AUTH_CONSOLE, tv_tourn_console_create},
@@ -327,6 +330,37 @@ static int sched_threads(void)
     return n < 1 ? 1 : n > 8 ? 8 : (int)n;
 }
 
+/* match_join{token}: a matchmaker token signed with the session key names the match. */
+static int match_token_check(void *app, const char *token, char *match_id, size_t size)
+{
+    return tv_token_match_decode(((tv_app_t *)app)->session_key, token, tv_now_s(), match_id,
+                                 size);
+}
+
+/* A matched group: a module's hook may give it an authoritative match. */
+static int mm_matched_hook(void *registry, const char *entries, char **match_id)
+{
+    int rc = tv_mod_mm_matched_call(registry, entries, match_id);
+    return rc == TV_ENOTFOUND ? TV_OK : rc;
+}
+
+/* The matchmaker's handlers and thread, and the token check of the matches it makes. */
+static int start_matchmaker(server_t *s, const tv_config_t *cfg)
+{
+    tv_mm_opts_t o = {
+        .interval_ms = cfg->mm_interval_ms,
+        .params = {.max_intervals = cfg->mm_max_intervals,
+                   .rating_step = cfg->mm_rating_step,
+                   .rating_property = cfg->mm_rating_property,
+                   .max_per_session = cfg->mm_max_tickets},
+        .token_key = s->app.session_key,
+        .matched = mm_matched_hook,
+        .matched_ud = s->app.modules,
+    };
+    tv_match_set_token_check(s->app.matches, match_token_check, &s->app);
+    return tv_mm_new(s->rt, &o, &s->app.matchmaker);
+}
+
 static int start(server_t *s, const tv_config_t *cfg)
 {
     s->app.cfg = cfg;
@@ -371,6 +405,8 @@ static int start(server_t *s, const tv_config_t *cfg)
     if (!rc) /* tick threads: one per core, at most 8 */
         rc = tv_amatch_new(s->rt, s->app.matches, s->app.modules, sched_threads(), &s->amatch);
     if (!rc)
+        rc = start_matchmaker(s, cfg);
+    if (!rc)
         rc = tv_mod_rt_register(s->rt, s->app.modules, s->workers);
     if (!rc)
         rc = tv_status_new(s->rt, s->db, s->workers, &s->status);
@@ -411,14 +447,16 @@ static void stop(server_t *s)
     log_match_stats(s);
     tv_amatch_shutdown(s->amatch, 0);       /* no RPC can create a match now: terminate, stop */
     tv_mod_host_set_leaderboards(NULL);
-    tv_lb_free(s->app.leaderboards);      /* its reset thread, the last caller of module code */
+    tv_lb_free(s->app.leaderboards);      /* its reset thread calls module code */
     s->app.leaderboards = NULL;
+    tv_mm_stop(s->app.matchmaker);          /* its thread calls module hooks and pushes */
     tv_notify_set_rt(s->app.notify, NULL);  /* module code has stopped: nothing pushes now */
     if (s->rt)
         tv_rt_stop(s->rt);
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
     tv_status_free(s->status);              /* after rt and the workers: both reach it */
+    tv_mm_free(s->app.matchmaker);          /* after rt: its close listener queues work */
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */
     tv_mod_host_set_notify(NULL);           /* no module call runs any more */
     tv_notify_free(s->app.notify);

@@ -6,6 +6,7 @@
 #include "joined.h"
 #include "match.h"
 #include "modules.h"
+#include "query.h"
 #include "rt.h"
 #include "rt/idmap.h"
 #include "error.h"
@@ -991,174 +992,12 @@ static void on_close(void *ud, const tv_rt_identity_t *who)
 
 /* ---- listing: exact label, or a query over the label JSON ---------------------------------- */
 
-/* One query term: [+|-]label.<path>:<value>, value a word, a "quoted string" or a range
- * >=N <=N >N <N; a bare word (no field) matches a label containing it. */
-typedef struct term {
-    int occur;       /* 1 must, -1 must not, 0 should */
-    char *path;      /* after "label.", dotted; NULL for a bare word */
-    char *value;
-    int range;       /* 0 equal, 1 >=, 2 <=, 3 >, 4 < */
-    double num;
-} term_t;
-
-typedef struct query {
-    term_t *t;
-    size_t n;
-} query_t;
-
-static void query_free(query_t *q)
-{
-    for (size_t i = 0; i < q->n; i++) {
-        free(q->t[i].path);
-        free(q->t[i].value);
-    }
-    free(q->t);
-    q->t = NULL;
-    q->n = 0;
-}
-
-/* TV_OK, TV_EINVAL for a term it does not understand, TV_ENOMEM. */
-static int query_parse(const char *s, query_t *q)
-{
-    memset(q, 0, sizeof *q);
-    size_t cap = 0;
-    while (*s) {
-        while (isspace((unsigned char)*s))
-            s++;
-        if (!*s)
-            break;
-        term_t t = {0};
-        if (*s == '+' || *s == '-')
-            t.occur = *s++ == '+' ? 1 : -1;
-        const char *start = s;
-        while (*s && !isspace((unsigned char)*s) && *s != ':' && *s != '"')
-            s++;
-        size_t flen = (size_t)(s - start);
-        const char *vstart = start;
-        if (*s == ':') {
-            if (flen < 7 || strncmp(start, "label.", 6) != 0)
-                goto bad;
-            if (!(t.path = strndup(start + 6, flen - 6)))
-                goto oom;
-            vstart = ++s;
-        } else {
-            s = start;
-        }
-        const char *vend;
-        if (*s == '"') {
-            vstart = ++s;
-            while (*s && *s != '"')
-                s++;
-            if (!*s)
-                goto bad;
-            vend = s++;
-        } else {
-            if (t.path && (s[0] == '>' || s[0] == '<')) {
-                t.range = s[0] == '>' ? (s[1] == '=' ? 1 : 3) : (s[1] == '=' ? 2 : 4);
-                s += s[1] == '=' ? 2 : 1;
-                vstart = s;
-            }
-            while (*s && !isspace((unsigned char)*s))
-                s++;
-            vend = s;
-        }
-        if (vend == vstart && !t.path)
-            goto bad;
-        if (!(t.value = strndup(vstart, (size_t)(vend - vstart))))
-            goto oom;
-        if (t.range) {
-            char *e;
-            t.num = strtod(t.value, &e);
-            if (e == t.value || *e)
-                goto bad;
-        }
-        if (q->n == cap) {
-            cap = cap ? 2 * cap : 4;
-            term_t *nt = realloc(q->t, cap * sizeof *nt);
-            if (!nt)
-                goto oom;
-            q->t = nt;
-        }
-        q->t[q->n++] = t;
-        continue;
-    bad:
-        free(t.path);
-        free(t.value);
-        query_free(q);
-        return TV_EINVAL;
-    oom:
-        free(t.path);
-        free(t.value);
-        query_free(q);
-        return TV_ENOMEM;
-    }
-    return TV_OK;
-}
-
-static int value_matches(const cJSON *v, const term_t *t)
-{
-    if (cJSON_IsArray(v)) {
-        for (const cJSON *e = v->child; e; e = e->next)
-            if (value_matches(e, t))
-                return 1;
-        return 0;
-    }
-    if (t->range) {
-        if (!cJSON_IsNumber(v))
-            return 0;
-        double d = v->valuedouble;
-        switch (t->range) {
-        case 1: return d >= t->num;
-        case 2: return d <= t->num;
-        case 3: return d > t->num;
-        default: return d < t->num;
-        }
-    }
-    if (strcmp(t->value, "*") == 0)
-        return 1;
-    if (cJSON_IsString(v))
-        return strcmp(v->valuestring, t->value) == 0;
-    if (cJSON_IsBool(v))
-        return strcmp(t->value, cJSON_IsTrue(v) ? "true" : "false") == 0;
-    if (cJSON_IsNumber(v)) {
-        char *e;
-        double d = strtod(t->value, &e);
-        return e != t->value && !*e && d == v->valuedouble;
-    }
-    return 0;
-}
-
-static int term_matches(const cJSON *label, const char *text, const term_t *t)
-{
-    if (!t->path)
-        return strstr(text, t->value) != NULL;
-    if (!label)
-        return 0;
-    const cJSON *v = label;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", t->path);
-    for (char *save, *k = strtok_r(buf, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
-        v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, k) : NULL;
-    return v && value_matches(v, t);
-}
-
 /* -1 when the label fails q; otherwise its score (should terms matched). */
-static int query_score(const query_t *q, const char *label)
+static int query_score(const tv_query_t *q, const char *label)
 {
     cJSON *j = label ? cJSON_Parse(label) : NULL;
-    int musts = 0, shoulds = 0, score = 0, ok = 1;
-    for (size_t i = 0; ok && i < q->n; i++) {
-        int hit = term_matches(j, label ? label : "", &q->t[i]);
-        if (q->t[i].occur == 1)
-            musts++, ok = hit;
-        else if (q->t[i].occur == -1)
-            ok = !hit;
-        else
-            shoulds++, score += hit;
-    }
+    int score = tv_query_score(q, j, label);
     cJSON_Delete(j);
-    if (!ok || (!musts && shoulds && !score))
-        return -1;
     return score;
 }
 
@@ -1179,12 +1018,12 @@ static int hit_cmp(const void *x, const void *y)
 static int hook_list(void *ud, const tv_match_filter_t *f, cJSON *out)
 {
     tv_amatch_t *a = ud;
-    query_t q = {0};
+    tv_query_t q = {0};
     hit_t *hits = NULL;
     size_t nh = 0, cap = 0;
     int rc = TV_OK, have = cJSON_GetArraySize(out);
 
-    if (f->query && *f->query && (rc = query_parse(f->query, &q)) != TV_OK)
+    if (f->query && *f->query && (rc = tv_query_parse(f->query, "label.", &q)) != TV_OK)
         return rc;
     pthread_rwlock_rdlock(&a->lock);
     size_t pos = 0;
@@ -1228,7 +1067,7 @@ static int hook_list(void *ud, const tv_match_filter_t *f, cJSON *out)
             hits[nh++] = (hit_t){o, score, created};
     }
     pthread_rwlock_unlock(&a->lock);
-    query_free(&q);
+    tv_query_free(&q);
     if (nh)
         qsort(hits, nh, sizeof *hits, hit_cmp);
     int added = 0;

@@ -170,3 +170,25 @@ int tv_mod_lb_reset_call(tv_mod_registry_t *r, const char *id, int tournament, i
     tv_mod_release(g);
     return e ? code : TV_ENOTFOUND;
 }
+
+int tv_mod_mm_matched_call(tv_mod_registry_t *r, const char *entries, char **match_id)
+{
+    *match_id = NULL;
+    tv_mod_gen_t *g = tv_mod_acquire(r);
+    const mod_entry_t *e = g ? tv_mod_gen_find(g, KIND_MM_MATCHED, MM_MATCHED_KEY) : NULL;
+    int code = 0;
+    if (e) {
+        call_ctx_t c;
+        code = ctx_init(&c, e->mod, "", "", NULL) == TV_OK
+                   ? e->fn.mm_matched(&c.ctx, entries, match_id)
+                   : TV_GRPC_INTERNAL;
+        ctx_free(&c);
+        if (code) {
+            tv_log_warn("modules", "%s: matchmaker matched hook returned %d", e->mod->name, code);
+            free(*match_id); /* host->alloc is malloc */
+            *match_id = NULL;
+        }
+    }
+    tv_mod_release(g);
+    return e ? (code ? TV_EINTERNAL : TV_OK) : TV_ENOTFOUND;
+}

@@ -356,6 +356,11 @@ static int host_register_leaderboard_reset(tv_module_t *mod, tv_mod_lb_reset_fn 
     return tv_mod_module_register(mod, KIND_LB_RESET, LB_RESET_KEY, (tv_mod_fn)fn, NULL);
 }
 
+static int host_register_matchmaker_matched(tv_module_t *mod, tv_mod_matchmaker_matched_fn fn)
+{
+    return tv_mod_module_register(mod, KIND_MM_MATCHED, MM_MATCHED_KEY, (tv_mod_fn)fn, NULL);
+}
+
 /* --- notifications: the room the server installs at start (tv_mod_host_set_notify). */
 static _Atomic(tv_notify_t *) notify_room;
 
@@ -410,5 +415,6 @@ const tv_host_api_t tv_mod_host = {
     .tournament_join = host_tournament_join,
     .tournament_write = host_tournament_write,
     .register_leaderboard_reset = host_register_leaderboard_reset,
+    .register_matchmaker_matched = host_register_matchmaker_matched,
     .notification_send = host_notification_send,
 };

@@ -12,8 +12,11 @@
 typedef void (*tv_mod_fn)(void);
 
 /* KIND_LB_RESET has one key, LB_RESET_KEY. */
-typedef enum { KIND_RPC, KIND_BEFORE, KIND_AFTER, KIND_MATCH, KIND_LB_RESET, KIND_COUNT } mod_kind_t;
+/* KIND_MM_MATCHED has one key, MM_MATCHED_KEY. */
+typedef enum { KIND_RPC, KIND_BEFORE, KIND_AFTER, KIND_MATCH, KIND_LB_RESET, KIND_MM_MATCHED,
+               KIND_COUNT } mod_kind_t;
 #define LB_RESET_KEY "leaderboard_reset"
+#define MM_MATCHED_KEY "matchmaker_matched"
 
 /* One registration. Named tv_mod_match so that a match handler's entry can be handed out as
  * tv_mod_match_t; the other kinds use the same record. Owned by its module; never moves. */
@@ -26,6 +29,7 @@ typedef struct tv_mod_match {
         tv_mod_before_fn before;
         tv_mod_after_fn after;
         tv_mod_lb_reset_fn lb_reset;
+        tv_mod_matchmaker_matched_fn mm_matched;
     } fn;
     tv_mod_match_handler_t handler;  /* KIND_MATCH: the module's struct, zero-filled past its
                                         size */

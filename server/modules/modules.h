@@ -92,6 +92,14 @@ void tv_mod_hooked(tv_http_req_t *req, void *app, const char *api, tv_http_handl
 int tv_mod_lb_reset_call(tv_mod_registry_t *r, const char *id, int tournament,
                          int64_t reset_time);
 
+/* --- the matchmaker ------------------------------------------------------------------------ */
+
+/* Calls the matchmaker_matched hook a module registered, on this thread, with the group's
+ * users (JSON array text). TV_OK with *match_id (malloc'ed, the caller frees it) or NULL for a
+ * relayed match; TV_EINTERNAL when the hook failed (logged; *match_id NULL); TV_ENOTFOUND
+ * when no module registered one. */
+int tv_mod_mm_matched_call(tv_mod_registry_t *r, const char *entries, char **match_id);
+
 /* The leaderboard registry the host table's leaderboard entries use (NULL: they answer
  * UNAVAILABLE). Set by the server after the registry loads, cleared before it is freed. */
 struct tv_lb;

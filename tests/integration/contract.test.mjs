@@ -1156,6 +1156,16 @@ describe('leaderboards and tournaments', () => {
   });
 });
 
+describe('matchmaker', () => {
+  test('the console figures answer in the documented shape, and only with a console token', async () => {
+    const c = await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } });
+    const st = await expect('consoleMatchmakerStats', 200, { auth: bearer(c.token) });
+    for (const k of ['tickets', 'added', 'removed', 'groups', 'matched', 'expired', 'passes', 'last_pass_us'])
+      assert.ok(st[k] === undefined || (Number.isInteger(st[k]) && st[k] > 0), k);
+    await expect('consoleMatchmakerStats', 401, {});
+  });
+});
+
 // Last: every documented operation was seen succeeding in this file, so a documented route
 // cannot go without at least one checked answer.
 test('every documented operation answered 2xx at least once above', (t) => {

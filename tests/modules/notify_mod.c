@@ -1,4 +1,4 @@
-/* A test module for notification_send (ABI 1.3): the RPC "notify" takes
+/* A test module for notification_send (ABI 1.4): the RPC "notify" takes
  * {"user_id","subject","content","code","sender_id","persistent"} (content as a JSON object,
  * sent on as its text) and answers {} or fails with the host's code.
  * tests/integration/notification.test.mjs and tests/compat/notification.test.mjs drive it. */

@@ -220,11 +220,11 @@ static void queue_tests(void)
 
 static int score(const char *q, const char *label)
 {
-    query_t pq;
-    if (query_parse(q, &pq) != TV_OK)
+    tv_query_t pq;
+    if (tv_query_parse(q, "label.", &pq) != TV_OK)
         return -100;
     int s = query_score(&pq, label);
-    query_free(&pq);
+    tv_query_free(&pq);
     return s;
 }
 

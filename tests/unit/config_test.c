@@ -72,6 +72,30 @@ static void test_refusals(void)
     tv_config_free(&c);
 }
 
+static void test_matchmaker(void)
+{
+    tv_config_t c;
+    char err[256];
+    char *plain[] = {"tavern"};
+    CHECK(parse(&c, 1, plain, NULL, err) == TV_OK && c.mm_interval_ms == 15000 &&
+          c.mm_max_tickets == 3 && c.mm_rating_step == 100 && c.mm_max_intervals == 10 &&
+          strcmp(c.mm_rating_property, "rating") == 0);
+    tv_config_free(&c);
+    char *env[] = {"TAVERN_MATCHMAKER_INTERVAL_MS=50", NULL};
+    char *flags[] = {"tavern", "--matchmaker-rating-property", "elo",
+                     "--matchmaker-max-tickets=5"};
+    CHECK(parse(&c, 4, flags, env, err) == TV_OK && c.mm_interval_ms == 50 &&
+          c.mm_max_tickets == 5 && strcmp(c.mm_rating_property, "elo") == 0);
+    tv_config_free(&c);
+    char *slow[] = {"tavern", "--matchmaker-interval-ms", "5"};
+    CHECK(parse(&c, 3, slow, NULL, err) == TV_EINVAL && strstr(err, "matchmaker-interval-ms"));
+    tv_config_free(&c);
+    char *dotted[] = {"tavern", "--matchmaker-rating-property", "a.b"};
+    CHECK(parse(&c, 3, dotted, NULL, err) == TV_EINVAL && strstr(err, "rating-property"));
+    tv_config_free(&c);
+    CHECK(strstr(tv_config_usage(), "--matchmaker-max-intervals") != NULL);
+}
+
 static void test_commands(void)
 {
     tv_config_t c;
@@ -100,5 +124,6 @@ int main(void)
     test_env_then_flags();
     test_refusals();
     test_commands();
+    test_matchmaker();
     return check_summary();
 }

@@ -137,6 +137,24 @@ static void test_bad_vars(void)
     free(jwt);
 }
 
+/* Matchmaker tokens: the match id round-trips; another key, expiry or a session token fail. */
+static void test_match_token(void)
+{
+    char *jwt = NULL, mid[64] = "";
+    const char *id = "6f1c2a3b-1111-4222-8333-444455556666.";
+    CHECK(tv_token_match_encode("k1", id, 1000, &jwt) == TV_OK && jwt);
+    CHECK(tv_token_match_decode("k1", jwt, 999, mid, sizeof mid) == TV_OK && !strcmp(mid, id));
+    CHECK(tv_token_match_decode("k2", jwt, 999, mid, sizeof mid) == TV_EUNAUTH);
+    CHECK(tv_token_match_decode("k1", jwt, 1000, mid, sizeof mid) == TV_EUNAUTH);
+    CHECK(tv_token_match_decode("k1", jwt, 999, mid, 10) == TV_EUNAUTH);
+    free(jwt);
+    tv_token_claims_t c = {.exp = 1000, .iat = 1};
+    strcpy(c.uid, "u");
+    CHECK(tv_token_encode("k1", &c, &jwt) == TV_OK);
+    CHECK(tv_token_match_decode("k1", jwt, 999, mid, sizeof mid) == TV_EUNAUTH); /* no mid */
+    free(jwt);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -145,5 +163,6 @@ int main(void)
     test_nakama_js_safe();
     test_refusals();
     test_bad_vars();
+    test_match_token();
     return check_summary();
 }

@@ -1,0 +1,134 @@
+/* The matchmaker: tickets (matchmaker_add / matchmaker_remove on /ws), the pure pass that
+ * groups them (mutual queries, rating windows that widen with each interval waited, expiry),
+ * and the service that runs the pass on its own thread and pushes matchmaker_matched. */
+#ifndef TV_MATCHMAKER_MATCHMAKER_H
+#define TV_MATCHMAKER_MATCHMAKER_H
+
+#include "query.h"
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every limit of a ticket, checked when it is added. */
+#define TV_MM_QUERY_MAX 1024     /* bytes of query text */
+#define TV_MM_PROPS_MAX 32       /* string + numeric properties */
+#define TV_MM_PROP_KEY_MAX 64    /* bytes of a property name */
+#define TV_MM_PROP_VALUE_MAX 256 /* bytes of a string property */
+#define TV_MM_COUNT_MAX 256      /* largest max_count */
+#define TV_MM_SCAN_MAX 512       /* candidates one ticket examines per pass (bounds a pass) */
+
+typedef struct tv_mm_params {
+    int max_intervals;           /* passes a ticket may wait unmatched before it expires (>= 1) */
+    double rating_step;          /* rating window half-width per interval waited (> 0) */
+    const char *rating_property; /* borrowed: the numeric property holding the rating */
+    int max_per_session;         /* tickets a session may hold; 0 = no limit */
+} tv_mm_params_t;
+
+typedef struct tv_mm_ticket {
+    char id[37];
+    char session_id[37], user_id[37], username[129];
+    int min_count, max_count, count_multiple;
+    tv_query_t query;          /* owned */
+    cJSON *strings, *numerics; /* owned: the properties as sent (objects) */
+    cJSON *props;              /* owned: both merged, what the other side's query reads */
+    int rated;                 /* has the rating property */
+    double rating;
+    int intervals;             /* passes waited so far */
+    uint64_t seq;              /* order of arrival (set by the pool) */
+    size_t pos;                /* scratch of a pass: index in its sorted array */
+    int taken;                 /* scratch of a pass: grouped or expired */
+} tv_mm_ticket_t;
+
+/* Builds a ticket from a matchmaker_add body for the given session. On success *out is owned
+ * by the caller (tv_mm_ticket_free) and has a fresh id. TV_EINVAL with *why set to a static
+ * message fit for the client, or TV_ENOMEM. */
+int tv_mm_ticket_from_json(const cJSON *body, const char *session_id, const char *user_id,
+                           const char *username, const char *rating_property,
+                           tv_mm_ticket_t **out, const char **why);
+void tv_mm_ticket_free(tv_mm_ticket_t *t);
+
+/* The waiting tickets. Not thread-safe: one thread (the matcher) owns a pool. */
+typedef struct tv_mm_pool {
+    tv_mm_ticket_t **t; /* owned, in order of arrival */
+    size_t n, cap;
+    tv_mm_params_t p;
+    uint64_t seq;
+} tv_mm_pool_t;
+
+typedef struct tv_mm_group {
+    tv_mm_ticket_t **t; /* owned tickets, the first one the ticket that found the others */
+    size_t n;
+} tv_mm_group_t;
+
+/* What one pass took out of the pool: matched groups and expired tickets, all owned by the
+ * result (tv_mm_result_free). */
+typedef struct tv_mm_result {
+    tv_mm_group_t *groups;
+    size_t ngroups;
+    tv_mm_ticket_t **expired;
+    size_t nexpired;
+} tv_mm_result_t;
+
+void tv_mm_pool_init(tv_mm_pool_t *pool, const tv_mm_params_t *p);
+/* Frees every ticket left. */
+void tv_mm_pool_clear(tv_mm_pool_t *pool);
+/* Adds t (taken on TV_OK). TV_EBUSY when its session holds max_per_session tickets already,
+ * TV_ENOMEM. */
+int tv_mm_pool_add(tv_mm_pool_t *pool, tv_mm_ticket_t *t);
+/* Removes and frees the session's ticket. TV_OK or TV_ENOTFOUND (no such ticket, or another
+ * session's). */
+int tv_mm_pool_remove(tv_mm_pool_t *pool, const char *session_id, const char *ticket_id);
+/* Removes and frees every ticket of a session; returns how many. */
+size_t tv_mm_pool_remove_session(tv_mm_pool_t *pool, const char *session_id);
+/* Tickets a session holds. */
+size_t tv_mm_pool_session_count(const tv_mm_pool_t *pool, const char *session_id);
+
+/* One pass: every waiting ticket, oldest first, takes the closest-rated tickets that it and
+ * they accept (queries both ways, same min/max/count_multiple, other sessions, ratings within
+ * both tickets' windows of rating_step * (intervals + 1)), up to max_count; a group forms when
+ * its size, cut to a multiple of count_multiple, reaches min_count. Tickets left unmatched
+ * wait one more interval; those that have waited max_intervals expire. *out is filled (free
+ * with tv_mm_result_free, also after an error). TV_OK or TV_ENOMEM (the pool is then whole). */
+int tv_mm_pool_pass(tv_mm_pool_t *pool, tv_mm_result_t *out);
+void tv_mm_result_free(tv_mm_result_t *r);
+
+/* ---- the service: /ws messages, the matcher thread, the pushes ----------------------------- */
+
+struct tv_rt;
+typedef struct tv_mm tv_mm_t;
+
+/* A module's matchmaker_matched hook: entries is the JSON array of the group's users (as in
+ * the push). Returns TV_OK with *match_id set (malloc'ed, owned by the caller) to send the
+ * group that authoritative match, or with *match_id NULL to send a relayed-match token; an
+ * error also falls back to the token. Runs on the matcher thread. */
+typedef int (*tv_mm_matched_fn)(void *ud, const char *entries, char **match_id);
+
+typedef struct tv_mm_opts {
+    int interval_ms;             /* between passes (>= 10) */
+    tv_mm_params_t params;       /* rating_property borrowed for the service's life */
+    const char *token_key;       /* borrowed: the session key, signs match tokens */
+    tv_mm_matched_fn matched;    /* may be NULL */
+    void *matched_ud;
+} tv_mm_opts_t;
+
+typedef struct tv_mm_stats {
+    int64_t tickets;            /* waiting now */
+    int64_t added, removed;     /* since start */
+    int64_t groups, matched;    /* groups formed, tickets in them */
+    int64_t expired;            /* tickets that ran out of intervals */
+    int64_t passes, last_pass_us;
+} tv_mm_stats_t;
+
+/* Registers matchmaker_add / matchmaker_remove and a close listener on rt (so: before the
+ * first socket) and starts the matcher thread. *out is owned by the caller. TV_OK, TV_EINVAL
+ * for bad options, TV_ENOMEM, or tv_rt_register's errors. */
+int tv_mm_new(struct tv_rt *rt, const tv_mm_opts_t *o, tv_mm_t **out);
+/* Stops the matcher thread (no push after it returns): call before tv_rt_stop. Idempotent. */
+void tv_mm_stop(tv_mm_t *mm);
+/* Frees mm: after tv_rt_stop, whose close listeners may still queue work until then. */
+void tv_mm_free(tv_mm_t *mm);
+/* The figures of the console route. mm may be NULL (all zero). */
+void tv_mm_stats(tv_mm_t *mm, tv_mm_stats_t *out);
+
+#endif

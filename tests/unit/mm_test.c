@@ -1,0 +1,312 @@
+/* Unit tests of the matchmaker's pure part: ticket validation, queries both ways, rating
+ * windows that widen per pass, group sizes, expiry and the per-session limit. A pass is the
+ * clock: no threads, no sleeps. */
+#include "check.h"
+#include "error.h"
+#include "matchmaker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const tv_mm_params_t params = {.max_intervals = 3, .rating_step = 100,
+                                      .rating_property = "rating", .max_per_session = 3};
+
+/* A ticket from JSON text for session "s<session>"; NULL (with why) when refused. */
+static tv_mm_ticket_t *ticket(int session, const char *json, const char **why)
+{
+    char sid[37], uid[37];
+    snprintf(sid, sizeof sid, "00000000-0000-4000-8000-%012d", session);
+    snprintf(uid, sizeof uid, "10000000-0000-4000-8000-%012d", session);
+    cJSON *body = cJSON_Parse(json);
+    tv_mm_ticket_t *t = NULL;
+    const char *w = NULL;
+    tv_mm_ticket_from_json(body, sid, uid, "player", params.rating_property, &t, &w);
+    cJSON_Delete(body);
+    if (why)
+        *why = w;
+    return t;
+}
+
+/* Adds a rated 1v1 ticket; returns it (borrowed: the pool owns it). */
+static tv_mm_ticket_t *add_rated(tv_mm_pool_t *p, int session, double rating, int min, int max,
+                                 int mult)
+{
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"min_count\":%d,\"max_count\":%d,\"count_multiple\":%d,\"query\":\"*\","
+             "\"numeric_properties\":{\"rating\":%g}}", min, max, mult, rating);
+    tv_mm_ticket_t *t = ticket(session, json, NULL);
+    if (!t || tv_mm_pool_add(p, t) != TV_OK) {
+        tv_mm_ticket_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* Whether r has a group made of exactly the tickets with these ids (any order). */
+static int has_group(const tv_mm_result_t *r, const char *a, const char *b)
+{
+    for (size_t g = 0; g < r->ngroups; g++) {
+        if (r->groups[g].n != 2)
+            continue;
+        const char *x = r->groups[g].t[0]->id, *y = r->groups[g].t[1]->id;
+        if ((!strcmp(x, a) && !strcmp(y, b)) || (!strcmp(x, b) && !strcmp(y, a)))
+            return 1;
+    }
+    return 0;
+}
+
+/* The shared query subset as the matchmaker uses it: -1 refused, else the should score;
+ * -100 when the query does not parse. */
+static int qscore(const char *query, const char *props)
+{
+    tv_query_t q;
+    if (tv_query_parse(query, "properties.", &q) != TV_OK)
+        return -100;
+    cJSON *doc = cJSON_Parse(props);
+    int s = tv_query_score(&q, doc, NULL);
+    cJSON_Delete(doc);
+    tv_query_free(&q);
+    return s;
+}
+
+static void test_query(void)
+{
+    const char *p = "{\"region\":\"eu west\",\"mode\":\"ctf\",\"rating\":1200}";
+    CHECK(qscore("*", p) == 1); /* a should term that always hits */
+    CHECK(qscore("", p) == 0);
+    CHECK(qscore("+properties.mode:ctf", p) == 0);
+    CHECK(qscore("+properties.mode:tdm", p) == -1);
+    CHECK(qscore("-properties.mode:ctf", p) == -1);
+    CHECK(qscore("-properties.mode:tdm", p) == 0);
+    CHECK(qscore("properties.mode:tdm properties.mode:ctf", p) == 1);
+    CHECK(qscore("properties.mode:tdm properties.mode:koth", p) == -1); /* no should hit */
+    CHECK(qscore("+properties.region:\"eu west\"", p) == 0);
+    CHECK(qscore("+properties.rating:>=1200 +properties.rating:<1300", p) == 0);
+    CHECK(qscore("+properties.rating:>1200", p) == -1);
+    CHECK(qscore("+properties.rating:<=1199", p) == -1);
+    CHECK(qscore("properties.mode:ctf^2 +properties.rating:>=1000^3", p) == 1); /* boosts */
+    CHECK(qscore("+properties.region:\"eu west\"^2", p) == 0);
+    CHECK(qscore("+properties.missing:x", p) == -1);
+    CHECK(qscore("+properties.mode:*", p) == 0);
+    CHECK(qscore("+label.mode:ctf", p) == -100);       /* another prefix */
+    CHECK(qscore("+properties.region:\"eu", p) == -100); /* open quote */
+    CHECK(qscore("+properties.rating:>=abc", p) == -100);
+    CHECK(qscore("+properties.:x", p) == -100);
+}
+
+static void test_validation(void)
+{
+    const char *why;
+    tv_mm_ticket_t *t = ticket(1, "{\"min_count\":1,\"max_count\":2}", &why);
+    CHECK(!t && strstr(why, "minimum count"));
+    t = ticket(1, "{\"min_count\":3,\"max_count\":2}", &why);
+    CHECK(!t && strstr(why, "maximum count"));
+    t = ticket(1, "{\"min_count\":2,\"max_count\":4,\"count_multiple\":3}", &why);
+    CHECK(!t && strstr(why, "count multiple"));
+    t = ticket(1, "{\"min_count\":2,\"max_count\":2,\"query\":\"+region:eu\"}", &why);
+    CHECK(!t && strstr(why, "query"));
+    t = ticket(1, "{\"min_count\":2,\"max_count\":2,\"query\":\"+properties.a:\\\"x\"}", &why);
+    CHECK(!t && strstr(why, "query"));
+    t = ticket(1, "{\"min_count\":2,\"max_count\":2,\"string_properties\":{\"a\":1}}", &why);
+    CHECK(!t && strstr(why, "property value"));
+    t = ticket(1, "{\"min_count\":2,\"max_count\":2,\"numeric_properties\":{\"a\":\"x\"}}", &why);
+    CHECK(!t && strstr(why, "property value"));
+    t = ticket(1, "{\"min_count\":2,\"max_count\":2,\"string_properties\":{\"a\":\"x\"},"
+                  "\"numeric_properties\":{\"a\":1}}", &why);
+    CHECK(!t && strstr(why, "Duplicate"));
+    t = ticket(1, "{\"min_count\":\"2\",\"max_count\":2}", &why);
+    CHECK(!t && strstr(why, "count"));
+    char big[2048] = "{\"min_count\":2,\"max_count\":2,\"query\":\"";
+    size_t n = strlen(big);
+    memset(big + n, 'a', 1100);
+    strcpy(big + n + 1100, "\"}");
+    t = ticket(1, big, &why);
+    CHECK(!t && strstr(why, "too long"));
+    char many[4096] = "{\"min_count\":2,\"max_count\":2,\"numeric_properties\":{";
+    for (int i = 0; i < 33; i++)
+        sprintf(many + strlen(many), "%s\"p%d\":%d", i ? "," : "", i, i);
+    strcat(many, "}}");
+    t = ticket(1, many, &why);
+    CHECK(!t && strstr(why, "Too many"));
+    t = ticket(1, "{\"min_count\":2,\"max_count\":4,\"count_multiple\":2,\"query\":\"\","
+                  "\"string_properties\":{\"mode\":\"ctf\"},\"numeric_properties\":"
+                  "{\"rating\":1500}}", &why);
+    CHECK(t && t->rated && t->rating == 1500 && strlen(t->id) == 36);
+    tv_mm_ticket_free(t);
+}
+
+/* Each side's query must accept the other's properties. */
+static void test_queries(void)
+{
+    tv_mm_pool_t p;
+    tv_mm_pool_init(&p, &params);
+    tv_mm_ticket_t *a = ticket(1, "{\"min_count\":2,\"max_count\":2,"
+                                  "\"query\":\"+properties.mode:ctf +properties.level:>=10\","
+                                  "\"string_properties\":{\"mode\":\"ctf\"},"
+                                  "\"numeric_properties\":{\"level\":12}}", NULL);
+    /* b satisfies a, but its own query wants region eu which a lacks */
+    tv_mm_ticket_t *b = ticket(2, "{\"min_count\":2,\"max_count\":2,"
+                                  "\"query\":\"+properties.region:eu\","
+                                  "\"string_properties\":{\"mode\":\"ctf\",\"region\":\"eu\"},"
+                                  "\"numeric_properties\":{\"level\":20}}", NULL);
+    CHECK(a && b && tv_mm_pool_add(&p, a) == TV_OK && tv_mm_pool_add(&p, b) == TV_OK);
+    tv_mm_result_t r;
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 0 && p.n == 2);
+    tv_mm_result_free(&r);
+    /* c: accepted by a and accepts a (should term hit, excluded term absent, boost ignored) */
+    tv_mm_ticket_t *c = ticket(3, "{\"min_count\":2,\"max_count\":2,"
+                                  "\"query\":\"properties.mode:ctf^2 properties.mode:tdm "
+                                  "-properties.banned:\\\"yes\\\"\","
+                                  "\"string_properties\":{\"mode\":\"ctf\"},"
+                                  "\"numeric_properties\":{\"level\":10}}", NULL);
+    /* d: accepted by nothing (level below a's range) */
+    tv_mm_ticket_t *d = ticket(4, "{\"min_count\":2,\"max_count\":2,\"query\":\"*\","
+                                  "\"string_properties\":{\"mode\":\"ctf\"},"
+                                  "\"numeric_properties\":{\"level\":9}}", NULL);
+    CHECK(c && d && tv_mm_pool_add(&p, d) == TV_OK && tv_mm_pool_add(&p, c) == TV_OK);
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 1);
+    CHECK(r.ngroups == 1 && has_group(&r, a->id, c->id));
+    tv_mm_result_free(&r);
+    CHECK(p.n == 2); /* b and d wait: neither has the region b wants */
+    tv_mm_pool_clear(&p);
+}
+
+/* The close pair matches first; the far one only once its window has widened. */
+static void test_widening(void)
+{
+    tv_mm_pool_t p;
+    tv_mm_pool_init(&p, &(tv_mm_params_t){.max_intervals = 10, .rating_step = 100,
+                                          .rating_property = "rating"});
+    tv_mm_ticket_t *far = add_rated(&p, 1, 1250, 2, 2, 1);
+    tv_mm_ticket_t *a = add_rated(&p, 2, 1000, 2, 2, 1);
+    tv_mm_ticket_t *b = add_rated(&p, 3, 1060, 2, 2, 1);
+    tv_mm_ticket_t *c = add_rated(&p, 4, 1400, 2, 2, 1);
+    CHECK(far && a && b && c);
+    tv_mm_result_t r;
+    /* pass 1: windows +-100; far (oldest) finds nobody within 100, a-b do */
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 1 && has_group(&r, a->id, b->id));
+    tv_mm_result_free(&r);
+    CHECK(p.n == 2 && far->intervals == 1 && c->intervals == 1);
+    /* pass 2: windows +-200, distance 150: far and c meet */
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 1 && has_group(&r, far->id, c->id));
+    tv_mm_result_free(&r);
+    CHECK(p.n == 0);
+
+    /* the oldest ticket takes its closest, not the first in the pool */
+    tv_mm_ticket_t *x = add_rated(&p, 5, 1500, 2, 2, 1);
+    tv_mm_ticket_t *y = add_rated(&p, 6, 1580, 2, 2, 1);
+    tv_mm_ticket_t *z = add_rated(&p, 7, 1510, 2, 2, 1);
+    CHECK(x && y && z && tv_mm_pool_pass(&p, &r) == TV_OK && has_group(&r, x->id, z->id));
+    tv_mm_result_free(&r);
+    CHECK(p.n == 1 && p.t[0] == y);
+    /* a fresh ticket's narrow window also binds the old one: distance 150 > 100 */
+    tv_mm_ticket_t *w = add_rated(&p, 8, 1730, 2, 2, 1);
+    CHECK(w && tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 0);
+    tv_mm_result_free(&r);
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && has_group(&r, y->id, w->id));
+    tv_mm_result_free(&r);
+    tv_mm_pool_clear(&p);
+}
+
+static size_t group_size_of(const tv_mm_result_t *r, size_t g)
+{
+    return g < r->ngroups ? r->groups[g].n : 0;
+}
+
+static void test_counts(void)
+{
+    tv_mm_pool_t p;
+    tv_mm_pool_init(&p, &(tv_mm_params_t){.max_intervals = 10, .rating_step = 100,
+                                          .rating_property = "rating"});
+    tv_mm_result_t r;
+    /* 5 tickets of min 2 max 4: one group of 4 (filled to max), one left */
+    for (int i = 0; i < 5; i++)
+        CHECK(add_rated(&p, 10 + i, 1000 + i, 2, 4, 1));
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 1 && group_size_of(&r, 0) == 4);
+    tv_mm_result_free(&r);
+    CHECK(p.n == 1);
+    tv_mm_pool_clear(&p);
+
+    /* count_multiple 2, min 2 max 6: 5 tickets make a group of 4, never 5 */
+    for (int i = 0; i < 5; i++)
+        CHECK(add_rated(&p, 20 + i, 1000 + i, 2, 6, 2));
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 1 && group_size_of(&r, 0) == 4);
+    tv_mm_result_free(&r);
+    tv_mm_pool_clear(&p);
+
+    /* min 3: two tickets never form a group */
+    CHECK(add_rated(&p, 30, 1000, 3, 3, 1) && add_rated(&p, 31, 1000, 3, 3, 1));
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 0);
+    tv_mm_result_free(&r);
+    /* different counts do not mix, a third 3-3 completes the group */
+    CHECK(add_rated(&p, 32, 1000, 2, 3, 1) && add_rated(&p, 33, 1000, 3, 3, 1));
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 1 && group_size_of(&r, 0) == 3);
+    for (size_t i = 0; i < group_size_of(&r, 0); i++)
+        CHECK(r.groups[0].t[i]->min_count == 3);
+    tv_mm_result_free(&r);
+    tv_mm_pool_clear(&p);
+
+    /* a session never matches itself */
+    CHECK(add_rated(&p, 40, 1000, 2, 2, 1) && add_rated(&p, 40, 1000, 2, 2, 1));
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 0);
+    tv_mm_result_free(&r);
+    tv_mm_pool_clear(&p);
+
+    /* unrated tickets match each other by arrival, whatever the distance */
+    tv_mm_ticket_t *u1 = ticket(50, "{\"min_count\":2,\"max_count\":2}", NULL);
+    tv_mm_ticket_t *u2 = ticket(51, "{\"min_count\":2,\"max_count\":2}", NULL);
+    CHECK(u1 && u2 && tv_mm_pool_add(&p, u1) == TV_OK && tv_mm_pool_add(&p, u2) == TV_OK);
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 1 && has_group(&r, u1->id, u2->id));
+    tv_mm_result_free(&r);
+    tv_mm_pool_clear(&p);
+}
+
+static void test_expiry_and_limits(void)
+{
+    tv_mm_pool_t p;
+    tv_mm_pool_init(&p, &params); /* 3 intervals, 3 tickets per session */
+    tv_mm_result_t r;
+    tv_mm_ticket_t *lone = add_rated(&p, 1, 1000, 2, 2, 1);
+    CHECK(lone != NULL);
+    char id[37];
+    snprintf(id, sizeof id, "%s", lone->id);
+    for (int i = 0; i < 2; i++) {
+        CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.nexpired == 0 && p.n == 1);
+        tv_mm_result_free(&r);
+    }
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.nexpired == 1 && p.n == 0);
+    CHECK(r.nexpired == 1 && strcmp(r.expired[0]->id, id) == 0);
+    tv_mm_result_free(&r);
+
+    /* 3 tickets per session, a 4th refused; others unaffected */
+    tv_mm_ticket_t *t1 = add_rated(&p, 2, 1000, 2, 2, 1);
+    CHECK(t1 && add_rated(&p, 2, 1000, 2, 2, 1) && add_rated(&p, 2, 1000, 2, 2, 1));
+    tv_mm_ticket_t *extra = ticket(2, "{\"min_count\":2,\"max_count\":2}", NULL);
+    CHECK(extra && tv_mm_pool_add(&p, extra) == TV_EBUSY);
+    tv_mm_ticket_free(extra);
+    CHECK(add_rated(&p, 3, 1000, 2, 2, 1) != NULL);
+    CHECK(tv_mm_pool_session_count(&p, t1->session_id) == 3);
+    /* removal: only by the owner */
+    CHECK(tv_mm_pool_remove(&p, "00000000-0000-4000-8000-000000000003", t1->id) == TV_ENOTFOUND);
+    CHECK(tv_mm_pool_remove(&p, t1->session_id, t1->id) == TV_OK);
+    CHECK(tv_mm_pool_remove(&p, "00000000-0000-4000-8000-000000000002", "nope") == TV_ENOTFOUND);
+    CHECK(p.n == 3);
+    CHECK(tv_mm_pool_remove_session(&p, "00000000-0000-4000-8000-000000000002") == 2);
+    CHECK(p.n == 1);
+    tv_mm_pool_clear(&p);
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 0 && r.nexpired == 0);
+    tv_mm_result_free(&r);
+}
+
+int main(void)
+{
+    test_query();
+    test_validation();
+    test_queries();
+    test_widening();
+    test_counts();
+    test_expiry_and_limits();
+    return check_summary();
+}
