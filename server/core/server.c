@@ -321,6 +321,8 @@ static int start(server_t *s, const tv_config_t *cfg)
     if (!rc && (rc = tv_db_migrate_up(s->db, err, sizeof err)) != TV_OK)
         tv_log_error("server", "%s", err);
     s->app.db = s->db;
+    if (!rc)
+        tv_mod_host_set_wallets(s->db); /* before modules: their init may use it */
     if (!rc && !(s->app.sessions = tv_session_cache_new()))
         rc = TV_ENOMEM;
     if (!rc)
@@ -391,6 +393,7 @@ static void stop(server_t *s)
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
     tv_mod_host_set_leaderboards(NULL);
+    tv_mod_host_set_wallets(NULL);
     tv_lb_free(s->app.leaderboards);      /* its reset thread may call modules: first */
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */
     tv_storage_host_uninstall();            /* no module call runs any more */

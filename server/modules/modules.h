@@ -97,6 +97,11 @@ int tv_mod_lb_reset_call(tv_mod_registry_t *r, const char *id, int tournament,
 struct tv_lb;
 void tv_mod_host_set_leaderboards(struct tv_lb *lb);
 
+/* The database the host table's wallet entries use (NULL: they answer UNAVAILABLE). Set by
+ * the server after migrations, cleared before the database closes. */
+struct tv_db;
+void tv_mod_host_set_wallets(struct tv_db *db);
+
 /* --- match handlers (for the match scheduler) -------------------------------------------- */
 
 /* A registered kind of match, held by a reference that keeps its module's code loaded. */

@@ -1,0 +1,85 @@
+/* The economy room: wallets (balances in users.wallet, one wallet_ledger row per change).
+ * The pure parts (currency names, changesets, applying one to a wallet) are separate from
+ * the database parts so unit tests reach them without a database. */
+#ifndef TV_ECONOMY_ECONOMY_H
+#define TV_ECONOMY_ECONOMY_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tv_db;
+
+/* Explicit limits. Amounts stay within +-(2^53 - 1) so every JSON reader (JavaScript's
+ * included) reads a balance exactly; that bound also keeps every sum inside int64. */
+#define TV_WALLET_CURRENCY_MAX 64            /* bytes of a currency name */
+#define TV_WALLET_CHANGES_MAX 32             /* currencies in one changeset */
+#define TV_WALLET_CURRENCIES_MAX 64          /* currencies in one wallet */
+#define TV_WALLET_AMOUNT_MAX 9007199254740991LL
+#define TV_WALLET_USERS_MAX 100              /* users in one wallet_update */
+#define TV_WALLET_METADATA_MAX 4096          /* bytes of a ledger entry's metadata */
+#define TV_WALLET_LEDGER_LIST_MAX 100        /* entries in one ledger page */
+
+/* Why a wallet call failed, besides its TV_E* code. */
+enum {
+    TV_WALLET_EBAD = 1,   /* malformed input (TV_EINVAL) */
+    TV_WALLET_EFUNDS,     /* a balance would go below zero (TV_EINVAL) */
+    TV_WALLET_ERANGE,     /* a balance would leave +-TV_WALLET_AMOUNT_MAX (TV_EINVAL) */
+    TV_WALLET_ELIMIT,     /* too many currencies in the wallet (TV_EINVAL) */
+    TV_WALLET_ENOUSER,    /* no such user (TV_ENOTFOUND) */
+};
+
+typedef struct tv_wallet_err {
+    int why;        /* a TV_WALLET_E* reason, 0 when the failure is not the input's */
+    char msg[192];  /* for the caller's client or log */
+} tv_wallet_err_t;
+
+/* One currency's change; currency is borrowed. */
+typedef struct tv_wallet_delta {
+    const char *currency;
+    int64_t delta;
+} tv_wallet_delta_t;
+
+/* One user's change; every pointer borrowed. metadata is a JSON object text or NULL ("{}"). */
+typedef struct tv_wallet_change {
+    const char *user_id;
+    const tv_wallet_delta_t *deltas;
+    size_t n;
+    const char *metadata;
+} tv_wallet_change_t;
+
+/* 1 when name is a valid currency: 1-TV_WALLET_CURRENCY_MAX bytes of [A-Za-z0-9_.:-]. */
+int tv_wallet_currency_valid(const char *name);
+
+/* Reads a changeset object {currency: integer delta} into out[cap] (currency names borrowed
+ * from obj). Refuses (TV_EINVAL, err filled) a non-object, a bad name, a currency given twice,
+ * a delta that is not an integer within +-TV_WALLET_AMOUNT_MAX, more than cap entries. An
+ * empty changeset is valid (a ledger note). */
+int tv_wallet_changeset_parse(const cJSON *obj, tv_wallet_delta_t *out, size_t cap, size_t *n,
+                              tv_wallet_err_t *err);
+
+/* Applies n deltas to the wallet text (a JSON object of integers; NULL or "" = {}). On TV_OK
+ * *out is the new wallet text (malloc'd, caller frees). A balance that a debit takes below
+ * zero is refused unless allow_negative (a credit to a balance that is already negative is
+ * fine); so is one that leaves +-TV_WALLET_AMOUNT_MAX, or a wallet of more than
+ * TV_WALLET_CURRENCIES_MAX currencies. TV_EINVAL (err says why), TV_ENOMEM. */
+int tv_wallet_apply(const char *wallet, const tv_wallet_delta_t *d, size_t n, int allow_negative,
+                    char **out, tv_wallet_err_t *err);
+
+/* Applies every change (one per user; a user may appear more than once, applied in order) in
+ * one transaction: each user's new balance and one ledger entry per change, or nothing at all.
+ * Users are locked in id order, so concurrent multi-user updates cannot deadlock. On TV_OK
+ * *results (owned by the caller) is a JSON array, in input order, of {user_id, ledger_id,
+ * previous: {..}, updated: {..}}. Errors: TV_EINVAL (bad input, insufficient funds, range:
+ * err->why), TV_ENOTFOUND (an unknown user), TV_EUNAVAIL, TV_EINTERNAL, TV_ENOMEM. */
+int tv_wallet_update(struct tv_db *db, const tv_wallet_change_t *ch, size_t n,
+                     int allow_negative, cJSON **results, tv_wallet_err_t *err);
+
+/* One page of user_id's ledger, newest first: at most limit (1-TV_WALLET_LEDGER_LIST_MAX)
+ * entries after cursor (NULL or "" = the newest). *out (owned by the caller) is {"items":
+ * [{id, user_id, changeset, metadata, create_time}], "cursor"}, the cursor left out on the
+ * last page. TV_EINVAL for a bad user id, limit or cursor. */
+int tv_wallet_ledger_list(struct tv_db *db, const char *user_id, int limit, const char *cursor,
+                          cJSON **out, tv_wallet_err_t *err);
+
+#endif

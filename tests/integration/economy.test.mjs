@@ -1,0 +1,162 @@
+// Wallets through the module host entries (tests/modules/wallet_mod.c): credits shown in the
+// account, refused overdrafts that change nothing, all-or-nothing updates across users,
+// concurrent debits that never overdraw, balance == sum of the ledger, ledger paging.
+// Run by meson on SQLite and PostgreSQL; see tests/lib/server.mjs for the environment.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, bearer, basic, decodeJwt, randomId } from '../lib/server.mjs';
+
+let srv, dir;
+
+before(async () => {
+  assert.ok(process.env.TAVERN_TEST_MODULES, 'TAVERN_TEST_MODULES is set by meson');
+  dir = mkdtempSync(join(tmpdir(), 'tavern-econ-modules-'));
+  copyFileSync(join(process.env.TAVERN_TEST_MODULES, 'wallet_mod.so'), join(dir, 'wallet_mod.so'));
+  srv = await startServer(['--module-path', dir]);
+});
+after(async () => {
+  await srv?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function ok(res, what = '') {
+  assert.equal(res.status, 200, `${what} -> ${res.status} ${res.text}`);
+  return res.json;
+}
+
+/** Calls an RPC with the HTTP key and a raw payload; resolves to {status, text, json}. */
+function rpc(id, payload) {
+  return srv.post(`/v2/rpc/${id}?unwrap`, payload, { auth: basic('defaulthttpkey'), headers: { 'content-type': 'text/plain' } });
+}
+
+/** The rpc error shape: status and gRPC code, with a message. */
+function rpcErr(res, status, grpc, what = '') {
+  assert.equal(res.status, status, `${what} -> ${res.status} ${res.text}`);
+  const j = JSON.parse(res.text);
+  assert.equal(j.code, grpc, `${what}: grpc code in ${res.text}`);
+  assert.ok(j.message, `${what}: message`);
+}
+
+async function user() {
+  const s = ok(await srv.authenticate('device', { id: randomId('dev-', 32) }), 'sign-up');
+  const { payload } = decodeJwt(s.token);
+  return { uid: payload.uid, auth: bearer(s.token) };
+}
+
+async function wallet(u) {
+  const acc = ok(await srv.get('/v2/account', { auth: u.auth }), 'account');
+  return JSON.parse(acc.wallet);
+}
+
+async function update(updates, neg = false) {
+  return rpc(neg ? 'wallet_update_neg' : 'wallet_update', JSON.stringify(updates));
+}
+
+/** Every ledger entry of u, newest first, following cursors 7 at a time. */
+async function ledger(u) {
+  const all = [];
+  let cursor = '';
+  for (let i = 0; i < 100; i++) {
+    const res = await rpc('wallet_ledger', `${u.uid} 7 ${cursor}`);
+    assert.equal(res.status, 200, res.text);
+    const page = JSON.parse(res.text);
+    all.push(...page.items);
+    if (!page.cursor) return all;
+    cursor = page.cursor;
+  }
+  assert.fail('the ledger never ended');
+}
+
+function ledgerSum(items, currency) {
+  return items.reduce((s, it) => s + (it.changeset[currency] ?? 0), 0);
+}
+
+describe('wallets (module host entries)', () => {
+  test('a credit shows in the account as Nakama\'s wallet string, with a ledger entry', async () => {
+    const u = await user();
+    assert.deepEqual(await wallet(u), {});
+    const r = JSON.parse((await update([{ user_id: u.uid, changeset: { coins: 100, gems: 5 }, metadata: { why: 'welcome' } }])).text);
+    assert.equal(r.length, 1);
+    assert.deepEqual([r[0].user_id, r[0].previous, r[0].updated], [u.uid, {}, { coins: 100, gems: 5 }]);
+    assert.deepEqual(await wallet(u), { coins: 100, gems: 5 });
+    const items = await ledger(u);
+    assert.equal(items.length, 1);
+    assert.deepEqual([items[0].id, items[0].changeset, items[0].metadata], [r[0].ledger_id, { coins: 100, gems: 5 }, { why: 'welcome' }]);
+    assert.match(items[0].create_time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  test('insufficient funds: refused, nothing changed, no ledger entry', async () => {
+    const u = await user();
+    ok(await update([{ user_id: u.uid, changeset: { coins: 10 } }]));
+    rpcErr(await update([{ user_id: u.uid, changeset: { coins: -11 } }]), 400, 9, 'overdraft');
+    rpcErr(await update([{ user_id: u.uid, changeset: { gems: -1 } }]), 400, 9, 'a currency never held');
+    // a changeset is whole: the credit beside the refused debit is not applied either
+    rpcErr(await update([{ user_id: u.uid, changeset: { gold: 5, coins: -50 } }]), 400, 9, 'mixed');
+    assert.deepEqual(await wallet(u), { coins: 10 });
+    assert.equal((await ledger(u)).length, 1);
+    // allowed on request
+    const r = JSON.parse((await update([{ user_id: u.uid, changeset: { coins: -15 } }], true)).text);
+    assert.deepEqual(r[0].updated, { coins: -5 });
+  });
+
+  test('many users in one update: all or nothing', async () => {
+    const [a, b] = await Promise.all([user(), user()]);
+    ok(await update([{ user_id: a.uid, changeset: { coins: 50 } }, { user_id: b.uid, changeset: { coins: 20 } }]));
+    // a trade a -> b of 30 coins works; b -> a of 30 cannot (b has 20 + 30 = 50, a has 20)
+    const t = JSON.parse((await update([{ user_id: a.uid, changeset: { coins: -30 } }, { user_id: b.uid, changeset: { coins: 30 } }])).text);
+    assert.deepEqual(t.map((x) => x.updated.coins), [20, 50]);
+    rpcErr(await update([{ user_id: b.uid, changeset: { coins: 40 } }, { user_id: a.uid, changeset: { coins: -40 } }]), 400, 9, 'a cannot pay');
+    rpcErr(await update([{ user_id: a.uid, changeset: { coins: 1 } }, { user_id: '3c0f5a7e-0000-4000-8000-000000000000', changeset: { coins: 1 } }]), 404, 5, 'unknown user');
+    assert.deepEqual([await wallet(a), await wallet(b)], [{ coins: 20 }, { coins: 50 }]);
+    for (const u of [a, b]) {
+      const items = await ledger(u);
+      assert.equal(items.length, 2);
+      assert.equal(ledgerSum(items, 'coins'), (await wallet(u)).coins, 'balance == sum of the ledger');
+    }
+  });
+
+  test('bad input is refused with nothing changed', async () => {
+    const u = await user();
+    ok(await update([{ user_id: u.uid, changeset: { coins: 7 } }]));
+    const bad = [
+      '[{"user_id":', // malformed JSON
+      '[]',
+      '{}',
+      JSON.stringify([{ user_id: 'not-a-uuid', changeset: { coins: 1 } }]),
+      JSON.stringify([{ user_id: u.uid, changeset: { 'two words': 1 } }]),
+      JSON.stringify([{ user_id: u.uid, changeset: { coins: 1.5 } }]),
+      JSON.stringify([{ user_id: u.uid, changeset: { coins: '1' } }]),
+      JSON.stringify([{ user_id: u.uid, changeset: { coins: 2 ** 53 } }]),
+      JSON.stringify([{ user_id: u.uid, changeset: [1] }]),
+      JSON.stringify([{ user_id: u.uid, changeset: { coins: 1 }, metadata: [1] }]),
+      JSON.stringify([{ user_id: u.uid, changeset: { coins: 1 }, metadata: { big: 'x'.repeat(5000) } }]),
+      JSON.stringify(Array.from({ length: 101 }, () => ({ user_id: u.uid, changeset: { coins: 1 } }))),
+    ];
+    for (const p of bad) rpcErr(await rpc('wallet_update', p), 400, 3, p.slice(0, 60));
+    // past the balance range
+    ok(await update([{ user_id: u.uid, changeset: { big: 2 ** 53 - 1 } }]));
+    rpcErr(await update([{ user_id: u.uid, changeset: { big: 1 } }]), 400, 3, 'range');
+    assert.deepEqual(await wallet(u), { coins: 7, big: 2 ** 53 - 1 });
+    rpcErr(await rpc('wallet_ledger', `${u.uid} 0`), 400, 3, 'limit 0');
+    rpcErr(await rpc('wallet_ledger', `${u.uid} 5 nonsense`), 400, 3, 'bad cursor');
+  });
+
+  test('concurrent debits never overdraw, and balance == sum of the ledger', async () => {
+    const u = await user();
+    ok(await update([{ user_id: u.uid, changeset: { coins: 100 } }]));
+    const results = await Promise.all(Array.from({ length: 25 }, () => update([{ user_id: u.uid, changeset: { coins: -10 } }])));
+    const okCount = results.filter((r) => r.status === 200).length;
+    for (const r of results.filter((x) => x.status !== 200)) rpcErr(r, 400, 9, 'the late ones');
+    assert.equal(okCount, 10, 'exactly ten debits of 10 fit in 100');
+    assert.deepEqual(await wallet(u), { coins: 0 });
+    const items = await ledger(u);
+    assert.equal(items.length, 11);
+    assert.equal(ledgerSum(items, 'coins'), 0);
+    // newest first, and each entry once across the pages
+    assert.equal(new Set(items.map((i) => i.id)).size, 11);
+    assert.deepEqual(items.at(-1).changeset, { coins: 100 });
+  });
+});
