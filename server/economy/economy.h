@@ -82,4 +82,59 @@ int tv_wallet_update(struct tv_db *db, const tv_wallet_change_t *ch, size_t n,
 int tv_wallet_ledger_list(struct tv_db *db, const char *user_id, int limit, const char *cursor,
                           cJSON **out, tv_wallet_err_t *err);
 
+/* --- the shop catalog (catalog.c: definitions and the checks a purchase passes) ---------- */
+
+#define TV_SHOP_ID_MAX 64            /* bytes of an item id: the currency-name alphabet */
+#define TV_SHOP_NAME_MAX 128
+#define TV_SHOP_DESCRIPTION_MAX 1024
+#define TV_SHOP_CATEGORY_MAX 64
+#define TV_SHOP_CURRENCIES_MAX 8     /* currencies in a price, and in a grant */
+#define TV_SHOP_GRANTS_MAX 16        /* distinct items in a grant */
+#define TV_SHOP_COUNT_MAX 1000000    /* of one item in a grant, and a per-user limit */
+#define TV_SHOP_METADATA_MAX 4096
+
+/* Further reasons (tv_wallet_err_t.why) for a refused definition or purchase. */
+enum {
+    TV_SHOP_EOFFSALE = 16, /* disabled, or outside its availability window */
+    TV_SHOP_ELIMIT,        /* the buyer reached the per-user limit */
+    TV_SHOP_ESOLDOUT,      /* no stock left */
+};
+
+typedef struct tv_shop_grant {
+    const char *item_id;   /* borrowed */
+    int64_t count;         /* 1-TV_SHOP_COUNT_MAX */
+} tv_shop_grant_t;
+
+/* One catalog item; strings and metadata borrowed from the document it was parsed from. */
+typedef struct tv_shop_item {
+    const char *id, *name, *description, *category;
+    tv_wallet_delta_t price[TV_SHOP_CURRENCIES_MAX];        /* amounts > 0 */
+    size_t nprice;
+    tv_shop_grant_t grant_items[TV_SHOP_GRANTS_MAX];
+    size_t ngrant_items;
+    tv_wallet_delta_t grant_currencies[TV_SHOP_CURRENCIES_MAX]; /* amounts > 0 */
+    size_t ngrant_currencies;
+    int64_t stock;        /* -1 = unlimited, else what is left (>= 0) */
+    int64_t user_limit;   /* purchases per user; 0 = no limit */
+    int64_t start_time;   /* unix seconds the item goes on sale; 0 = always */
+    int64_t end_time;     /* unix seconds it leaves sale (exclusive); 0 = never */
+    const cJSON *metadata;/* a JSON object, NULL = {} */
+    int disabled;
+} tv_shop_item_t;
+
+/* Reads a definition (the console's body: {"id", "name", "description", "category", "price":
+ * {currency: amount}, "grants": {"items": {item_id: count}, "currencies": {currency: amount}},
+ * "stock", "user_limit", "start_time", "end_time", "metadata", "disabled"}) into *it, strings
+ * borrowed from j. Every limit above is checked; a price or grant amount must be positive, an
+ * item must grant something, end_time must follow start_time. TV_EINVAL with err->msg. */
+int tv_shop_item_parse(const cJSON *j, tv_shop_item_t *it, tv_wallet_err_t *err);
+
+/* The item as the API shows it (owned by the caller; NULL when out of memory). */
+cJSON *tv_shop_item_json(const tv_shop_item_t *it);
+
+/* Whether a buyer who already bought `bought` of it may buy one more at unix time now (stock
+ * is checked by the purchase's conditional UPDATE, not here). TV_OK, or TV_EINVAL with
+ * err->why TV_SHOP_EOFFSALE or TV_SHOP_ELIMIT. */
+int tv_shop_can_buy(const tv_shop_item_t *it, int64_t now, int64_t bought, tv_wallet_err_t *err);
+
 #endif

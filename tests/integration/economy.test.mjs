@@ -159,4 +159,15 @@ describe('wallets (module host entries)', () => {
     assert.equal(new Set(items.map((i) => i.id)).size, 11);
     assert.deepEqual(items.at(-1).changeset, { coins: 100 });
   });
+
+  test('a deleted account takes its ledger with it', async () => {
+    const u = await user();
+    ok(await update([{ user_id: u.uid, changeset: { coins: 3 } }]));
+    ok(await update([{ user_id: u.uid, changeset: { coins: -1 } }]));
+    assert.equal((await ledger(u)).length, 2);
+    const del = await srv.del('/v2/account', { auth: u.auth });
+    assert.equal(del.status, 200, del.text);
+    assert.deepEqual(await ledger(u), []);
+    rpcErr(await update([{ user_id: u.uid, changeset: { coins: 1 } }]), 404, 5, 'gone');
+  });
 });

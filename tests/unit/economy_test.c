@@ -128,6 +128,104 @@ static void test_apply(void)
     CHECK(apply(full, "new", 1, 0, &w, &err) == TV_EINVAL && err.why == TV_WALLET_ELIMIT);
 }
 
+/* --- catalog items -------------------------------------------------------------------------- */
+
+static const char *GOOD_ITEM =
+    "{\"id\":\"sword-1\",\"name\":\"Sword\",\"description\":\"sharp\",\"category\":\"weapons\","
+    "\"price\":{\"coins\":100},\"grants\":{\"items\":{\"sword\":1,\"whetstone\":3},"
+    "\"currencies\":{\"xp\":10}},\"stock\":5,\"user_limit\":2,\"start_time\":1000,"
+    "\"end_time\":2000,\"metadata\":{\"rarity\":\"rare\"}}";
+
+static void test_item_parse(void)
+{
+    tv_shop_item_t it;
+    tv_wallet_err_t err = {0};
+    cJSON *j = cJSON_Parse(GOOD_ITEM);
+    CHECK(tv_shop_item_parse(j, &it, &err) == TV_OK);
+    CHECK(strcmp(it.id, "sword-1") == 0 && it.nprice == 1 && it.price[0].delta == 100 &&
+          it.ngrant_items == 2 && it.grant_items[1].count == 3 && it.ngrant_currencies == 1 &&
+          it.stock == 5 && it.user_limit == 2 && !it.disabled);
+    /* printed and read back: the same item */
+    cJSON *out = tv_shop_item_json(&it), *again = NULL;
+    tv_shop_item_t it2;
+    char *t = cJSON_PrintUnformatted(out);
+    again = cJSON_Parse(t);
+    CHECK(tv_shop_item_parse(again, &it2, &err) == TV_OK && it2.stock == 5 &&
+          it2.end_time == 2000 && strcmp(it2.grant_items[0].item_id, "sword") == 0);
+    free(t);
+    cJSON_Delete(again);
+    cJSON_Delete(out);
+    cJSON_Delete(j);
+    /* defaults: no stock limit, no user limit, always on sale, free */
+    j = cJSON_Parse("{\"id\":\"gift\",\"name\":\"Gift\",\"grants\":{\"currencies\":{\"coins\":5}}}");
+    CHECK(tv_shop_item_parse(j, &it, &err) == TV_OK && it.stock == -1 && it.user_limit == 0 &&
+          it.nprice == 0 && it.start_time == 0 && it.end_time == 0);
+    cJSON_Delete(j);
+
+    /* each refusal names the field */
+    static const char *bad[][2] = {
+        {"\"id\":\"a b\"", "id"},
+        {"\"id\":\"\"", "id"},
+        {"\"name\":\"\"", "name"},
+        {"\"name\":5", "name"},
+        {"\"price\":{\"coins\":0}", "price"},
+        {"\"price\":{\"coins\":-5}", "price"},
+        {"\"price\":{\"coins\":1.5}", "price"},
+        {"\"price\":[1]", "price"},
+        {"\"grants\":{}", "grant"},
+        {"\"grants\":{\"items\":{\"x\":0}}", "grants.items"},
+        {"\"grants\":{\"items\":{\"x\":1000001}}", "grants.items"},
+        {"\"grants\":{\"items\":{\"x y\":1}}", "item ids"},
+        {"\"grants\":{\"items\":{\"x\":1,\"x\":2}}", "twice"},
+        {"\"grants\":5", "grants"},
+        {"\"stock\":-2", "stock"},
+        {"\"stock\":\"5\"", "stock"},
+        {"\"user_limit\":-1", "user_limit"},
+        {"\"start_time\":10,\"end_time\":10", "end_time"},
+        {"\"metadata\":[1]", "metadata"},
+        {"\"disabled\":1", "disabled"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char doc[512];
+        /* the good item with one bad member put first: cJSON's lookup finds the first of
+         * two members of one name */
+        snprintf(doc, sizeof doc, "{%s,%s", bad[i][0], GOOD_ITEM + 1);
+        j = cJSON_Parse(doc);
+        memset(&err, 0, sizeof err);
+        int rc = tv_shop_item_parse(j, &it, &err);
+        int ok = j && rc == TV_EINVAL && err.why == TV_WALLET_EBAD && strstr(err.msg, bad[i][1]);
+        if (!ok)
+            printf("  %s -> %d %s\n", doc, rc, err.msg);
+        CHECK_AS(ok, bad[i][0]);
+        cJSON_Delete(j);
+    }
+    char big[5200];
+    snprintf(big, sizeof big, "{\"metadata\":{\"k\":\"%04100d\"},%s", 0, GOOD_ITEM + 1);
+    j = cJSON_Parse(big);
+    CHECK(tv_shop_item_parse(j, &it, &err) == TV_EINVAL && strstr(err.msg, "metadata"));
+    cJSON_Delete(j);
+}
+
+static void test_can_buy(void)
+{
+    tv_shop_item_t it;
+    tv_wallet_err_t err = {0};
+    cJSON *j = cJSON_Parse(GOOD_ITEM); /* on sale [1000, 2000), 2 per user */
+    CHECK(tv_shop_item_parse(j, &it, &err) == TV_OK);
+    CHECK(tv_shop_can_buy(&it, 1000, 0, &err) == TV_OK);
+    CHECK(tv_shop_can_buy(&it, 1999, 1, &err) == TV_OK);
+    CHECK(tv_shop_can_buy(&it, 999, 0, &err) == TV_EINVAL && err.why == TV_SHOP_EOFFSALE);
+    CHECK(tv_shop_can_buy(&it, 2000, 0, &err) == TV_EINVAL && err.why == TV_SHOP_EOFFSALE);
+    CHECK(tv_shop_can_buy(&it, 1500, 2, &err) == TV_EINVAL && err.why == TV_SHOP_ELIMIT);
+    it.disabled = 1;
+    CHECK(tv_shop_can_buy(&it, 1500, 0, &err) == TV_EINVAL && err.why == TV_SHOP_EOFFSALE);
+    it.disabled = 0;
+    it.user_limit = 0;
+    it.start_time = it.end_time = 0;
+    CHECK(tv_shop_can_buy(&it, 5, 1000000, &err) == TV_OK);
+    cJSON_Delete(j);
+}
+
 /* --- on a database ------------------------------------------------------------------------ */
 
 static const char *A = "11111111-1111-4111-8111-111111111111";
@@ -292,6 +390,8 @@ int main(void)
     test_currency();
     test_changeset();
     test_apply();
+    test_item_parse();
+    test_can_buy();
     char dir[] = "/tmp/tavern-econtest-XXXXXX", url[128], path[160];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(url, sizeof url, "sqlite://%s/t.db", dir);
