@@ -13,6 +13,7 @@ struct tv_mod_registry;
 struct tv_match;
 struct tv_storage;
 struct tv_lb;
+struct tv_shop;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -26,6 +27,7 @@ typedef struct tv_app {
     struct tv_match *matches;        /* match registry (relayed and authoritative) */
     struct tv_storage *storage;      /* storage objects */
     struct tv_lb *leaderboards;      /* boards, tournaments and their rank caches */
+    struct tv_shop *shop;            /* the shop catalog and its cache */
 } tv_app_t;
 
 #endif

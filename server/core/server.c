@@ -9,6 +9,8 @@
 #include "auth_api.h"
 #include "authoritative.h"
 #include "console.h"
+#include "economy.h"
+#include "shop_api.h"
 #include "db.h"
 #include "error.h"
 #include "http.h"
@@ -135,6 +137,9 @@ static const tv_http_route_t console_routes[] = {
     {"POST", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_create},
     {"DELETE", "/v2/console/leaderboard/{id}", TV_HTTP_AUTH_CONSOLE, tv_lb_console_delete},
     {"POST", "/v2/console/tournament", TV_HTTP_AUTH_CONSOLE, tv_tourn_console_create},
+    {"GET", "/v2/console/shop", TV_HTTP_AUTH_CONSOLE, tv_shop_console_list},
+    {"PUT", "/v2/console/shop/{id}", TV_HTTP_AUTH_CONSOLE, tv_shop_console_put},
+    {"POST", "/v2/console/shop/{id}/disable", TV_HTTP_AUTH_CONSOLE, tv_shop_console_disable},
     {NULL, NULL, 0, NULL},
 };
 
@@ -335,6 +340,8 @@ static int start(server_t *s, const tv_config_t *cfg)
      * (whose init may create boards) */
     if (!rc)
         rc = tv_lb_new(s->db, &s->app.leaderboards);
+    if (!rc)
+        rc = tv_shop_new(s->db, &s->app.shop);
     if (!rc && (rc = tv_mod_registry_new(&s->app.modules)) == TV_OK) {
         tv_mod_host_set_leaderboards(s->app.leaderboards);
         rc = tv_lb_start_resets(s->app.leaderboards, lb_reset_hook, s->app.modules);
@@ -398,6 +405,7 @@ static void stop(server_t *s)
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */
     tv_storage_host_uninstall();            /* no module call runs any more */
     tv_storage_free(s->app.storage);
+    tv_shop_free(s->app.shop);
     tv_password_free(s->app.pw);
     tv_session_cache_free(s->app.sessions);
     tv_db_close(s->db);

@@ -4,9 +4,11 @@
 #include "error.h"
 #include "json.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int refuse(tv_wallet_err_t *err, int why, const char *fmt, ...)
@@ -37,15 +39,23 @@ static int text(const cJSON *j, const char *key, size_t min, size_t max, const c
     return TV_OK;
 }
 
-/* An optional integer member within [lo, hi] (absent = dflt). */
-static int integer(const cJSON *j, const char *key, int64_t lo, int64_t hi, int64_t dflt,
-                   int64_t *out, tv_wallet_err_t *err)
+/* An optional integer member within [lo, hi] (absent = dflt), by its snake_case name or its
+ * lowerCamel alias (camel may be NULL). */
+static int integer(const cJSON *j, const char *key, const char *camel, int64_t lo, int64_t hi,
+                   int64_t dflt, int64_t *out, tv_wallet_err_t *err)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    const cJSON *v = camel ? tv_json_get(j, key, camel) : cJSON_GetObjectItemCaseSensitive(j, key);
     *out = dflt;
     if (!v || cJSON_IsNull(v))
         return TV_OK;
     double d = cJSON_IsNumber(v) ? v->valuedouble : 0.5;
+    if (cJSON_IsString(v)) { /* protojson's int64 form, as tv_shop_item_json writes it */
+        char *end;
+        errno = 0;
+        long long ll = strtoll(v->valuestring, &end, 10);
+        d = *v->valuestring && !*end && !errno && ll >= -TV_WALLET_AMOUNT_MAX &&
+            ll <= TV_WALLET_AMOUNT_MAX ? (double)ll : 0.5;
+    }
     if (!(d >= (double)lo && d <= (double)hi) || (double)(int64_t)d != d)
         return refuse(err, TV_WALLET_EBAD, "%s must be an integer in %" PRId64 "-%" PRId64, key,
                       lo, hi);
@@ -88,7 +98,7 @@ static int grant_items(const cJSON *g, tv_shop_item_t *it, tv_wallet_err_t *err)
             if (strcmp(it->grant_items[i].item_id, c->string) == 0)
                 return refuse(err, TV_WALLET_EBAD, "item %s granted twice", c->string);
         int64_t n;
-        if (integer(v, c->string, 1, TV_SHOP_COUNT_MAX, 0, &n, err))
+        if (integer(v, c->string, NULL, 1, TV_SHOP_COUNT_MAX, 0, &n, err))
             return refuse(err, TV_WALLET_EBAD, "grants.items: counts are 1-%d", TV_SHOP_COUNT_MAX);
         it->grant_items[it->ngrant_items++] = (tv_shop_grant_t){c->string, n};
     }
@@ -147,13 +157,13 @@ int tv_shop_item_parse(const cJSON *j, tv_shop_item_t *it, tv_wallet_err_t *err)
     if (rc == TV_OK)
         rc = grants(j, it, err);
     if (rc == TV_OK)
-        rc = integer(j, "stock", -1, TV_WALLET_AMOUNT_MAX, -1, &it->stock, err);
+        rc = integer(j, "stock", NULL, -1, TV_WALLET_AMOUNT_MAX, -1, &it->stock, err);
     if (rc == TV_OK)
-        rc = integer(j, "user_limit", 0, TV_SHOP_COUNT_MAX, 0, &it->user_limit, err);
+        rc = integer(j, "user_limit", "userLimit", 0, TV_SHOP_COUNT_MAX, 0, &it->user_limit, err);
     if (rc == TV_OK)
-        rc = integer(j, "start_time", 0, INT32_MAX, 0, &it->start_time, err);
+        rc = integer(j, "start_time", "startTime", 0, INT32_MAX, 0, &it->start_time, err);
     if (rc == TV_OK)
-        rc = integer(j, "end_time", 0, INT32_MAX, 0, &it->end_time, err);
+        rc = integer(j, "end_time", "endTime", 0, INT32_MAX, 0, &it->end_time, err);
     if (rc == TV_OK && it->end_time && it->end_time <= it->start_time)
         rc = refuse(err, TV_WALLET_EBAD, "end_time must follow start_time");
     if (rc == TV_OK)
@@ -184,29 +194,44 @@ static cJSON *amounts_json(const tv_wallet_delta_t *d, size_t n)
     return o;
 }
 
+/* protojson's form, as every REST answer: int64 as strings, defaults ("", 0, false, {})
+ * left out, except stock, which is always there ("-1" unlimited, "0" sold out) so that a
+ * definition read back and PUT again keeps its stock. */
 cJSON *tv_shop_item_json(const tv_shop_item_t *it)
 {
-    cJSON *o = cJSON_CreateObject(), *g = cJSON_AddObjectToObject(o, "grants");
-    cJSON *items = cJSON_AddObjectToObject(g, "items");
-    for (size_t i = 0; items && i < it->ngrant_items; i++)
-        add_int(items, it->grant_items[i].item_id, it->grant_items[i].count);
-    cJSON_AddItemToObject(g, "currencies",
-                          amounts_json(it->grant_currencies, it->ngrant_currencies));
-    cJSON_AddStringToObject(o, "id", it->id);
-    cJSON_AddStringToObject(o, "name", it->name);
-    cJSON_AddStringToObject(o, "description", it->description);
-    cJSON_AddStringToObject(o, "category", it->category);
-    cJSON_AddItemToObject(o, "price", amounts_json(it->price, it->nprice));
-    add_int(o, "stock", it->stock);
-    add_int(o, "user_limit", it->user_limit);
-    add_int(o, "start_time", it->start_time);
-    add_int(o, "end_time", it->end_time);
-    cJSON_AddItemToObject(o, "metadata", it->metadata ? cJSON_Duplicate(it->metadata, 1)
-                                                      : cJSON_CreateObject());
-    cJSON_AddBoolToObject(o, "disabled", it->disabled);
-    /* any failed add leaves a member out: report out of memory rather than a partial item */
-    if (!o || !g || !items || cJSON_GetArraySize(o) != 12 || cJSON_GetArraySize(g) != 2 ||
-        cJSON_GetArraySize(items) != (int)it->ngrant_items) {
+    cJSON *o = cJSON_CreateObject(), *g = cJSON_CreateObject();
+    cJSON *items = it->ngrant_items ? cJSON_AddObjectToObject(g, "items") : NULL;
+    int bad = !o || !g || (it->ngrant_items && !items);
+    for (size_t i = 0; !bad && i < it->ngrant_items; i++)
+        bad = !add_int(items, it->grant_items[i].item_id, it->grant_items[i].count);
+    if (!bad && it->ngrant_currencies)
+        bad = !cJSON_AddItemToObject(g, "currencies", amounts_json(it->grant_currencies,
+                                                                  it->ngrant_currencies));
+    bad = bad || !cJSON_AddStringToObject(o, "id", it->id) ||
+          !cJSON_AddStringToObject(o, "name", it->name);
+    if (!bad) {
+        tv_json_add_str(o, "description", it->description);
+        tv_json_add_str(o, "category", it->category);
+        if (it->nprice)
+            cJSON_AddItemToObject(o, "price", amounts_json(it->price, it->nprice));
+        cJSON_AddItemToObject(o, "grants", g);
+        g = NULL;
+        char num[24];
+        snprintf(num, sizeof num, "%" PRId64, it->stock);
+        cJSON_AddStringToObject(o, "stock", num);
+        tv_json_add_int64(o, "user_limit", it->user_limit);
+        tv_json_add_int64(o, "start_time", it->start_time);
+        tv_json_add_int64(o, "end_time", it->end_time);
+        if (it->metadata && it->metadata->child)
+            cJSON_AddItemToObject(o, "metadata", cJSON_Duplicate(it->metadata, 1));
+        tv_json_add_bool(o, "disabled", it->disabled);
+    }
+    /* count what must be there: a failed add is out of memory, not a smaller item */
+    int want = 4 + (*it->description != 0) + (*it->category != 0) + (it->nprice != 0) +
+               (it->user_limit != 0) + (it->start_time != 0) + (it->end_time != 0) +
+               (it->metadata && it->metadata->child) + (it->disabled != 0);
+    if (bad || cJSON_GetArraySize(o) != want) {
+        cJSON_Delete(g);
         cJSON_Delete(o);
         return NULL;
     }

@@ -137,4 +137,33 @@ cJSON *tv_shop_item_json(const tv_shop_item_t *it);
  * err->why TV_SHOP_EOFFSALE or TV_SHOP_ELIMIT. */
 int tv_shop_can_buy(const tv_shop_item_t *it, int64_t now, int64_t bought, tv_wallet_err_t *err);
 
+/* --- the catalog store and its cache (shop.c) ------------------------------------------- */
+
+#define TV_SHOP_ITEMS_MAX 500 /* items in the catalog, disabled ones included */
+
+typedef struct tv_shop tv_shop_t;
+
+/* Opens the catalog on db (borrowed; it must outlive the shop) and loads the cache. TV_OK and
+ * *out (free with tv_shop_free), or a TV_E* database error. */
+int tv_shop_new(struct tv_db *db, tv_shop_t **out);
+void tv_shop_free(tv_shop_t *shop);
+
+/* Reloads the cache from the database. Every change made through this API calls it; it is
+ * the one entry a change made elsewhere (another node: a future PostgreSQL LISTEN/NOTIFY)
+ * would call too. Thread-safe; on failure the old cache stays. */
+int tv_shop_refresh(tv_shop_t *shop);
+
+/* Creates or replaces the item defined by def (see tv_shop_item_parse), stock included, and
+ * refreshes the cache. On TV_OK *item (owned by the caller, may be NULL to ignore) is the
+ * item as stored. TV_EINVAL (err), TV_EBUSY when the catalog is full, database errors. */
+int tv_shop_put(tv_shop_t *shop, const cJSON *def, cJSON **item, tv_wallet_err_t *err);
+
+/* Takes item id off sale (kept for receipts and a later put). TV_OK, TV_ENOTFOUND, database
+ * errors. */
+int tv_shop_disable(tv_shop_t *shop, const char *id);
+
+/* The cached catalog, sorted by id, as {"items": [...]} ({} when empty); disabled items only
+ * when with_disabled. Owned by the caller; NULL when out of memory. */
+cJSON *tv_shop_list(tv_shop_t *shop, int with_disabled);
+
 #endif

@@ -1128,6 +1128,23 @@ describe('leaderboards and tournaments', () => {
   });
 });
 
+describe('shop catalog (console)', () => {
+  test('console shop items answer in the documented shapes', async () => {
+    const c = await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } });
+    const ct = bearer(c.token);
+    assert.deepEqual(await expect('consoleListShopItems', 200, { auth: ct }), {});
+    const item = { name: 'Contract item', price: { coins: 10 }, grants: { items: { token: 1 } }, stock: 3, userLimit: 2, metadata: { a: 1 } };
+    const put = await expect('consolePutShopItem', 200, { body: item, auth: ct });
+    assert.deepEqual([put.id, put.user_limit, put.stock], ['contract-item', '2', '3']);
+    await expect('consolePutShopItem', 400, { body: { ...item, price: { coins: -1 } }, auth: ct });
+    await expect('consolePutShopItem', 400, { body: { ...item, id: 'other' }, auth: ct });
+    await expect('consoleDisableShopItem', 200, { auth: ct });
+    await expect('consoleDisableShopItem', 404, { pathOverride: '/v2/console/shop/contract-none/disable', auth: ct });
+    const list = await expect('consoleListShopItems', 200, { auth: ct });
+    assert.deepEqual(list.items.map((i) => [i.id, i.disabled]), [['contract-item', true]]);
+  });
+});
+
 // Last: every documented operation was seen succeeding in this file, so a documented route
 // cannot go without at least one checked answer.
 test('every documented operation answered 2xx at least once above', (t) => {

@@ -1,6 +1,8 @@
 // Wallets through the module host entries (tests/modules/wallet_mod.c): credits shown in the
 // account, refused overdrafts that change nothing, all-or-nothing updates across users,
-// concurrent debits that never overdraw, balance == sum of the ledger, ledger paging.
+// concurrent debits that never overdraw, balance == sum of the ledger, ledger paging; the
+// shop catalog through the console API (validation, replace, disable, the cache after a
+// restart).
 // Run by meson on SQLite and PostgreSQL; see tests/lib/server.mjs for the environment.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +10,8 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, bearer, basic, decodeJwt, randomId } from '../lib/server.mjs';
+
+let consoleToken;
 
 let srv, dir;
 
@@ -169,5 +173,89 @@ describe('wallets (module host entries)', () => {
     assert.equal(del.status, 200, del.text);
     assert.deepEqual(await ledger(u), []);
     rpcErr(await update([{ user_id: u.uid, changeset: { coins: 1 } }]), 404, 5, 'gone');
+  });
+});
+
+describe('shop catalog (console API)', () => {
+  before(async () => {
+    const res = await srv.post('/v2/console/authenticate', { username: 'admin', password: 'password' }, { consolePort: true });
+    consoleToken = ok(res, 'console login').token;
+  });
+  const con = { consolePort: true, get auth() { return bearer(consoleToken); } };
+  const put = (id, body) => srv.request('PUT', `/v2/console/shop/${id}`, { body, consolePort: true, auth: bearer(consoleToken) });
+  const list = async () => ok(await srv.get('/v2/console/shop', con), 'list').items ?? [];
+
+  function consoleErr(res, status, grpc, what) {
+    assert.equal(res.status, status, `${what} -> ${res.status} ${res.text}`);
+    assert.equal(res.json?.code, grpc, `${what}: ${res.text}`);
+    assert.ok(res.json.message, `${what}: message`);
+  }
+
+  test('create, replace, disable; every change shows in the list at once', async () => {
+    const id = randomId('item-', 12);
+    const def = { name: 'Sword', description: 'sharp', category: 'weapons', price: { coins: 100 }, grants: { items: { sword: 1 }, currencies: { xp: 5 } }, stock: 10, user_limit: 2, start_time: 1000, end_time: 2000000000, metadata: { rarity: 'rare' } };
+    const item = ok(await put(id, def), 'create');
+    assert.deepEqual(item, { id, name: 'Sword', description: 'sharp', category: 'weapons', price: { coins: 100 }, grants: { items: { sword: 1 }, currencies: { xp: 5 } }, stock: '10', user_limit: '2', start_time: '1000', end_time: '2000000000', metadata: { rarity: 'rare' } });
+    assert.deepEqual((await list()).find((i) => i.id === id), item);
+    // replace: the whole definition, lowerCamel aliases accepted
+    const again = ok(await put(id, { id, name: 'Sword+', grants: { items: { sword: 2 } }, userLimit: 1 }), 'replace');
+    assert.deepEqual(again, { id, name: 'Sword+', grants: { items: { sword: 2 } }, stock: '-1', user_limit: '1' });
+    // what the list shows can be sent back unchanged
+    ok(await put(id, again), 'round trip');
+    assert.deepEqual((await list()).find((i) => i.id === id), again);
+    ok(await srv.post(`/v2/console/shop/${id}/disable`, {}, con), 'disable');
+    assert.equal((await list()).find((i) => i.id === id).disabled, true);
+    consoleErr(await srv.post('/v2/console/shop/no-such-item/disable', {}, con), 404, 5, 'disable unknown');
+  });
+
+  test('bad definitions are refused and change nothing', async () => {
+    const id = randomId('item-', 12);
+    const good = { name: 'Potion', price: { coins: 5 }, grants: { items: { potion: 1 } } };
+    const stored = ok(await put(id, good));
+    const bad = [
+      { ...good, name: '' },
+      { ...good, name: 'x'.repeat(129) },
+      { ...good, price: { coins: 0 } },
+      { ...good, price: { coins: -5 } },
+      { ...good, price: { 'bad currency': 5 } },
+      { ...good, grants: {} },
+      { ...good, grants: { items: { potion: 0 } } },
+      { ...good, grants: { items: { potion: 1.5 } } },
+      { ...good, stock: -2 },
+      { ...good, user_limit: -1 },
+      { ...good, start_time: 100, end_time: 50 },
+      { ...good, metadata: 'text' },
+      { ...good, id: 'another-id' },
+    ];
+    for (const b of bad) consoleErr(await put(id, b), 400, 3, JSON.stringify(b).slice(0, 80));
+    const raw = await srv.request('PUT', `/v2/console/shop/${id}`, { body: '{"name":', consolePort: true, auth: bearer(consoleToken), headers: { 'content-type': 'application/json' } });
+    assert.equal(raw.status, 400, raw.text);
+    consoleErr(await put('bad%20id', good), 400, 3, 'bad id in the path');
+    assert.deepEqual((await list()).find((i) => i.id === id), stored);
+    assert.equal((await list()).filter((i) => i.id === 'another-id').length, 0);
+  });
+
+  test('concurrent changes: the cache ends with every one of them', async () => {
+    const ids = Array.from({ length: 12 }, () => randomId('conc-', 10));
+    const res = await Promise.all(ids.map((id, k) => put(id, { name: `n${k}`, grants: { currencies: { coins: k + 1 } } })));
+    for (const r of res) assert.equal(r.status, 200, r.text);
+    const seen = new Map((await list()).map((i) => [i.id, i]));
+    for (const [k, id] of ids.entries()) assert.equal(seen.get(id)?.name, `n${k}`, id);
+  });
+
+  test('the console needs its own token', async () => {
+    const u = await user();
+    const res = await srv.get('/v2/console/shop', { consolePort: true, auth: u.auth });
+    assert.equal(res.status, 401, res.text);
+  });
+
+  test('the cache loads from the database at start', async () => {
+    const id = randomId('item-', 12);
+    const item = ok(await put(id, { name: 'Shield', grants: { items: { shield: 1 } }, stock: 0 }));
+    assert.equal(item.stock, '0', 'a sold-out item shows its stock');
+    await srv.restart();
+    const res = await srv.post('/v2/console/authenticate', { username: 'admin', password: 'password' }, { consolePort: true });
+    consoleToken = ok(res).token;
+    assert.deepEqual((await list()).find((i) => i.id === id), item);
   });
 });
