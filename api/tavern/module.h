@@ -510,7 +510,8 @@ struct tv_host_api {
 
     /* Applies updates_json, a JSON array of 1-100 {"user_id", "changeset": {currency:
      * delta}, "metadata": {...} (optional, at most 4096 bytes)}, at most 32 currencies each,
-     * in one transaction: every balance and one ledger entry per element, or nothing. A user
+     * in one transaction: every balance and one ledger entry per element, or nothing (a delta
+     * of 0 is refused: it changes nothing). A user
      * may appear more than once (applied in order). A debit that would take a balance below
      * zero refuses the whole call unless allow_negative is non-zero. On success
      * *results_json (when results_json is not NULL; taken: host->free) is a JSON array in
@@ -523,7 +524,8 @@ struct tv_host_api {
                          char **results_json);
     /* Lists user_id's ledger newest first: limit (1-100) entries after cursor (NULL or "" =
      * the newest). *result_json (taken) is {"items": [{"id", "user_id", "changeset",
-     * "metadata", "create_time"}], "cursor"}, the cursor left out on the last page. 0, or
+     * "metadata", "create_time"}], "cursor"}, as GET /v2/wallet/ledger answers: the cursor
+     * left out on the last page, empty maps and an empty list left out. 0, or
      * TV_GRPC_INVALID_ARGUMENT, TV_GRPC_UNAVAILABLE, TV_GRPC_INTERNAL. */
     int (*wallet_ledger_list)(tv_module_t *mod, const char *user_id, int limit,
                               const char *cursor, char **result_json);

@@ -125,6 +125,8 @@ static const tv_http_route_t api_routes[] = {
     {"DELETE", "/v2/tournament/{id}", TV_HTTP_AUTH_SESSION, hooked_tourn_delete},
     {"POST", "/v2/tournament/{id}/join", TV_HTTP_AUTH_SESSION, hooked_tourn_join},
     {"GET", "/v2/tournament/{id}/owner/{owner_id}", TV_HTTP_AUTH_SESSION, hooked_tourn_around},
+    {"GET", "/v2/shop", TV_HTTP_AUTH_SESSION, tv_shop_http_catalog},
+    {"GET", "/v2/wallet/ledger", TV_HTTP_AUTH_SESSION, tv_wallet_http_ledger},
     {"POST", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {"GET", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {NULL, NULL, 0, NULL},

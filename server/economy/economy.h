@@ -53,7 +53,7 @@ int tv_wallet_currency_valid(const char *name);
 
 /* Reads a changeset object {currency: integer delta} into out[cap] (currency names borrowed
  * from obj). Refuses (TV_EINVAL, err filled) a non-object, a bad name, a currency given twice,
- * a delta that is not an integer within +-TV_WALLET_AMOUNT_MAX, more than cap entries. An
+ * a delta that is 0 or not an integer within +-TV_WALLET_AMOUNT_MAX, more than cap entries. An
  * empty changeset is valid (a ledger note). */
 int tv_wallet_changeset_parse(const cJSON *obj, tv_wallet_delta_t *out, size_t cap, size_t *n,
                               tv_wallet_err_t *err);
@@ -78,7 +78,8 @@ int tv_wallet_update(struct tv_db *db, const tv_wallet_change_t *ch, size_t n,
 /* One page of user_id's ledger, newest first: at most limit (1-TV_WALLET_LEDGER_LIST_MAX)
  * entries after cursor (NULL or "" = the newest). *out (owned by the caller) is {"items":
  * [{id, user_id, changeset, metadata, create_time}], "cursor"}, the cursor left out on the
- * last page. TV_EINVAL for a bad user id, limit or cursor. */
+ * last page, empty maps left out (protojson), "items" left out when there are none.
+ * TV_EINVAL for a bad user id, limit or cursor. */
 int tv_wallet_ledger_list(struct tv_db *db, const char *user_id, int limit, const char *cursor,
                           cJSON **out, tv_wallet_err_t *err);
 

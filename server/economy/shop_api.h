@@ -1,4 +1,4 @@
-/* The shop's HTTP handlers (console routes; registered in server/core/server.c). */
+/* The economy's HTTP handlers (registered in server/core/server.c). */
 #ifndef TV_ECONOMY_SHOP_API_H
 #define TV_ECONOMY_SHOP_API_H
 
@@ -7,5 +7,8 @@
 void tv_shop_console_list(tv_http_req_t *req, void *app);    /* GET /v2/console/shop */
 void tv_shop_console_put(tv_http_req_t *req, void *app);     /* PUT /v2/console/shop/{id} */
 void tv_shop_console_disable(tv_http_req_t *req, void *app); /* POST .../{id}/disable */
+
+void tv_shop_http_catalog(tv_http_req_t *req, void *app);    /* GET /v2/shop */
+void tv_wallet_http_ledger(tv_http_req_t *req, void *app);   /* GET /v2/wallet/ledger */
 
 #endif

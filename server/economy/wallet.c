@@ -76,8 +76,8 @@ static int read_wallet(tv_db_conn_t *conn, const char *uid, char **out)
 
 /* Records one result, {user_id, ledger_id, previous, updated}, at index k of results (which
  * holds a null there until then). */
-static int add_result(cJSON *results, size_t k, const char *uid, const char *ledger_id, const char *prev,
-                      const char *next)
+static int add_result(cJSON *results, size_t k, const char *uid, const char *ledger_id,
+                      const char *prev, const char *next)
 {
     cJSON *r = cJSON_CreateObject();
     if (!r)
@@ -236,8 +236,16 @@ static cJSON *ledger_item(tv_db_stmt_t *st)
         return NULL;
     cJSON_AddStringToObject(it, "id", tv_db_column_text(st, 0));
     cJSON_AddStringToObject(it, "user_id", tv_db_column_text(st, 1));
-    cJSON_AddItemToObject(it, "changeset", parse_obj(tv_db_column_text(st, 2)));
-    cJSON_AddItemToObject(it, "metadata", parse_obj(tv_db_column_text(st, 3)));
+    /* protojson leaves empty maps out, as every REST answer does */
+    cJSON *cs = parse_obj(tv_db_column_text(st, 2)), *md = parse_obj(tv_db_column_text(st, 3));
+    if (cs && cs->child)
+        cJSON_AddItemToObject(it, "changeset", cs);
+    else
+        cJSON_Delete(cs);
+    if (md && md->child)
+        cJSON_AddItemToObject(it, "metadata", md);
+    else
+        cJSON_Delete(md);
     int64_t ms = tv_db_column_int64(st, 4);
     char t[32];
     tv_time_rfc3339(ms / 1000, t);
@@ -331,6 +339,8 @@ int tv_wallet_ledger_list(tv_db_t *db, const char *user_id, int limit, const cha
     }
     if (rc == 1)
         cJSON_AddStringToObject(res, "cursor", next);
+    if (rc >= 0 && cJSON_GetArraySize(items) == 0)
+        cJSON_DeleteItemFromObjectCaseSensitive(res, "items");
     if (rc < 0) {
         cJSON_Delete(res);
         snprintf(err->msg, sizeof err->msg, "ledger list failed: %s", tv_error_name(rc));

@@ -63,7 +63,8 @@ int tv_wallet_changeset_parse(const cJSON *obj, tv_wallet_delta_t *out, size_t c
         return refuse(err, TV_WALLET_EBAD, "changeset must be a JSON object");
     for (const cJSON *c = obj->child; c; c = c->next) {
         if (!tv_wallet_currency_valid(c->string))
-            return refuse(err, TV_WALLET_EBAD, "currency names are 1-%d bytes of A-Z a-z 0-9 _ . : -",
+            return refuse(err, TV_WALLET_EBAD,
+                          "currency names are 1-%d bytes of A-Z a-z 0-9 _ . : -",
                           TV_WALLET_CURRENCY_MAX);
         if (*n == cap)
             return refuse(err, TV_WALLET_EBAD, "at most %zu currencies in one changeset", cap);
@@ -71,8 +72,8 @@ int tv_wallet_changeset_parse(const cJSON *obj, tv_wallet_delta_t *out, size_t c
             if (strcmp(out[i].currency, c->string) == 0)
                 return refuse(err, TV_WALLET_EBAD, "currency %s given twice", c->string);
         int64_t d;
-        if (!amount_of(c, &d))
-            return refuse(err, TV_WALLET_EBAD, "%s: amounts are integers within +-%lld",
+        if (!amount_of(c, &d) || d == 0) /* a 0 changes nothing and would read as absent */
+            return refuse(err, TV_WALLET_EBAD, "%s: amounts are non-zero integers within +-%lld",
                           c->string, (long long)TV_WALLET_AMOUNT_MAX);
         out[*n] = (tv_wallet_delta_t){c->string, d};
         (*n)++;

@@ -1142,6 +1142,12 @@ describe('shop catalog (console)', () => {
     await expect('consoleDisableShopItem', 404, { pathOverride: '/v2/console/shop/contract-none/disable', auth: ct });
     const list = await expect('consoleListShopItems', 200, { auth: ct });
     assert.deepEqual(list.items.map((i) => [i.id, i.disabled]), [['contract-item', true]]);
+    const a = bearer((await signUp()).token);
+    assert.deepEqual(await expect('listShopItems', 200, { auth: a }), {}, 'a disabled item is not on sale');
+    await expect('consolePutShopItem', 200, { body: item, auth: ct });
+    assert.deepEqual((await expect('listShopItems', 200, { auth: a })).items.map((i) => i.id), ['contract-item']);
+    assert.deepEqual(await expect('listWalletLedger', 200, { query: 'limit=5', auth: a }), {});
+    await expect('listWalletLedger', 400, { query: 'cursor=nonsense', auth: a });
   });
 });
 

@@ -67,7 +67,7 @@ async function ledger(u) {
     const res = await rpc('wallet_ledger', `${u.uid} 7 ${cursor}`);
     assert.equal(res.status, 200, res.text);
     const page = JSON.parse(res.text);
-    all.push(...page.items);
+    all.push(...(page.items ?? []));
     if (!page.cursor) return all;
     cursor = page.cursor;
   }
@@ -132,6 +132,7 @@ describe('wallets (module host entries)', () => {
       JSON.stringify([{ user_id: 'not-a-uuid', changeset: { coins: 1 } }]),
       JSON.stringify([{ user_id: u.uid, changeset: { 'two words': 1 } }]),
       JSON.stringify([{ user_id: u.uid, changeset: { coins: 1.5 } }]),
+      JSON.stringify([{ user_id: u.uid, changeset: { coins: 0 } }]),
       JSON.stringify([{ user_id: u.uid, changeset: { coins: '1' } }]),
       JSON.stringify([{ user_id: u.uid, changeset: { coins: 2 ** 53 } }]),
       JSON.stringify([{ user_id: u.uid, changeset: [1] }]),
@@ -162,6 +163,28 @@ describe('wallets (module host entries)', () => {
     // newest first, and each entry once across the pages
     assert.equal(new Set(items.map((i) => i.id)).size, 11);
     assert.deepEqual(items.at(-1).changeset, { coins: 100 });
+  });
+
+  test('GET /v2/wallet/ledger: the caller\'s own ledger, paged, the same as the module sees', async () => {
+    const [u, other] = await Promise.all([user(), user()]);
+    for (let i = 1; i <= 5; i++) ok(await update([{ user_id: u.uid, changeset: { coins: i } }]));
+    ok(await update([{ user_id: other.uid, changeset: { coins: 99 } }]));
+    const seen = [];
+    let cursor = '';
+    for (let k = 0; k < 10; k++) {
+      const page = ok(await srv.get(`/v2/wallet/ledger?limit=2${cursor ? '&cursor=' + encodeURIComponent(cursor) : ''}`, { auth: u.auth }));
+      seen.push(...page.items);
+      if (!page.cursor) break;
+      cursor = page.cursor;
+    }
+    assert.deepEqual(seen.map((i) => i.changeset.coins), [5, 4, 3, 2, 1], 'newest first, only the caller\'s');
+    assert.deepEqual(seen, await ledger(u));
+    assert.equal(ledgerSum(seen, 'coins'), (await wallet(u)).coins);
+    for (const q of ['limit=0', 'limit=101', 'limit=x', 'cursor=nonsense']) {
+      const res = await srv.get(`/v2/wallet/ledger?${q}`, { auth: u.auth });
+      assert.equal(res.status, 400, `${q}: ${res.text}`);
+    }
+    assert.equal((await srv.get('/v2/wallet/ledger')).status, 401);
   });
 
   test('a deleted account takes its ledger with it', async () => {
@@ -241,6 +264,21 @@ describe('shop catalog (console API)', () => {
     for (const r of res) assert.equal(r.status, 200, r.text);
     const seen = new Map((await list()).map((i) => [i.id, i]));
     for (const [k, id] of ids.entries()) assert.equal(seen.get(id)?.name, `n${k}`, id);
+  });
+
+  test('GET /v2/shop: only items on sale now', async () => {
+    const u = await user();
+    const now = Math.floor(Date.now() / 1000);
+    const on = randomId('on-', 10), off = randomId('off-', 10), later = randomId('later-', 10), past = randomId('past-', 10);
+    const g = { grants: { items: { thing: 1 } } };
+    ok(await put(on, { name: 'On', ...g }));
+    ok(await put(off, { name: 'Off', ...g, disabled: true }));
+    ok(await put(later, { name: 'Later', ...g, start_time: now + 3600 }));
+    ok(await put(past, { name: 'Past', ...g, start_time: now - 7200, end_time: now - 3600 }));
+    const ids = (ok(await srv.get('/v2/shop', { auth: u.auth })).items ?? []).map((i) => i.id);
+    assert.ok(ids.includes(on));
+    for (const id of [off, later, past]) assert.ok(!ids.includes(id), `${id} is not on sale`);
+    assert.equal((await srv.get('/v2/shop')).status, 401);
   });
 
   test('the console needs its own token', async () => {

@@ -52,7 +52,7 @@ static void test_changeset(void)
     static const char *bad[] = {"[]", "5", "{\"coins\":1.5}", "{\"coins\":\"5\"}",
                                 "{\"coins\":9007199254740992}", "{\"a b\":1}",
                                 "{\"coins\":1,\"coins\":2}", "{\"coins\":1e300}",
-                                "{\"coins\":null}"};
+                                "{\"coins\":null}", "{\"coins\":0}"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err.why = 0;
         int rc = parse(bad[i], d, &n, &doc, &err);
@@ -157,7 +157,8 @@ static void test_item_parse(void)
     cJSON_Delete(out);
     cJSON_Delete(j);
     /* defaults: no stock limit, no user limit, always on sale, free */
-    j = cJSON_Parse("{\"id\":\"gift\",\"name\":\"Gift\",\"grants\":{\"currencies\":{\"coins\":5}}}");
+    j = cJSON_Parse("{\"id\":\"gift\",\"name\":\"Gift\","
+                    "\"grants\":{\"currencies\":{\"coins\":5}}}");
     CHECK(tv_shop_item_parse(j, &it, &err) == TV_OK && it.stock == -1 && it.user_limit == 0 &&
           it.nprice == 0 && it.start_time == 0 && it.end_time == 0);
     cJSON_Delete(j);
