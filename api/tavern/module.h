@@ -54,7 +54,7 @@ extern "C" {
 
 #define TV_MOD_MAGIC 0x4e564154u /* "TAVN" read as little-endian bytes */
 #define TV_ABI_MAJOR 1
-#define TV_ABI_MINOR 4
+#define TV_ABI_MINOR 5
 
 #if defined(__GNUC__)
 #define TV_MOD_EXPORT __attribute__((visibility("default")))
@@ -529,6 +529,35 @@ struct tv_host_api {
     int (*notification_send)(tv_module_t *mod, const char *user_id, const char *subject,
                              const char *content_json, int32_t code, const char *sender_id,
                              int persistent);
+
+    /* --- wallets (ABI 1.5: check TV_HOST_HAS) ----------------------------------------------
+     * Nakama's nk.WalletsUpdate / WalletLedgerList. A wallet is a JSON object of integer
+     * balances ({"coins": 100}), shown in the account as the `wallet` string. Currency names
+     * are 1-64 bytes of A-Z a-z 0-9 _ . : -; amounts and balances stay within +-(2^53 - 1);
+     * a wallet holds at most 64 currencies. Each call runs its SQL on the calling thread
+     * (from an RPC or a hook, never a match loop). */
+
+    /* Applies updates_json, a JSON array of 1-100 {"user_id", "changeset": {currency:
+     * delta}, "metadata": {...} (optional, at most 4096 bytes)}, at most 32 currencies each,
+     * in one transaction: every balance and one ledger entry per element, or nothing (a delta
+     * of 0 is refused: it changes nothing). A user
+     * may appear more than once (applied in order). A debit that would take a balance below
+     * zero refuses the whole call unless allow_negative is non-zero. On success
+     * *results_json (when results_json is not NULL; taken: host->free) is a JSON array in
+     * input order of {"user_id", "ledger_id", "previous": {...}, "updated": {...}}. Returns
+     * 0, or: TV_GRPC_INVALID_ARGUMENT for bad input or a balance out of range;
+     * TV_GRPC_FAILED_PRECONDITION for insufficient funds; TV_GRPC_NOT_FOUND for an unknown
+     * user; TV_GRPC_UNAVAILABLE when the database is busy or wallets are not running;
+     * TV_GRPC_INTERNAL otherwise. The reason goes to the server log. */
+    int (*wallet_update)(tv_module_t *mod, const char *updates_json, int allow_negative,
+                         char **results_json);
+    /* Lists user_id's ledger newest first: limit (1-100) entries after cursor (NULL or "" =
+     * the newest). *result_json (taken) is {"items": [{"id", "user_id", "changeset",
+     * "metadata", "create_time"}], "cursor"}, as GET /v2/wallet/ledger answers: the cursor
+     * left out on the last page, empty maps and an empty list left out. 0, or
+     * TV_GRPC_INVALID_ARGUMENT, TV_GRPC_UNAVAILABLE, TV_GRPC_INTERNAL. */
+    int (*wallet_ledger_list)(tv_module_t *mod, const char *user_id, int limit,
+                              const char *cursor, char **result_json);
 
     /* --- future entries go here, at the end, and nowhere else. ----------------------------- */
 };

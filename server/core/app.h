@@ -15,6 +15,7 @@ struct tv_storage;
 struct tv_notify;
 struct tv_lb;
 struct tv_mm;
+struct tv_shop;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -30,6 +31,7 @@ typedef struct tv_app {
     struct tv_notify *notify;        /* notifications: stored, pushed to sockets */
     struct tv_lb *leaderboards;      /* boards, tournaments and their rank caches */
     struct tv_mm *matchmaker;        /* matchmaker tickets and the matcher thread */
+    struct tv_shop *shop;            /* the shop catalog and its cache */
 } tv_app_t;
 
 #endif

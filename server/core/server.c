@@ -9,6 +9,8 @@
 #include "auth_api.h"
 #include "authoritative.h"
 #include "console.h"
+#include "economy.h"
+#include "shop_api.h"
 #include "db.h"
 #include "error.h"
 #include "friend.h"
@@ -140,6 +142,8 @@ static const tv_http_route_t api_routes[] = {
     {"DELETE", "/v2/tournament/{id}", TV_HTTP_AUTH_SESSION, hooked_tourn_delete},
     {"POST", "/v2/tournament/{id}/join", TV_HTTP_AUTH_SESSION, hooked_tourn_join},
     {"GET", "/v2/tournament/{id}/owner/{owner_id}", TV_HTTP_AUTH_SESSION, hooked_tourn_around},
+    {"GET", "/v2/shop", TV_HTTP_AUTH_SESSION, tv_shop_http_catalog},
+    {"GET", "/v2/wallet/ledger", TV_HTTP_AUTH_SESSION, tv_wallet_http_ledger},
     {"POST", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {"GET", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {NULL, NULL, 0, NULL},
@@ -153,6 +157,9 @@ static const tv_http_route_t console_routes[] = {
     {"POST", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_create},
     {"DELETE", "/v2/console/leaderboard/{id}", TV_HTTP_AUTH_CONSOLE, tv_lb_console_delete},
     {"POST", "/v2/console/tournament", TV_HTTP_AUTH_CONSOLE, tv_tourn_console_create},
+    {"GET", "/v2/console/shop", TV_HTTP_AUTH_CONSOLE, tv_shop_console_list},
+    {"PUT", "/v2/console/shop/{id}", TV_HTTP_AUTH_CONSOLE, tv_shop_console_put},
+    {"POST", "/v2/console/shop/{id}/disable", TV_HTTP_AUTH_CONSOLE, tv_shop_console_disable},
     {NULL, NULL, 0, NULL},
 };
 
@@ -371,6 +378,8 @@ static int start(server_t *s, const tv_config_t *cfg)
     if (!rc && (rc = tv_db_migrate_up(s->db, err, sizeof err)) != TV_OK)
         tv_log_error("server", "%s", err);
     s->app.db = s->db;
+    if (!rc)
+        tv_mod_host_set_wallets(s->db); /* before modules: their init may use it */
     if (!rc && !(s->app.sessions = tv_session_cache_new()))
         rc = TV_ENOMEM;
     if (!rc)
@@ -387,6 +396,8 @@ static int start(server_t *s, const tv_config_t *cfg)
      * (whose init may create boards) */
     if (!rc)
         rc = tv_lb_new(s->db, &s->app.leaderboards);
+    if (!rc)
+        rc = tv_shop_new(s->db, &s->app.shop);
     if (!rc && (rc = tv_mod_registry_new(&s->app.modules)) == TV_OK) {
         tv_mod_host_set_leaderboards(s->app.leaderboards);
         rc = tv_lb_start_resets(s->app.leaderboards, lb_reset_hook, s->app.modules);
@@ -457,11 +468,13 @@ static void stop(server_t *s)
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
     tv_status_free(s->status);              /* after rt and the workers: both reach it */
     tv_mm_free(s->app.matchmaker);          /* after rt: its close listener queues work */
+    tv_mod_host_set_wallets(NULL);
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */
     tv_mod_host_set_notify(NULL);           /* no module call runs any more */
     tv_notify_free(s->app.notify);
     tv_storage_host_uninstall();            /* no module call runs any more */
     tv_storage_free(s->app.storage);
+    tv_shop_free(s->app.shop);
     tv_password_free(s->app.pw);
     tv_session_cache_free(s->app.sessions);
     tv_db_close(s->db);

@@ -3,6 +3,7 @@
 #include "internal.h"
 #include "notification.h"
 #include "authoritative.h"
+#include "economy.h"
 #include "error.h"
 #include "leaderboard.h"
 #include "leaderboard_api.h"
@@ -384,6 +385,117 @@ static int host_notification_send(tv_module_t *mod, const char *user_id, const c
     return lb_code(rc);
 }
 
+/* --- wallets: the database the server installs at start (tv_mod_host_set_wallets). */
+static _Atomic(struct tv_db *) wallet_db;
+
+void tv_mod_host_set_wallets(struct tv_db *db)
+{
+    atomic_store(&wallet_db, db);
+}
+
+static int wallet_code(int rc, const tv_wallet_err_t *err)
+{
+    if (rc == TV_EINVAL && err->why == TV_WALLET_EFUNDS)
+        return TV_GRPC_FAILED_PRECONDITION;
+    return rc == TV_OK ? TV_GRPC_OK : rc == TV_ERETRY ? TV_GRPC_UNAVAILABLE : tv_error_grpc(rc);
+}
+
+/* Reads one element of wallet_update's array into c; deltas point into ds (cap of them),
+ * names and metadata into the parsed document (metadata printed into *meta, owned). */
+static int wallet_elem(const cJSON *e, tv_wallet_change_t *c, tv_wallet_delta_t *ds,
+                       char **meta, tv_wallet_err_t *err)
+{
+    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(e, "user_id");
+    const cJSON *cs = cJSON_GetObjectItemCaseSensitive(e, "changeset");
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(e, "metadata");
+    if (!cJSON_IsObject(e) || !cJSON_IsString(uid)) {
+        snprintf(err->msg, sizeof err->msg, "each update is {user_id, changeset, metadata}");
+        return TV_EINVAL;
+    }
+    if (md && !cJSON_IsNull(md) && !cJSON_IsObject(md)) {
+        snprintf(err->msg, sizeof err->msg, "metadata must be a JSON object");
+        return TV_EINVAL;
+    }
+    size_t n = 0;
+    int rc = tv_wallet_changeset_parse(cs, ds, TV_WALLET_CHANGES_MAX, &n, err);
+    if (rc)
+        return rc;
+    *meta = cJSON_IsObject(md) ? cJSON_PrintUnformatted(md) : NULL;
+    if (cJSON_IsObject(md) && !*meta)
+        return TV_ENOMEM;
+    *c = (tv_wallet_change_t){uid->valuestring, ds, n, *meta};
+    return TV_OK;
+}
+
+static int wallet_parse(const cJSON *doc, tv_wallet_change_t *cs, tv_wallet_delta_t *ds,
+                        char **metas, size_t *n, tv_wallet_err_t *err)
+{
+    *n = 0;
+    if (!cJSON_IsArray(doc) || cJSON_GetArraySize(doc) < 1 ||
+        cJSON_GetArraySize(doc) > TV_WALLET_USERS_MAX) {
+        snprintf(err->msg, sizeof err->msg, "updates must be a JSON array of 1-100 elements");
+        return TV_EINVAL;
+    }
+    for (const cJSON *e = doc->child; e; e = e->next, (*n)++) {
+        int rc = wallet_elem(e, &cs[*n], ds + *n * TV_WALLET_CHANGES_MAX, &metas[*n], err);
+        if (rc)
+            return rc;
+    }
+    return TV_OK;
+}
+
+static int host_wallet_update(tv_module_t *mod, const char *updates_json, int allow_negative,
+                              char **results_json)
+{
+    struct tv_db *db = atomic_load(&wallet_db);
+    if (results_json)
+        *results_json = NULL;
+    if (!db)
+        return TV_GRPC_UNAVAILABLE;
+    cJSON *doc = updates_json ? cJSON_Parse(updates_json) : NULL, *res = NULL;
+    tv_wallet_change_t *cs = calloc(TV_WALLET_USERS_MAX, sizeof *cs);
+    tv_wallet_delta_t *ds = calloc(TV_WALLET_USERS_MAX * TV_WALLET_CHANGES_MAX, sizeof *ds);
+    char **metas = calloc(TV_WALLET_USERS_MAX, sizeof *metas);
+    tv_wallet_err_t err = {0};
+    size_t n = 0;
+    int rc = cs && ds && metas ? wallet_parse(doc, cs, ds, metas, &n, &err) : TV_ENOMEM;
+    if (rc == TV_OK)
+        rc = tv_wallet_update(db, cs, n, allow_negative, &res, &err);
+    if (rc)
+        host_log(mod, TV_MOD_LOG_WARN, "wallet_update: %s", err.msg[0] ? err.msg : "failed");
+    int code = wallet_code(rc, &err);
+    if (rc == TV_OK && results_json)
+        code = take_json(res, results_json);
+    else
+        cJSON_Delete(res);
+    for (size_t i = 0; metas && i < TV_WALLET_USERS_MAX; i++)
+        free(metas[i]);
+    free(metas);
+    free(ds);
+    free(cs);
+    cJSON_Delete(doc);
+    return code;
+}
+
+static int host_wallet_ledger_list(tv_module_t *mod, const char *user_id, int limit,
+                                   const char *cursor, char **result_json)
+{
+    struct tv_db *db = atomic_load(&wallet_db);
+    if (!result_json)
+        return TV_GRPC_INVALID_ARGUMENT;
+    *result_json = NULL;
+    if (!db)
+        return TV_GRPC_UNAVAILABLE;
+    cJSON *res = NULL;
+    tv_wallet_err_t err = {0};
+    int rc = tv_wallet_ledger_list(db, user_id, limit, cursor, &res, &err);
+    if (rc) {
+        host_log(mod, TV_MOD_LOG_DEBUG, "wallet_ledger_list: %s", err.msg);
+        return wallet_code(rc, &err);
+    }
+    return take_json(res, result_json);
+}
+
 const tv_host_api_t tv_mod_host = {
     .size = sizeof(tv_host_api_t),
     .abi_major = TV_ABI_MAJOR,
@@ -417,4 +529,6 @@ const tv_host_api_t tv_mod_host = {
     .register_leaderboard_reset = host_register_leaderboard_reset,
     .register_matchmaker_matched = host_register_matchmaker_matched,
     .notification_send = host_notification_send,
+    .wallet_update = host_wallet_update,
+    .wallet_ledger_list = host_wallet_ledger_list,
 };

@@ -109,6 +109,11 @@ void tv_mod_host_set_leaderboards(struct tv_lb *lb);
 struct tv_notify;
 void tv_mod_host_set_notify(struct tv_notify *n);
 
+/* The database the host table's wallet entries use (NULL: they answer UNAVAILABLE). Set by
+ * the server after migrations, cleared before the database closes. */
+struct tv_db;
+void tv_mod_host_set_wallets(struct tv_db *db);
+
 /* --- match handlers (for the match scheduler) -------------------------------------------- */
 
 /* A registered kind of match, held by a reference that keeps its module's code loaded. */

@@ -1166,6 +1166,29 @@ describe('matchmaker', () => {
   });
 });
 
+describe('shop catalog (console)', () => {
+  test('console shop items answer in the documented shapes', async () => {
+    const c = await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } });
+    const ct = bearer(c.token);
+    assert.deepEqual(await expect('consoleListShopItems', 200, { auth: ct }), {});
+    const item = { name: 'Contract item', price: { coins: 10 }, grants: { items: { token: 1 } }, stock: 3, userLimit: 2, metadata: { a: 1 } };
+    const put = await expect('consolePutShopItem', 200, { body: item, auth: ct });
+    assert.deepEqual([put.id, put.user_limit, put.stock], ['contract-item', '2', '3']);
+    await expect('consolePutShopItem', 400, { body: { ...item, price: { coins: -1 } }, auth: ct });
+    await expect('consolePutShopItem', 400, { body: { ...item, id: 'other' }, auth: ct });
+    await expect('consoleDisableShopItem', 200, { auth: ct });
+    await expect('consoleDisableShopItem', 404, { pathOverride: '/v2/console/shop/contract-none/disable', auth: ct });
+    const list = await expect('consoleListShopItems', 200, { auth: ct });
+    assert.deepEqual(list.items.map((i) => [i.id, i.disabled]), [['contract-item', true]]);
+    const a = bearer((await signUp()).token);
+    assert.deepEqual(await expect('listShopItems', 200, { auth: a }), {}, 'a disabled item is not on sale');
+    await expect('consolePutShopItem', 200, { body: item, auth: ct });
+    assert.deepEqual((await expect('listShopItems', 200, { auth: a })).items.map((i) => i.id), ['contract-item']);
+    assert.deepEqual(await expect('listWalletLedger', 200, { query: 'limit=5', auth: a }), {});
+    await expect('listWalletLedger', 400, { query: 'cursor=nonsense', auth: a });
+  });
+});
+
 // Last: every documented operation was seen succeeding in this file, so a documented route
 // cannot go without at least one checked answer.
 test('every documented operation answered 2xx at least once above', (t) => {

@@ -1,0 +1,14 @@
+/* The economy's HTTP handlers (registered in server/core/server.c). */
+#ifndef TV_ECONOMY_SHOP_API_H
+#define TV_ECONOMY_SHOP_API_H
+
+#include "http.h"
+
+void tv_shop_console_list(tv_http_req_t *req, void *app);    /* GET /v2/console/shop */
+void tv_shop_console_put(tv_http_req_t *req, void *app);     /* PUT /v2/console/shop/{id} */
+void tv_shop_console_disable(tv_http_req_t *req, void *app); /* POST .../{id}/disable */
+
+void tv_shop_http_catalog(tv_http_req_t *req, void *app);    /* GET /v2/shop */
+void tv_wallet_http_ledger(tv_http_req_t *req, void *app);   /* GET /v2/wallet/ledger */
+
+#endif
