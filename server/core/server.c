@@ -457,10 +457,10 @@ static void stop(server_t *s)
     tv_workers_free(s->workers);        /* only now: the daemons above could still submit */
     log_match_stats(s);
     tv_amatch_shutdown(s->amatch, 0);       /* no RPC can create a match now: terminate, stop */
+    tv_mm_stop(s->app.matchmaker);          /* its thread calls module hooks and pushes */
     tv_mod_host_set_leaderboards(NULL);
     tv_lb_free(s->app.leaderboards);      /* its reset thread calls module code */
     s->app.leaderboards = NULL;
-    tv_mm_stop(s->app.matchmaker);          /* its thread calls module hooks and pushes */
     tv_notify_set_rt(s->app.notify, NULL);  /* module code has stopped: nothing pushes now */
     if (s->rt)
         tv_rt_stop(s->rt);
