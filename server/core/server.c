@@ -98,6 +98,9 @@ TV_MOD_HOOKED(hooked_friend_add, "AddFriends", tv_friend_add)
 TV_MOD_HOOKED(hooked_friend_list, "ListFriends", tv_friend_list)
 TV_MOD_HOOKED(hooked_friend_delete, "DeleteFriends", tv_friend_delete)
 TV_MOD_HOOKED(hooked_friend_block, "BlockFriends", tv_friend_block)
+TV_MOD_HOOKED(hooked_shop_purchase, "ShopPurchase", tv_shop_http_purchase)
+TV_MOD_HOOKED(hooked_inv_list, "ListInventory", tv_inv_http_list)
+TV_MOD_HOOKED(hooked_inv_consume, "ConsumeInventory", tv_inv_http_consume)
 TV_MOD_HOOKED(hooked_notify_list, "ListNotifications", tv_notify_api_list)
 TV_MOD_HOOKED(hooked_notify_delete, "DeleteNotifications", tv_notify_api_delete)
 
@@ -144,6 +147,9 @@ static const tv_http_route_t api_routes[] = {
     {"GET", "/v2/tournament/{id}/owner/{owner_id}", TV_HTTP_AUTH_SESSION, hooked_tourn_around},
     {"GET", "/v2/shop", TV_HTTP_AUTH_SESSION, tv_shop_http_catalog},
     {"GET", "/v2/wallet/ledger", TV_HTTP_AUTH_SESSION, tv_wallet_http_ledger},
+    {"POST", "/v2/shop/purchase", TV_HTTP_AUTH_SESSION, hooked_shop_purchase},
+    {"GET", "/v2/inventory", TV_HTTP_AUTH_SESSION, hooked_inv_list},
+    {"POST", "/v2/inventory/consume", TV_HTTP_AUTH_SESSION, hooked_inv_consume},
     {"POST", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {"GET", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {NULL, NULL, 0, NULL},

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct tv_db;
+struct tv_db_conn;
 
 /* Explicit limits. Amounts stay within +-(2^53 - 1) so every JSON reader (JavaScript's
  * included) reads a balance exactly; that bound also keeps every sum inside int64. */
@@ -74,6 +75,14 @@ int tv_wallet_apply(const char *wallet, const tv_wallet_delta_t *d, size_t n, in
  * err->why), TV_ENOTFOUND (an unknown user), TV_EUNAVAIL, TV_EINTERNAL, TV_ENOMEM. */
 int tv_wallet_update(struct tv_db *db, const tv_wallet_change_t *ch, size_t n,
                      int allow_negative, cJSON **results, tv_wallet_err_t *err);
+
+/* One change inside the caller's transaction on conn (c->user_id a lower-case UUID): the new
+ * balance and one ledger entry, whose id is written to ledger_id. On TV_OK *prev and *next
+ * (either may be NULL: not wanted) are the wallet texts before and after (malloc'd, caller
+ * frees). TV_ERETRY when another writer changed the wallet meanwhile (tv_db_tx retries);
+ * TV_EINVAL (err->why), TV_ENOTFOUND (TV_WALLET_ENOUSER), database errors. */
+int tv_wallet_change_tx(struct tv_db_conn *conn, const tv_wallet_change_t *c, int allow_negative,
+                        char ledger_id[37], char **prev, char **next, tv_wallet_err_t *err);
 
 /* One page of user_id's ledger, newest first: at most limit (1-TV_WALLET_LEDGER_LIST_MAX)
  * entries after cursor (NULL or "" = the newest). *out (owned by the caller) is {"items":
@@ -166,5 +175,52 @@ int tv_shop_disable(tv_shop_t *shop, const char *id);
 /* The cached catalog, sorted by id, as {"items": [...]} ({} when empty); disabled items only
  * when with_disabled. Owned by the caller; NULL when out of memory. */
 cJSON *tv_shop_list(tv_shop_t *shop, int with_disabled);
+
+/* A copy of cached item id as the API shows it (owned by the caller), NULL when there is no
+ * such item (or out of memory). */
+cJSON *tv_shop_get(tv_shop_t *shop, const char *id);
+
+/* The database the shop was opened on (borrowed). */
+struct tv_db *tv_shop_db(tv_shop_t *shop);
+
+/* --- purchases (purchase.c) and inventories (inventory.c) ------------------------------- */
+
+#define TV_SHOP_KEY_MAX 64                 /* bytes of an idempotency key */
+#define TV_INV_COUNT_MAX 1000000000000     /* of one item in one inventory (no suffix: SQL text) */
+#define TV_INV_CONSUME_MAX 1000000         /* items consumed in one call */
+#define TV_INV_LIST_MAX 10000              /* distinct items listed */
+
+/* Further reasons (tv_wallet_err_t.why). */
+enum {
+    TV_SHOP_ENOITEM = 32, /* no such item (TV_ENOTFOUND) */
+    TV_INV_EFULL,         /* a count would pass TV_INV_COUNT_MAX (TV_EINVAL) */
+    TV_INV_ENOTENOUGH,    /* fewer items than consumed (TV_EINVAL) */
+};
+
+/* user_id (a UUID) buys one item_id with idempotency key key (1-TV_SHOP_KEY_MAX bytes of
+ * UTF-8), all in one transaction: the stock, the price debited and granted currencies
+ * credited (one ledger entry, metadata {"receipt", "item"}), granted items added, a
+ * receipt. A key already used by this user returns its receipt again and changes nothing.
+ * On TV_OK *out (owned by the caller) is {"receipt": {id, item_id, price, grants,
+ * create_time}, "wallet": "<JSON text>"}. TV_EINVAL (err->why: TV_WALLET_EBAD,
+ * TV_SHOP_EOFFSALE, TV_SHOP_ELIMIT, TV_SHOP_ESOLDOUT, TV_WALLET_EFUNDS, TV_WALLET_ERANGE,
+ * TV_WALLET_ELIMIT, TV_INV_EFULL), TV_ENOTFOUND (no such item or user), database errors. */
+int tv_shop_purchase(tv_shop_t *shop, const char *user_id, const char *item_id,
+                     const char *key, cJSON **out, tv_wallet_err_t *err);
+
+/* Inside the caller's transaction: adds n (1-TV_SHOP_COUNT_MAX) of item_id to user_id's
+ * inventory. TV_EINVAL (TV_INV_EFULL) when the count would pass TV_INV_COUNT_MAX. */
+int tv_inv_grant_tx(struct tv_db_conn *conn, const char *user_id, const char *item_id,
+                    int64_t n, tv_wallet_err_t *err);
+
+/* user_id's inventory: *out (owned by the caller) is {"items": [{item_id, count, properties,
+ * update_time}]} sorted by item id ("items" left out when empty). Database errors. */
+int tv_inv_list(struct tv_db *db, const char *user_id, cJSON **out);
+
+/* Takes n (1-TV_INV_CONSUME_MAX) of item_id from user_id's inventory in one statement; the
+ * row goes when its count reaches 0. On TV_OK *left is what remains. TV_EINVAL (err->why:
+ * TV_WALLET_EBAD, TV_INV_ENOTENOUGH), database errors. */
+int tv_inv_consume(struct tv_db *db, const char *user_id, const char *item_id, int64_t n,
+                   int64_t *left, tv_wallet_err_t *err);
 
 #endif

@@ -222,3 +222,23 @@ cJSON *tv_shop_list(tv_shop_t *shop, int with_disabled)
         cJSON_AddItemToObject(out, "items", arr);
     return out;
 }
+
+cJSON *tv_shop_get(tv_shop_t *shop, const char *id)
+{
+    cJSON *it, *copy = NULL;
+    pthread_mutex_lock(&shop->mu);
+    cJSON_ArrayForEach(it, shop->items) {
+        const cJSON *iid = cJSON_GetObjectItemCaseSensitive(it, "id");
+        if (cJSON_IsString(iid) && strcmp(iid->valuestring, id) == 0) {
+            copy = cJSON_Duplicate(it, 1);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&shop->mu);
+    return copy;
+}
+
+tv_db_t *tv_shop_db(tv_shop_t *shop)
+{
+    return shop->db;
+}

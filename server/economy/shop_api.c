@@ -1,11 +1,13 @@
 /* The economy's HTTP handlers. Console: list the catalog (disabled items too), create or
  * replace an item (PUT), take one off sale. Clients: the items on sale now, their own wallet
- * ledger. Run on the worker pool like every handler. */
+ * ledger, purchases and their inventory. Run on the worker pool like every handler. */
 #include "shop_api.h"
 #include "economy.h"
 #include "app.h"
 #include "error.h"
+#include "json.h"
 #include "util.h"
+#include "tavern/module.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -123,4 +125,98 @@ void tv_wallet_http_ledger(tv_http_req_t *req, void *app)
         tv_http_db_error(req, rc);
     else
         tv_http_reply_json(req, out);
+}
+
+/* The answer for a refused purchase or consume: 400 with gRPC 9 (FAILED_PRECONDITION) for
+ * insufficient funds, as the wallet's; 404 for an unknown item; else the code's own. */
+static void economy_error(tv_http_req_t *req, int rc, const tv_wallet_err_t *err)
+{
+    if (rc == TV_EINVAL && err->why == TV_WALLET_EFUNDS) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "code", TV_GRPC_FAILED_PRECONDITION);
+        cJSON_AddStringToObject(o, "message", err->msg);
+        char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+        if (s)
+            tv_http_reply_raw(req, 400, s);
+        else
+            tv_http_error(req, TV_ENOMEM, "Internal server error.");
+        cJSON_free(s);
+    } else if (rc == TV_EINVAL || rc == TV_ENOTFOUND) {
+        tv_http_error(req, rc, err->msg[0] ? err->msg : "Invalid request.");
+    } else {
+        tv_http_db_error(req, rc);
+    }
+}
+
+/* A string member by snake_case or lowerCamel name; NULL when absent or not a string. */
+static const char *body_str(const cJSON *b, const char *snake, const char *camel)
+{
+    const cJSON *v = tv_json_get(b, snake, camel);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* POST /v2/shop/purchase {item_id, idempotency_key}. */
+void tv_shop_http_purchase(tv_http_req_t *req, void *app)
+{
+    cJSON *b = tv_http_body_json(req);
+    if (!b)
+        return;
+    const char *item = body_str(b, "item_id", "itemId");
+    const char *key = body_str(b, "idempotency_key", "idempotencyKey");
+    if (!cJSON_IsObject(b) || !item || !key) {
+        tv_http_error(req, TV_EINVAL, "item_id and idempotency_key are required strings.");
+        return;
+    }
+    tv_wallet_err_t err;
+    cJSON *out = NULL;
+    int rc = tv_shop_purchase(shop_of(app), tv_http_claims(req)->uid, item, key, &out, &err);
+    if (rc)
+        economy_error(req, rc, &err);
+    else
+        tv_http_reply_json(req, out);
+}
+
+/* GET /v2/inventory: the caller's items. */
+void tv_inv_http_list(tv_http_req_t *req, void *app)
+{
+    cJSON *out = NULL;
+    int rc = tv_inv_list(((tv_app_t *)app)->db, tv_http_claims(req)->uid, &out);
+    if (rc)
+        tv_http_db_error(req, rc);
+    else
+        tv_http_reply_json(req, out);
+}
+
+/* POST /v2/inventory/consume {item_id, count}: answers {item_id, count left}. */
+void tv_inv_http_consume(tv_http_req_t *req, void *app)
+{
+    cJSON *b = tv_http_body_json(req);
+    if (!b)
+        return;
+    const char *item = body_str(b, "item_id", "itemId");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(b, "count");
+    double d = cJSON_IsNumber(c) ? c->valuedouble : 0;
+    if (cJSON_IsString(c)) { /* protojson's int64 form */
+        char *end;
+        errno = 0;
+        long long ll = strtoll(c->valuestring, &end, 10);
+        d = *c->valuestring && !*end && !errno ? (double)ll : 0;
+    }
+    if (!item || !(d >= 1 && d <= TV_INV_CONSUME_MAX) || (double)(int64_t)d != d) {
+        tv_http_error(req, TV_EINVAL, "item_id is required and count must be 1-1000000.");
+        return;
+    }
+    tv_wallet_err_t err;
+    int64_t left = 0;
+    int rc = tv_inv_consume(((tv_app_t *)app)->db, tv_http_claims(req)->uid, item, (int64_t)d,
+                            &left, &err);
+    if (rc) {
+        economy_error(req, rc, &err);
+        return;
+    }
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "item_id", item);
+    tv_json_add_int64(out, "count", left);
+    tv_http_reply_json(req, out);
 }

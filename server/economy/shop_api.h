@@ -11,4 +11,8 @@ void tv_shop_console_disable(tv_http_req_t *req, void *app); /* POST .../{id}/di
 void tv_shop_http_catalog(tv_http_req_t *req, void *app);    /* GET /v2/shop */
 void tv_wallet_http_ledger(tv_http_req_t *req, void *app);   /* GET /v2/wallet/ledger */
 
+void tv_shop_http_purchase(tv_http_req_t *req, void *app);   /* POST /v2/shop/purchase */
+void tv_inv_http_list(tv_http_req_t *req, void *app);        /* GET /v2/inventory */
+void tv_inv_http_consume(tv_http_req_t *req, void *app);     /* POST /v2/inventory/consume */
+
 #endif

@@ -93,21 +93,20 @@ static int add_result(cJSON *results, size_t k, const char *uid, const char *led
     return TV_OK;
 }
 
-/* One change: read, compute, write back only if unchanged (else the whole try is retried:
- * see tv_db_tx), then the ledger row. */
-static int apply_one(tv_db_conn_t *conn, update_t *u, size_t k)
+int tv_wallet_change_tx(tv_db_conn_t *conn, const tv_wallet_change_t *c, int allow_negative,
+                        char ledger_id[TV_UUID_LEN + 1], char **prev_out, char **next_out,
+                        tv_wallet_err_t *err)
 {
-    const tv_wallet_change_t *c = &u->ch[k];
-    const char *uid = u->ids[k];
+    const char *uid = c->user_id;
     char *prev = NULL, *next = NULL, *cs = NULL;
-    char ledger_id[TV_UUID_LEN + 1], now[24];
+    char now[24];
     int rc = read_wallet(conn, uid, &prev);
     if (rc == TV_ENOTFOUND) {
-        snprintf(u->err->msg, sizeof u->err->msg, "no user %s", uid);
-        u->err->why = TV_WALLET_ENOUSER;
+        snprintf(err->msg, sizeof err->msg, "no user %s", uid);
+        err->why = TV_WALLET_ENOUSER;
         goto done;
     }
-    if (rc || (rc = tv_wallet_apply(prev, c->deltas, c->n, u->allow_negative, &next, u->err)))
+    if (rc || (rc = tv_wallet_apply(prev, c->deltas, c->n, allow_negative, &next, err)))
         goto done;
     int64_t changed = 0;
     const char *up[] = {uid, next, prev};
@@ -126,12 +125,32 @@ static int apply_one(tv_db_conn_t *conn, update_t *u, size_t k)
     const char *ins[] = {ledger_id, uid, cs, c->metadata ? c->metadata : "{}", now};
     rc = tv_db_execp(conn, "INSERT INTO wallet_ledger (id, user_id, changeset, metadata, "
                      "create_time) VALUES ($1, $2, $3, $4, $5)", 5, ins, NULL);
-    if (rc == TV_OK)
-        rc = add_result(u->results, k, uid, ledger_id, prev, next);
 done:
+    if (rc == TV_OK && prev_out) {
+        *prev_out = prev;
+        prev = NULL;
+    }
+    if (rc == TV_OK && next_out) {
+        *next_out = next;
+        next = NULL;
+    }
     free(prev);
     free(next);
     free(cs);
+    return rc;
+}
+
+/* One change of an update, recorded in its results. */
+static int apply_one(tv_db_conn_t *conn, update_t *u, size_t k)
+{
+    tv_wallet_change_t c = u->ch[k];
+    char ledger_id[TV_UUID_LEN + 1], *prev = NULL, *next = NULL;
+    c.user_id = u->ids[k];
+    int rc = tv_wallet_change_tx(conn, &c, u->allow_negative, ledger_id, &prev, &next, u->err);
+    if (rc == TV_OK)
+        rc = add_result(u->results, k, c.user_id, ledger_id, prev, next);
+    free(prev);
+    free(next);
     return rc;
 }
 

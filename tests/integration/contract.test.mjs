@@ -972,6 +972,7 @@ const LIMIT_TARGETS = {
   unlinkDevice: { session: true, base: () => ({ id: fillers.id(20) }), fill: { id: fillers.id } },
   unlinkCustom: { session: true, base: () => ({ id: fillers.id(20) }), fill: { id: fillers.id } },
   unlinkEmail: { session: true, base: () => ({ email: fillers.email(24) }), fill: { email: fillers.email, password: fillers.password } },
+  shopPurchase: { session: true, base: () => ({ item_id: fillers.id(20), idempotency_key: fillers.text(20) }), fill: { item_id: fillers.id, idempotency_key: fillers.text } },
 };
 
 /** Values that break a pattern: a space, a control character, DEL, or no "@". */
@@ -1186,6 +1187,16 @@ describe('shop catalog (console)', () => {
     assert.deepEqual((await expect('listShopItems', 200, { auth: a })).items.map((i) => i.id), ['contract-item']);
     assert.deepEqual(await expect('listWalletLedger', 200, { query: 'limit=5', auth: a }), {});
     await expect('listWalletLedger', 400, { query: 'cursor=nonsense', auth: a });
+    // a free item: bought, listed, consumed
+    const free = { name: 'Free token', grants: { items: { token: 2 } } };
+    await expect('consolePutShopItem', 200, { pathOverride: '/v2/console/shop/contract-free', body: free, auth: ct });
+    const buy = await expect('shopPurchase', 200, { body: { item_id: 'contract-free', idempotency_key: 'k1' }, auth: a });
+    assert.deepEqual([buy.receipt.item_id, buy.receipt.grants, buy.wallet], ['contract-free', { items: { token: 2 } }, '{}']);
+    await expect('shopPurchase', 400, { body: { item_id: 'contract-item', idempotency_key: 'k2' }, auth: a }); // no coins
+    await expect('shopPurchase', 404, { body: { item_id: 'contract-none', idempotency_key: 'k3' }, auth: a });
+    assert.deepEqual((await expect('listInventory', 200, { auth: a })).items.map((i) => [i.item_id, i.count]), [['token', '2']]);
+    assert.deepEqual(await expect('consumeInventory', 200, { body: { item_id: 'token', count: 1 }, auth: a }), { item_id: 'token', count: '1' });
+    await expect('consumeInventory', 400, { body: { item_id: 'token', count: 2 }, auth: a });
   });
 });
 

@@ -297,3 +297,147 @@ describe('shop catalog (console API)', () => {
     assert.deepEqual((await list()).find((i) => i.id === id), item);
   });
 });
+
+describe('purchases and inventory', () => {
+  let ct;
+  before(async () => {
+    const res = await srv.post('/v2/console/authenticate', { username: 'admin', password: 'password' }, { consolePort: true });
+    ct = ok(res, 'console login').token;
+  });
+  const put = async (id, body) => ok(await srv.request('PUT', `/v2/console/shop/${id}`, { body, consolePort: true, auth: bearer(ct) }), `put ${id}`);
+  const buy = (u, item_id, idempotency_key) => srv.post('/v2/shop/purchase', { item_id, idempotency_key }, { auth: u.auth });
+  const inventory = async (u) => Object.fromEntries((ok(await srv.get('/v2/inventory', { auth: u.auth }), 'inventory').items ?? []).map((i) => [i.item_id, Number(i.count)]));
+  const consume = (u, item_id, count) => srv.post('/v2/inventory/consume', { item_id, count }, { auth: u.auth });
+  function err(res, status, grpc, what) {
+    assert.equal(res.status, status, `${what} -> ${res.status} ${res.text}`);
+    assert.equal(res.json?.code, grpc, `${what}: ${res.text}`);
+    assert.ok(res.json.message, `${what}: message`);
+  }
+  async function rich(coins) {
+    const u = await user();
+    ok(await update([{ user_id: u.uid, changeset: { coins } }]), 'credit');
+    return u;
+  }
+  async function checkLedger(u) {
+    const w = await wallet(u), items = await ledger(u);
+    for (const c of new Set([...Object.keys(w), ...items.flatMap((i) => Object.keys(i.changeset ?? {}))]))
+      assert.equal(ledgerSum(items, c), w[c] ?? 0, `balance of ${c} == sum of the ledger`);
+    return items;
+  }
+
+  test('a purchase debits, grants items and currencies, and returns its receipt', async () => {
+    const id = randomId('sword-', 12);
+    await put(id, { name: 'Sword', price: { coins: 30 }, grants: { items: { sword: 1, gem: 3 }, currencies: { xp: 7 } } });
+    const u = await rich(100);
+    const r = ok(await buy(u, id, 'first'), 'buy');
+    assert.deepEqual([r.receipt.item_id, r.receipt.price, r.receipt.grants], [id, { coins: 30 }, { items: { sword: 1, gem: 3 }, currencies: { xp: 7 } }]);
+    assert.match(r.receipt.id, /^[0-9a-f-]{36}$/);
+    assert.match(r.receipt.create_time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.deepEqual(JSON.parse(r.wallet), { coins: 70, xp: 7 });
+    assert.deepEqual(await wallet(u), { coins: 70, xp: 7 });
+    assert.deepEqual(await inventory(u), { sword: 1, gem: 3 });
+    const entry = (await checkLedger(u)).find((i) => i.metadata?.receipt === r.receipt.id);
+    assert.deepEqual([entry?.changeset, entry?.metadata], [{ coins: -30, xp: 7 }, { receipt: r.receipt.id, item: id }]);
+    // a second purchase adds up
+    ok(await buy(u, id, 'second'), 'buy again');
+    assert.deepEqual(await inventory(u), { sword: 2, gem: 6 });
+    assert.deepEqual(await wallet(u), { coins: 40, xp: 14 });
+    await checkLedger(u);
+  });
+
+  test('one idempotency key charges once, also when sent 10 times at once', async () => {
+    const id = randomId('pot-', 12);
+    await put(id, { name: 'Potion', price: { coins: 10 }, grants: { items: { potion: 1 } } });
+    const u = await rich(1000);
+    const first = ok(await buy(u, id, 'same-key'));
+    assert.deepEqual(ok(await buy(u, id, 'same-key'), 'retry'), first);
+    const res = await Promise.all(Array.from({ length: 10 }, () => buy(u, id, 'burst')));
+    const ids = new Set(res.map((r) => ok(r, 'burst').receipt.id));
+    assert.equal(ids.size, 1, 'one receipt for one key');
+    assert.deepEqual(await wallet(u), { coins: 980 });
+    assert.deepEqual(await inventory(u), { potion: 2 });
+    assert.equal((await checkLedger(u)).length, 3, 'the credit and two purchases');
+  });
+
+  test('20 buyers of the last one: exactly one gets it', async () => {
+    const id = randomId('last-', 12);
+    await put(id, { name: 'Last', price: { coins: 5 }, grants: { items: { relic: 1 } }, stock: 1 });
+    const users = await Promise.all(Array.from({ length: 20 }, () => rich(5)));
+    const res = await Promise.all(users.map((u) => buy(u, id, 'k')));
+    assert.equal(res.filter((r) => r.status === 200).length, 1, res.map((r) => r.status).join(' '));
+    for (const r of res.filter((r) => r.status !== 200)) err(r, 400, 3, 'sold out');
+    for (const [k, u] of users.entries()) {
+      const got = res[k].status === 200;
+      assert.deepEqual(await wallet(u), { coins: got ? 0 : 5 });
+      assert.deepEqual(await inventory(u), got ? { relic: 1 } : {});
+    }
+    const shown = ok(await srv.get('/v2/console/shop', { consolePort: true, auth: bearer(ct) })).items.find((i) => i.id === id);
+    assert.equal(shown.stock, '0', 'the catalog shows it sold out');
+  });
+
+  test('refusals change nothing: limit, funds, off sale, unknown, bad input', async () => {
+    const lim = randomId('lim-', 12), off = randomId('off-', 12), later = randomId('later-', 12);
+    await put(lim, { name: 'Limited', price: { coins: 1 }, grants: { currencies: { gems: 1 } }, user_limit: 2 });
+    await put(off, { name: 'Off', grants: { items: { x: 1 } }, disabled: true });
+    await put(later, { name: 'Later', grants: { items: { x: 1 } }, start_time: Math.floor(Date.now() / 1000) + 3600 });
+    const u = await rich(3);
+    ok(await buy(u, lim, 'a'));
+    ok(await buy(u, lim, 'b'));
+    err(await buy(u, lim, 'c'), 400, 3, 'per-user limit');
+    assert.deepEqual(await wallet(u), { coins: 1, gems: 2 });
+    const big = randomId('big-', 12);
+    await put(big, { name: 'Big', price: { coins: 2, gold: 1 }, grants: { items: { y: 1 } }, stock: 5 });
+    err(await buy(u, big, 'd'), 400, 9, 'insufficient funds');
+    assert.deepEqual(await wallet(u), { coins: 1, gems: 2 });
+    assert.deepEqual(await inventory(u), {});
+    assert.equal(ok(await srv.get('/v2/console/shop', { consolePort: true, auth: bearer(ct) })).items.find((i) => i.id === big).stock, '5', 'stock kept');
+    // the refused key is free: a later purchase with it works once the wallet can pay
+    err(await buy(u, off, 'e'), 400, 3, 'disabled');
+    err(await buy(u, later, 'f'), 400, 3, 'not on sale yet');
+    err(await buy(u, 'no-such-item', 'g'), 404, 5, 'unknown');
+    err(await buy(u, lim, ''), 400, 3, 'empty key');
+    err(await buy(u, lim, 'k'.repeat(65)), 400, 3, 'long key');
+    err(await buy(u, 'bad id', 'h'), 400, 3, 'bad item id');
+    err(await srv.post('/v2/shop/purchase', { item_id: lim }, { auth: u.auth }), 400, 3, 'no key');
+    const raw = await srv.request('POST', '/v2/shop/purchase', { body: '{"item_id":', auth: u.auth, headers: { 'content-type': 'application/json' } });
+    assert.equal(raw.status, 400, raw.text);
+    assert.equal((await srv.post('/v2/shop/purchase', { item_id: lim, idempotency_key: 'z' })).status, 401);
+    assert.deepEqual(await wallet(u), { coins: 1, gems: 2 });
+    assert.equal((await checkLedger(u)).length, 3);
+    ok(await update([{ user_id: u.uid, changeset: { coins: 1, gold: 1 } }]));
+    ok(await buy(u, big, 'd'), 'the refused key, now paid');
+    assert.deepEqual(await inventory(u), { y: 1 });
+    await checkLedger(u);
+  });
+
+  test('consume: never below zero, the row goes at 0', async () => {
+    const id = randomId('pack-', 12);
+    await put(id, { name: 'Pack', grants: { items: { arrow: 5 } } });
+    const u = await user();
+    ok(await buy(u, id, 'p'));
+    err(await consume(u, 'arrow', 6), 400, 3, 'more than held');
+    err(await consume(u, 'arrow', 0), 400, 3, 'zero');
+    err(await consume(u, 'arrow', 1000001), 400, 3, 'over the limit');
+    err(await consume(u, 'arrow', 1.5), 400, 3, 'fraction');
+    err(await consume(u, 'nothing', 1), 400, 3, 'not held');
+    const raw = await srv.request('POST', '/v2/inventory/consume', { body: '[', auth: u.auth, headers: { 'content-type': 'application/json' } });
+    assert.equal(raw.status, 400, raw.text);
+    assert.deepEqual(await inventory(u), { arrow: 5 });
+    assert.deepEqual(ok(await consume(u, 'arrow', 2)), { item_id: 'arrow', count: '3' });
+    const res = await Promise.all(Array.from({ length: 6 }, () => consume(u, 'arrow', 1)));
+    assert.equal(res.filter((r) => r.status === 200).length, 3, 'only what is held');
+    assert.deepEqual(await inventory(u), {});
+    assert.deepEqual(ok(await srv.get('/v2/inventory', { auth: u.auth })), {});
+  });
+
+  test('an account with inventory and receipts can be deleted (the 0007 trigger runs)', async () => {
+    const id = randomId('gift-', 12);
+    await put(id, { name: 'Gift', grants: { items: { box: 1 } } });
+    const u = await user();
+    ok(await buy(u, id, 'x'));
+    ok(await srv.del('/v2/account', { auth: u.auth }), 'delete');
+    const v = await user();
+    ok(await buy(v, id, 'x'));
+    assert.deepEqual(await inventory(v), { box: 1 });
+  });
+});
