@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <sodium.h>
@@ -11,12 +12,33 @@
 #include <string.h>
 #include <time.h>
 
+static void uuid_text(const unsigned char b[16], char out[TV_UUID_LEN + 1]);
+
 void tv_uuid_v4(char out[TV_UUID_LEN + 1])
 {
     unsigned char b[16];
     randombytes_buf(b, sizeof b);
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    uuid_text(b, out);
+}
+
+void tv_uuid_v7(int64_t unix_ms, char out[TV_UUID_LEN + 1])
+{
+    static atomic_uint seq;
+    unsigned char b[16];
+    randombytes_buf(b, sizeof b);
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)((uint64_t)unix_ms >> (40 - 8 * i));
+    unsigned c = atomic_fetch_add(&seq, 1) & 0xfff; /* rand_a: a counter, so ids of one ms sort */
+    b[6] = (unsigned char)(0x70 | (c >> 8));
+    b[7] = (unsigned char)(c & 0xff);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    uuid_text(b, out);
+}
+
+static void uuid_text(const unsigned char b[16], char out[TV_UUID_LEN + 1])
+{
     static const char hex[] = "0123456789abcdef";
     char *p = out;
     for (int i = 0; i < 16; i++) {

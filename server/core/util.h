@@ -10,6 +10,9 @@
 
 /* Writes a random (v4) UUID in lower-case text form into out[37]. */
 void tv_uuid_v4(char out[TV_UUID_LEN + 1]);
+/* A UUIDv7 for unix_ms: ids made later in this process sort after earlier ones as text (the
+ * 12 bits after the time count calls, so up to 4096 a millisecond keep their order). */
+void tv_uuid_v7(int64_t unix_ms, char out[TV_UUID_LEN + 1]);
 /* 1 when s is a canonical UUID text (any case, 36 chars). */
 int tv_uuid_valid(const char *s);
 /* Lower-cases a valid UUID text in place. */

@@ -120,8 +120,10 @@ int tv_wallet_change_tx(tv_db_conn_t *conn, const tv_wallet_change_t *c, int all
         rc = TV_ENOMEM;
         goto done;
     }
-    tv_uuid_v4(ledger_id);
-    snprintf(now, sizeof now, "%" PRId64, tv_now_ms());
+    /* time-ordered: one user's entries of one millisecond list newest first too */
+    int64_t ms = tv_now_ms();
+    tv_uuid_v7(ms, ledger_id);
+    snprintf(now, sizeof now, "%" PRId64, ms);
     const char *ins[] = {ledger_id, uid, cs, c->metadata ? c->metadata : "{}", now};
     rc = tv_db_execp(conn, "INSERT INTO wallet_ledger (id, user_id, changeset, metadata, "
                      "create_time) VALUES ($1, $2, $3, $4, $5)", 5, ins, NULL);
