@@ -91,29 +91,11 @@ void tv_shop_http_catalog(tv_http_req_t *req, void *app)
     tv_http_reply_json(req, list);
 }
 
-/* The limit query parameter: absent = 10, else a decimal 1..100. Answers 400 itself. */
-static int read_limit(tv_http_req_t *req, int *limit)
-{
-    const char *v = tv_http_query(req, "limit", NULL);
-    *limit = 10;
-    if (!v)
-        return 0;
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (!*v || *v == ' ' || *end || errno || n < 1 || n > TV_WALLET_LEDGER_LIST_MAX) {
-        tv_http_error(req, TV_EINVAL, "Invalid limit - limit must be between 1 and 100.");
-        return -1;
-    }
-    *limit = (int)n;
-    return 0;
-}
-
 /* GET /v2/wallet/ledger: the caller's own ledger, newest first. */
 void tv_wallet_http_ledger(tv_http_req_t *req, void *app)
 {
     int limit;
-    if (read_limit(req, &limit))
+    if (tv_http_query_limit(req, 10, TV_WALLET_LEDGER_LIST_MAX, &limit))
         return;
     cJSON *out = NULL;
     tv_wallet_err_t err;

@@ -71,6 +71,9 @@ const char *tv_http_query(const tv_http_req_t *req, const char *name, const char
  * non-zero and returns that. */
 int tv_http_query_each(const tv_http_req_t *req, const char *name, const char *alt,
                        int (*fn)(const char *value, void *ud), void *ud);
+/* The `limit` query value: dflt when absent, else a decimal in 1..max. TV_OK and *out, or
+ * TV_EINVAL after answering 400 "Invalid limit - limit must be between 1 and <max>.". */
+int tv_http_query_limit(tv_http_req_t *req, int dflt, int max, int *out);
 /* The Authorization header, or NULL. */
 const char *tv_http_authorization(const tv_http_req_t *req);
 const char *tv_http_body(const tv_http_req_t *req, size_t *len);

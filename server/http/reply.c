@@ -3,6 +3,7 @@
 #include "error.h"
 #include "log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,4 +137,23 @@ void tv_http_error(tv_http_req_t *req, int err, const char *msg)
     if (err == TV_EUNAUTH && !req->www_auth)
         req->www_auth = strdup(msg);
     set_answer(req, tv_error_http(err), s);
+}
+
+int tv_http_query_limit(tv_http_req_t *req, int dflt, int max, int *out)
+{
+    const char *v = tv_http_query(req, "limit", NULL);
+    *out = dflt;
+    if (!v)
+        return TV_OK;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (!*v || *v == ' ' || *end || errno || n < 1 || n > max) {
+        char msg[80];
+        snprintf(msg, sizeof msg, "Invalid limit - limit must be between 1 and %d.", max);
+        tv_http_error(req, TV_EINVAL, msg);
+        return TV_EINVAL;
+    }
+    *out = (int)n;
+    return TV_OK;
 }

@@ -182,20 +182,10 @@ static int cursor_read(const char *cur, int64_t *seq)
 /* Reads limit (absent = 1, else 1..100) and the cursor. Answers 400 itself and returns -1. */
 static int list_args(tv_http_req_t *req, int *limit, int64_t *after)
 {
-    const char *v = tv_http_query(req, "limit", NULL);
     const char *cur = tv_http_query(req, "cacheable_cursor", "cacheableCursor");
-    *limit = LIST_DEFAULT;
     *after = 0;
-    if (v) {
-        char *end;
-        errno = 0;
-        long n = strtol(v, &end, 10);
-        if (errno || *end || end == v || n < 1 || n > TV_NOTIFY_LIST_MAX) {
-            tv_http_error(req, TV_EINVAL, "Invalid limit - limit must be between 1 and 100.");
-            return -1;
-        }
-        *limit = (int)n;
-    }
+    if (tv_http_query_limit(req, LIST_DEFAULT, TV_NOTIFY_LIST_MAX, limit))
+        return -1;
     if (cur && *cur && cursor_read(cur, after) != 0) {
         tv_http_error(req, TV_EINVAL, "Malformed cursor was used.");
         return -1;

@@ -344,13 +344,12 @@ static int int_arg(tv_http_req_t *req, const char *name, long lo, long hi, int64
 void tv_friend_list(tv_http_req_t *req, void *p)
 {
     tv_app_t *app = p;
-    int64_t limit = TV_FRIEND_LIST_MAX, state = -1;
+    int64_t state = -1;
+    int limit;
     cursor_t from = {-1, -1, "00000000-0000-0000-0000-000000000000"};
     const char *cur = tv_http_query(req, "cursor", NULL);
-    if (int_arg(req, "limit", 1, TV_FRIEND_LIST_MAX, &limit)) {
-        tv_http_error(req, TV_EINVAL, "Invalid limit - limit must be between 1 and 1000.");
+    if (tv_http_query_limit(req, TV_FRIEND_LIST_MAX, TV_FRIEND_LIST_MAX, &limit))
         return;
-    }
     if (int_arg(req, "state", 0, 3, &state)) {
         tv_http_error(req, TV_EINVAL, "Invalid state - state must be between 0 and 3.");
         return;

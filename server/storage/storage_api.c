@@ -7,7 +7,6 @@
 #include "json.h"
 #include "storage.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,24 +106,6 @@ void tv_storage_api_delete(tv_http_req_t *req, void *p)
         tv_http_reply_json(req, NULL);
 }
 
-/* The Int32Value limit: absent = 1, else a decimal 1..100. Answers 400 itself. */
-static int read_limit(tv_http_req_t *req, int *limit)
-{
-    const char *v = tv_http_query(req, "limit", NULL);
-    *limit = LIST_DEFAULT;
-    if (!v)
-        return 0;
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (!*v || *v == ' ' || *end || errno || n < 1 || n > TV_STORAGE_LIST_MAX) {
-        tv_http_error(req, TV_EINVAL, "Invalid limit - limit must be between 1 and 100.");
-        return -1;
-    }
-    *limit = (int)n;
-    return 0;
-}
-
 /* GET /v2/storage/{collection} (owner from ?user_id) and /v2/storage/{collection}/{user_id}. */
 void tv_storage_api_list(tv_http_req_t *req, void *p)
 {
@@ -134,7 +115,7 @@ void tv_storage_api_list(tv_http_req_t *req, void *p)
     if (!owner)
         owner = tv_http_query(req, "user_id", "userId");
     int limit;
-    if (read_limit(req, &limit))
+    if (tv_http_query_limit(req, LIST_DEFAULT, TV_STORAGE_LIST_MAX, &limit))
         return;
     char uid[TV_UUID_LEN + 1];
     if (owner && *owner) {
