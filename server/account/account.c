@@ -278,10 +278,7 @@ void tv_account_users(tv_http_req_t *req, void *p)
         return;
     }
     cJSON *o = cJSON_CreateObject();
-    if (cJSON_GetArraySize(c.users))
-        cJSON_AddItemToObject(o, "users", c.users);
-    else
-        cJSON_Delete(c.users);
+    tv_json_add_list(o, "users", c.users);
     tv_http_reply_json(req, o);
 }
 

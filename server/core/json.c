@@ -117,3 +117,11 @@ int tv_utf8_valid(const char *str)
     }
     return 1;
 }
+
+void tv_json_add_list(cJSON *obj, const char *key, cJSON *list)
+{
+    if (cJSON_GetArraySize(list))
+        cJSON_AddItemToObject(obj, key, list);
+    else
+        cJSON_Delete(list);
+}

@@ -24,6 +24,9 @@ void tv_json_add_bool(cJSON *obj, const char *key, int v);            /* skips f
 void tv_json_add_int(cJSON *obj, const char *key, int64_t v);         /* int32: number; skips 0 */
 void tv_json_add_int64(cJSON *obj, const char *key, int64_t v);       /* string; skips 0 */
 void tv_json_add_time(cJSON *obj, const char *key, int64_t unix_s);   /* RFC 3339; skips 0 */
+/* Adds list (consumed) under key, or frees it when empty: protojson leaves an empty repeated
+ * field out. */
+void tv_json_add_list(cJSON *obj, const char *key, cJSON *list);
 
 /* 1 when s is valid UTF-8 (every text that reaches the database is checked). */
 int tv_utf8_valid(const char *s);

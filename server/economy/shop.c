@@ -4,6 +4,7 @@
 #include "economy.h"
 #include "db.h"
 #include "error.h"
+#include "json.h"
 #include "log.h"
 #include "util.h"
 
@@ -216,10 +217,7 @@ cJSON *tv_shop_list(tv_shop_t *shop, int with_disabled)
         cJSON_Delete(arr);
         return NULL;
     }
-    if (cJSON_GetArraySize(arr) == 0) /* protojson leaves an empty list out */
-        cJSON_Delete(arr);
-    else
-        cJSON_AddItemToObject(out, "items", arr);
+    tv_json_add_list(out, "items", arr);
     return out;
 }
 

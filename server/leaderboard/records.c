@@ -478,10 +478,7 @@ static int owner_records(tv_db_conn_t *c, lb_board_t *b, int64_t expiry,
         tv_db_reset(st);
         rc = rc < 0 ? rc : TV_OK;
     }
-    if (cJSON_GetArraySize(arr))
-        cJSON_AddItemToObject(out, "owner_records", arr);
-    else
-        cJSON_Delete(arr);
+    tv_json_add_list(out, "owner_records", arr);
     return rc;
 }
 
@@ -578,10 +575,7 @@ int tv_lb_list_around(tv_lb_t *lb, const char *id, const char *owner, int limit,
             tv_db_release(lb->db, c);
         }
         number_ranks(arr, start);
-        if (cJSON_GetArraySize(arr))
-            cJSON_AddItemToObject(o, "records", arr);
-        else
-            cJSON_Delete(arr);
+        tv_json_add_list(o, "records", arr);
     }
     add_rank_count(o, b, expiry);
     tv_lb_board_release(b);

@@ -232,10 +232,7 @@ void tv_notify_api_list(tv_http_req_t *req, void *p)
         return;
     }
     cJSON *o = cJSON_CreateObject();
-    if (cJSON_GetArraySize(list))
-        cJSON_AddItemToObject(o, "notifications", list);
-    else
-        cJSON_Delete(list);
+    tv_json_add_list(o, "notifications", list);
     char cur[64];
     cursor_make(last, cur, sizeof cur); /* nothing new: the same position again */
     tv_json_add_str(o, "cacheable_cursor", cur);

@@ -407,10 +407,7 @@ void tv_friend_list(tv_http_req_t *req, void *p)
         return;
     }
     cJSON *o = cJSON_CreateObject();
-    if (cJSON_GetArraySize(friends))
-        cJSON_AddItemToObject(o, "friends", friends);
-    else
-        cJSON_Delete(friends);
+    tv_json_add_list(o, "friends", friends);
     if (more) {
         char text[160];
         cursor_make(&last, text, sizeof text);

@@ -373,10 +373,7 @@ static cJSON *follow_apply(follow_job_t *j, char (*found)[37], size_t n, int *co
     pthread_mutex_unlock(&st->mu);
     if (rc)
         goto oom;
-    if (cJSON_GetArraySize(presences))
-        cJSON_AddItemToObject(body, "presences", presences);
-    else
-        cJSON_Delete(presences);
+    tv_json_add_list(body, "presences", presences);
     return body;
 oom:
     cJSON_Delete(body);

@@ -48,10 +48,7 @@ static int read_body(tv_http_req_t *req, const char *snake, const char *camel,
 static void reply_list(tv_http_req_t *req, const char *name, cJSON *list, char *cursor)
 {
     cJSON *o = cJSON_CreateObject();
-    if (cJSON_GetArraySize(list))
-        cJSON_AddItemToObject(o, name, list);
-    else
-        cJSON_Delete(list);
+    tv_json_add_list(o, name, list);
     tv_json_add_str(o, "cursor", cursor);
     free(cursor);
     tv_http_reply_json(req, o);

@@ -3,6 +3,7 @@
  * any owner, the nil UUID for server-owned objects). Installed by the server at start. */
 #include "storage_internal.h"
 #include "error.h"
+#include "json.h"
 #include "log.h"
 
 #include <stdatomic.h>
@@ -154,10 +155,7 @@ static int h_list(const char *caller_id, const char *user_id, const char *collec
     if (rc)
         return rc == TV_EINVAL ? refuse("storage_list", "malformed cursor") : grpc_of(rc);
     cJSON *o = cJSON_CreateObject();
-    if (cJSON_GetArraySize(objects))
-        cJSON_AddItemToObject(o, "objects", objects);
-    else
-        cJSON_Delete(objects);
+    tv_json_add_list(o, "objects", objects);
     if (next)
         cJSON_AddStringToObject(o, "cursor", next);
     free(next);
