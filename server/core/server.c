@@ -11,6 +11,7 @@
 #include "console.h"
 #include "economy.h"
 #include "shop_api.h"
+#include "economy_rpc.h"
 #include "db.h"
 #include "error.h"
 #include "friend.h"
@@ -98,6 +99,8 @@ TV_MOD_HOOKED(hooked_friend_add, "AddFriends", tv_friend_add)
 TV_MOD_HOOKED(hooked_friend_list, "ListFriends", tv_friend_list)
 TV_MOD_HOOKED(hooked_friend_delete, "DeleteFriends", tv_friend_delete)
 TV_MOD_HOOKED(hooked_friend_block, "BlockFriends", tv_friend_block)
+TV_MOD_HOOKED(hooked_shop_list, "ListShopItems", tv_shop_http_catalog)
+TV_MOD_HOOKED(hooked_ledger, "ListWalletLedger", tv_wallet_http_ledger)
 TV_MOD_HOOKED(hooked_shop_purchase, "ShopPurchase", tv_shop_http_purchase)
 TV_MOD_HOOKED(hooked_inv_list, "ListInventory", tv_inv_http_list)
 TV_MOD_HOOKED(hooked_inv_consume, "ConsumeInventory", tv_inv_http_consume)
@@ -145,8 +148,8 @@ static const tv_http_route_t api_routes[] = {
     {"DELETE", "/v2/tournament/{id}", TV_HTTP_AUTH_SESSION, hooked_tourn_delete},
     {"POST", "/v2/tournament/{id}/join", TV_HTTP_AUTH_SESSION, hooked_tourn_join},
     {"GET", "/v2/tournament/{id}/owner/{owner_id}", TV_HTTP_AUTH_SESSION, hooked_tourn_around},
-    {"GET", "/v2/shop", TV_HTTP_AUTH_SESSION, tv_shop_http_catalog},
-    {"GET", "/v2/wallet/ledger", TV_HTTP_AUTH_SESSION, tv_wallet_http_ledger},
+    {"GET", "/v2/shop", TV_HTTP_AUTH_SESSION, hooked_shop_list},
+    {"GET", "/v2/wallet/ledger", TV_HTTP_AUTH_SESSION, hooked_ledger},
     {"POST", "/v2/shop/purchase", TV_HTTP_AUTH_SESSION, hooked_shop_purchase},
     {"GET", "/v2/inventory", TV_HTTP_AUTH_SESSION, hooked_inv_list},
     {"POST", "/v2/inventory/consume", TV_HTTP_AUTH_SESSION, hooked_inv_consume},
@@ -374,6 +377,19 @@ static int start_matchmaker(server_t *s, const tv_config_t *cfg)
     return tv_mm_new(s->rt, &o, &s->app.matchmaker);
 }
 
+/* The server's own RPCs, before modules load (a module's RPC of the same id replaces one). */
+static int add_builtin_rpcs(server_t *s)
+{
+    for (const tv_econ_rpc_t *e = tv_econ_rpcs; e->id; e++) {
+        int rc = tv_mod_builtin_add(s->app.modules, e->id, e->hook_api, e->fn, s->app.shop);
+        if (rc) {
+            tv_log_error("server", "built-in RPC %s: %s", e->id, tv_error_name(rc));
+            return rc;
+        }
+    }
+    return TV_OK;
+}
+
 static int start(server_t *s, const tv_config_t *cfg)
 {
     s->app.cfg = cfg;
@@ -404,7 +420,9 @@ static int start(server_t *s, const tv_config_t *cfg)
         rc = tv_lb_new(s->db, &s->app.leaderboards);
     if (!rc)
         rc = tv_shop_new(s->db, &s->app.shop);
-    if (!rc && (rc = tv_mod_registry_new(&s->app.modules)) == TV_OK) {
+    if (!rc && (rc = tv_mod_registry_new(&s->app.modules)) == TV_OK)
+        rc = add_builtin_rpcs(s);
+    if (!rc) {
         tv_mod_host_set_leaderboards(s->app.leaderboards);
         rc = tv_lb_start_resets(s->app.leaderboards, lb_reset_hook, s->app.modules);
     }

@@ -39,10 +39,8 @@ static int text(const cJSON *j, const char *key, size_t min, size_t max, const c
     return TV_OK;
 }
 
-/* An optional integer member within [lo, hi] (absent = dflt), by its snake_case name or its
- * lowerCamel alias (camel may be NULL). */
-static int integer(const cJSON *j, const char *key, const char *camel, int64_t lo, int64_t hi,
-                   int64_t dflt, int64_t *out, tv_wallet_err_t *err)
+int tv_econ_json_int(const cJSON *j, const char *key, const char *camel, int64_t lo, int64_t hi,
+                     int64_t dflt, int64_t *out, tv_wallet_err_t *err)
 {
     const cJSON *v = camel ? tv_json_get(j, key, camel) : cJSON_GetObjectItemCaseSensitive(j, key);
     *out = dflt;
@@ -98,7 +96,7 @@ static int grant_items(const cJSON *g, tv_shop_item_t *it, tv_wallet_err_t *err)
             if (strcmp(it->grant_items[i].item_id, c->string) == 0)
                 return refuse(err, TV_WALLET_EBAD, "item %s granted twice", c->string);
         int64_t n;
-        if (integer(v, c->string, NULL, 1, TV_SHOP_COUNT_MAX, 0, &n, err))
+        if (tv_econ_json_int(v, c->string, NULL, 1, TV_SHOP_COUNT_MAX, 0, &n, err))
             return refuse(err, TV_WALLET_EBAD, "grants.items: counts are 1-%d", TV_SHOP_COUNT_MAX);
         it->grant_items[it->ngrant_items++] = (tv_shop_grant_t){c->string, n};
     }
@@ -157,13 +155,15 @@ int tv_shop_item_parse(const cJSON *j, tv_shop_item_t *it, tv_wallet_err_t *err)
     if (rc == TV_OK)
         rc = grants(j, it, err);
     if (rc == TV_OK)
-        rc = integer(j, "stock", NULL, -1, TV_WALLET_AMOUNT_MAX, -1, &it->stock, err);
+        rc = tv_econ_json_int(j, "stock", NULL, -1, TV_WALLET_AMOUNT_MAX, -1, &it->stock, err);
     if (rc == TV_OK)
-        rc = integer(j, "user_limit", "userLimit", 0, TV_SHOP_COUNT_MAX, 0, &it->user_limit, err);
+        rc = tv_econ_json_int(j, "user_limit", "userLimit", 0, TV_SHOP_COUNT_MAX, 0,
+                              &it->user_limit, err);
     if (rc == TV_OK)
-        rc = integer(j, "start_time", "startTime", 0, INT32_MAX, 0, &it->start_time, err);
+        rc = tv_econ_json_int(j, "start_time", "startTime", 0, INT32_MAX, 0, &it->start_time,
+                              err);
     if (rc == TV_OK)
-        rc = integer(j, "end_time", "endTime", 0, INT32_MAX, 0, &it->end_time, err);
+        rc = tv_econ_json_int(j, "end_time", "endTime", 0, INT32_MAX, 0, &it->end_time, err);
     if (rc == TV_OK && it->end_time && it->end_time <= it->start_time)
         rc = refuse(err, TV_WALLET_EBAD, "end_time must follow start_time");
     if (rc == TV_OK)

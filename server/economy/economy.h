@@ -92,6 +92,12 @@ int tv_wallet_change_tx(struct tv_db_conn *conn, const tv_wallet_change_t *c, in
 int tv_wallet_ledger_list(struct tv_db *db, const char *user_id, int limit, const char *cursor,
                           cJSON **out, tv_wallet_err_t *err);
 
+/* An optional integer member of j within [lo, hi] (absent or null = dflt), by its snake_case
+ * name key or its lowerCamel alias (camel may be NULL), as a JSON number or protojson's
+ * int64 string. TV_EINVAL (err: TV_WALLET_EBAD, naming key and the range). */
+int tv_econ_json_int(const cJSON *j, const char *key, const char *camel, int64_t lo, int64_t hi,
+                     int64_t dflt, int64_t *out, tv_wallet_err_t *err);
+
 /* --- the shop catalog (catalog.c: definitions and the checks a purchase passes) ---------- */
 
 #define TV_SHOP_ID_MAX 64            /* bytes of an item id: the currency-name alphabet */
@@ -202,7 +208,8 @@ enum {
  * credited (one ledger entry, metadata {"receipt", "item"}), granted items added, a
  * receipt. A key already used by this user returns its receipt again and changes nothing.
  * On TV_OK *out (owned by the caller) is {"receipt": {id, item_id, price, grants,
- * create_time}, "wallet": "<JSON text>"}. TV_EINVAL (err->why: TV_WALLET_EBAD,
+ * create_time}, "wallet": "<JSON text>"}, plus "replayed": true for a key already used (so
+ * an after hook can tell a retry from a purchase). TV_EINVAL (err->why: TV_WALLET_EBAD,
  * TV_SHOP_EOFFSALE, TV_SHOP_ELIMIT, TV_SHOP_ESOLDOUT, TV_WALLET_EFUNDS, TV_WALLET_ERANGE,
  * TV_WALLET_ELIMIT, TV_INV_EFULL), TV_ENOTFOUND (no such item or user), database errors. */
 int tv_shop_purchase(tv_shop_t *shop, const char *user_id, const char *item_id,
@@ -222,5 +229,26 @@ int tv_inv_list(struct tv_db *db, const char *user_id, cJSON **out);
  * TV_WALLET_EBAD, TV_INV_ENOTENOUGH), database errors. */
 int tv_inv_consume(struct tv_db *db, const char *user_id, const char *item_id, int64_t n,
                    int64_t *left, tv_wallet_err_t *err);
+
+/* --- client requests as JSON (requests.c): one form for REST and the built-in RPCs ------- */
+
+/* The gRPC code for a refused economy call: 9 (FAILED_PRECONDITION) for insufficient funds,
+ * as Nakama's wallet answers it, else rc's own (tv_error_grpc). */
+int tv_econ_grpc(int rc, const tv_wallet_err_t *err);
+
+/* The items on sale at unix time now (enabled, inside their window), as {"items": [...]}
+ * ("items" left out when none). TV_ENOMEM. */
+int tv_shop_on_sale(tv_shop_t *shop, int64_t now, cJSON **out);
+
+/* A purchase request {item_id, idempotency_key} (snake_case or lowerCamel) by user uid:
+ * tv_shop_purchase's answer and errors; TV_EINVAL (TV_WALLET_EBAD) for a request of the
+ * wrong shape. */
+int tv_shop_purchase_req(tv_shop_t *shop, const char *uid, const cJSON *req, cJSON **out,
+                         tv_wallet_err_t *err);
+
+/* A consume request {item_id, count 1-TV_INV_CONSUME_MAX}: *out (owned by the caller) is
+ * {item_id, count left} (count left out at 0, as protojson). tv_inv_consume's errors. */
+int tv_inv_consume_req(struct tv_db *db, const char *uid, const cJSON *req, cJSON **out,
+                       tv_wallet_err_t *err);
 
 #endif

@@ -21,6 +21,7 @@ typedef struct {
     size_t ndeltas;
     cJSON *receipt;                 /* rebuilt on every try */
     char *wallet;                   /* rebuilt on every try */
+    int replayed;                   /* the key's receipt existed: nothing was charged */
     tv_wallet_err_t *err;
 } purchase_t;
 
@@ -165,6 +166,7 @@ static int purchase_tx(tv_db_conn_t *conn, void *arg)
     free(p->wallet);
     p->receipt = NULL;
     p->wallet = NULL;
+    p->replayed = 0;
     memset(p->err, 0, sizeof *p->err);
     /* the buyer's row lock serializes one user's purchases (limit and key checks) */
     int64_t changed = 0;
@@ -175,7 +177,7 @@ static int purchase_tx(tv_db_conn_t *conn, void *arg)
         return refuse(p->err, TV_ENOTFOUND, TV_WALLET_ENOUSER, "User not found.");
     if (rc || (rc = find_receipt(conn, p)) < 0)
         return rc;
-    if (rc == 1)
+    if ((p->replayed = rc == 1))
         return query_text(conn, "SELECT wallet FROM users WHERE id = $1", p->uid, &p->wallet);
     int64_t bought;
     if ((rc = count_bought(conn, p, &bought)) ||
@@ -250,12 +252,13 @@ int tv_shop_purchase(tv_shop_t *shop, const char *user_id, const char *item_id,
     rc = price && grants ? tv_shop_item_parse(cached, &it, err) : TV_ENOMEM;
     if (rc == TV_OK) {
         purchase_t p = {uid, key, &it, price, grants, deltas, merge_deltas(&it, deltas),
-                        NULL, NULL, err};
+                        NULL, NULL, 0, err};
         rc = tv_db_tx(tv_shop_db(shop), purchase_tx, &p);
         cJSON *res = rc == TV_OK ? cJSON_CreateObject() : NULL;
         if (res && cJSON_AddItemToObject(res, "receipt", p.receipt))
             p.receipt = NULL;
-        if (res && (p.receipt || !cJSON_AddStringToObject(res, "wallet", p.wallet))) {
+        if (res && (p.receipt || !cJSON_AddStringToObject(res, "wallet", p.wallet) ||
+                    (p.replayed && !cJSON_AddTrueToObject(res, "replayed")))) {
             cJSON_Delete(res);
             res = NULL;
         }

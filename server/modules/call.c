@@ -134,6 +134,80 @@ static int run_rpc(const mod_entry_t *e, const char *payload, size_t len,
     return rc;
 }
 
+/* Runs the before hook of b's API, if any: 0 to go on (*payload and *len then point at the
+ * hook's replacement, kept in rep, or stay), else the refusal's code with *message set. */
+static int builtin_before(const tv_mod_gen_t *g, const mod_builtin_t *b,
+                          const tv_mod_caller_t *who, const char **payload, size_t *len,
+                          tv_mod_reply_t *rep, char **message)
+{
+    const mod_entry_t *e = b->hook_api ? tv_mod_gen_find(g, KIND_BEFORE, b->hook_key) : NULL;
+    if (!e)
+        return 0;
+    int code = tv_mod_call_hook(e, b->hook_api, who, *payload, *len, NULL, 0, rep);
+    if (code) {
+        tv_log_debug("modules", "%s: before hook %s refused the call (%d)", e->mod->name,
+                     b->hook_api, code);
+        *message = rep->message ? rep->message : strdup("Refused by a before hook.");
+        rep->message = NULL;
+        return code;
+    }
+    if (rep->data) {
+        *payload = rep->data;
+        *len = rep->len;
+    }
+    return 0;
+}
+
+/* Runs the after hook of b's API on a successful answer; its failure is only logged, as
+ * over REST: the call has happened. */
+static void builtin_after(const tv_mod_gen_t *g, const mod_builtin_t *b,
+                          const tv_mod_caller_t *who, const char *payload, size_t len,
+                          const char *result)
+{
+    const mod_entry_t *e = b->hook_api ? tv_mod_gen_find(g, KIND_AFTER, b->hook_key) : NULL;
+    if (!e)
+        return;
+    tv_mod_reply_t rep = {.size = sizeof rep};
+    int code = tv_mod_call_hook(e, b->hook_api, who, payload, len, result, strlen(result), &rep);
+    if (code)
+        tv_log_warn("modules", "%s: after hook %s failed (%d): %s", e->mod->name, b->hook_api,
+                    code, rep.message ? rep.message : "no message");
+    tv_mod_reply_clear(&rep);
+}
+
+/* A built-in RPC inside the hooks of its API (g, held by the caller, keeps their code
+ * loaded); fills the outputs as tv_mod_rpc_call documents. */
+static int run_builtin(const tv_mod_gen_t *g, const mod_builtin_t *b, const char *payload,
+                       size_t len, const tv_mod_caller_t *who, char **out, size_t *out_len,
+                       int *code, char **message)
+{
+    tv_mod_reply_t rep = {.size = sizeof rep};
+    if (!payload) {
+        payload = "";
+        len = 0;
+    }
+    int rc = TV_OK;
+    *code = g ? builtin_before(g, b, who, &payload, &len, &rep, message) : 0;
+    if (*code == 0) {
+        *code = b->fn(b->ud, who, payload, len, out, message);
+        if (*code == 0 && !*out && !(*out = strdup("")))
+            rc = TV_ENOMEM;
+    }
+    if (rc == TV_OK && *code == 0) {
+        *out_len = strlen(*out);
+        if (g)
+            builtin_after(g, b, who, payload, len, *out);
+    } else if (rc == TV_OK) {
+        *code = tv_mod_grpc_code(*code);
+        free(*out);
+        *out = NULL;
+        if (!*message && !(*message = strdup("RPC function failed.")))
+            rc = TV_ENOMEM;
+    }
+    tv_mod_reply_clear(&rep);
+    return rc;
+}
+
 int tv_mod_rpc_call(tv_mod_registry_t *r, const char *id, const char *payload, size_t len,
                     const tv_mod_caller_t *who, char **out, size_t *out_len, int *code,
                     char **message)
@@ -146,10 +220,23 @@ int tv_mod_rpc_call(tv_mod_registry_t *r, const char *id, const char *payload, s
         return TV_ENOMEM;
     tv_mod_gen_t *g = tv_mod_acquire(r);
     const mod_entry_t *e = g ? tv_mod_gen_find(g, KIND_RPC, key) : NULL;
-    int rc = e ? run_rpc(e, payload, len, who, out, out_len, code, message) : TV_ENOTFOUND;
+    const mod_builtin_t *b = e ? NULL : tv_mod_builtin_find(r, key);
+    int rc = e   ? run_rpc(e, payload, len, who, out, out_len, code, message)
+             : b ? run_builtin(g, b, payload, len, who, out, out_len, code, message)
+                 : TV_ENOTFOUND;
     tv_mod_release(g);
     free(key);
     return rc;
+}
+
+int tv_mod_rpc_exists(tv_mod_registry_t *r, const char *id)
+{
+    char *key = tv_mod_lower(id ? id : "");
+    tv_mod_gen_t *g = tv_mod_acquire(r);
+    int found = key && ((g && tv_mod_gen_find(g, KIND_RPC, key)) || tv_mod_builtin_find(r, key));
+    tv_mod_release(g);
+    free(key);
+    return found;
 }
 
 int tv_mod_lb_reset_call(tv_mod_registry_t *r, const char *id, int tournament, int64_t reset_time)

@@ -79,16 +79,6 @@ static void grpc_error(tv_http_req_t *req, int code, const char *msg)
 
 /* --- RPC ---------------------------------------------------------------------------------- */
 
-static int rpc_exists(tv_mod_registry_t *r, const char *id)
-{
-    char *key = tv_mod_lower(id ? id : "");
-    tv_mod_gen_t *g = tv_mod_acquire(r);
-    int found = key && g && tv_mod_gen_find(g, KIND_RPC, key);
-    tv_mod_release(g);
-    free(key);
-    return found;
-}
-
 /* POST: the body, decoded from a JSON string unless ?unwrap; GET: empty (Nakama's quirk: a
  * GET's payload parameter reaches the function only among the query parameters). */
 static int read_payload(tv_http_req_t *req, int unwrap, char **payload, size_t *len)
@@ -134,7 +124,7 @@ void tv_mod_rpc_http(tv_http_req_t *req, void *p)
 {
     tv_app_t *app = p;
     const char *id = tv_http_param(req, 0);
-    if (!rpc_exists(app->modules, id)) { /* before the body, as Nakama */
+    if (!tv_mod_rpc_exists(app->modules, id)) { /* before the body, as Nakama */
         rpc_error(req, TV_GRPC_NOT_FOUND, "RPC function not found");
         return;
     }

@@ -63,6 +63,15 @@ struct tv_mod_gen {
     size_t ntab[KIND_COUNT], captab[KIND_COUNT];
 };
 
+/* A built-in RPC (tv_mod_builtin_add): set at start-up, read without a lock afterwards. */
+typedef struct {
+    char key[129];                   /* lower-cased id */
+    const char *hook_api;            /* NULL or the API whose hooks run around it */
+    char hook_key[128];              /* hook_api lower-cased, the hooks' table key */
+    tv_mod_builtin_fn fn;
+    void *ud;
+} mod_builtin_t;
+
 /* registry.c */
 tv_module_t *tv_mod_module_new(const char *file);
 void tv_mod_module_ref(tv_module_t *m);
@@ -84,6 +93,11 @@ void tv_mod_registry_publish(tv_mod_registry_t *r, tv_mod_gen_t *g);
 void tv_mod_registry_lock_load(tv_mod_registry_t *r);
 void tv_mod_registry_unlock_load(tv_mod_registry_t *r);
 uint64_t tv_mod_registry_next_id(tv_mod_registry_t *r);
+
+/* The built-in RPC with key (lower-cased already), or NULL. */
+const mod_builtin_t *tv_mod_builtin_find(const tv_mod_registry_t *r, const char *key);
+/* Logs a warning for every built-in RPC that a module's RPC of g replaces. */
+void tv_mod_builtin_warn_shadowed(const tv_mod_registry_t *r, const tv_mod_gen_t *g);
 
 /* Lower-cases an ASCII name into a new string (NULL when out of memory). */
 char *tv_mod_lower(const char *s);

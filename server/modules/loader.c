@@ -237,6 +237,7 @@ int tv_mod_load_dir(tv_mod_registry_t *r, const char *dir)
     for (int i = 0; i < n; i++)
         refused += load_one(g, dir, list[i]->d_name) != TV_OK;
     tv_mod_gen_seal(g);
+    tv_mod_builtin_warn_shadowed(r, g);
     rc = (int)g->nmods;
     tv_log_info("modules", "generation %llu: %d module(s) loaded, %d refused, from %s",
                 (unsigned long long)g->id, rc, refused, dir);

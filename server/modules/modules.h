@@ -53,12 +53,13 @@ typedef struct tv_mod_caller {
     size_t nquery;
 } tv_mod_caller_t;
 
-/* Calls the RPC id (case-insensitive) of the current generation, on the calling thread (a
- * worker: the function may be slow). payload holds len bytes and must have a NUL at
- * payload[len] (modules are promised one); NULL reads as "". Returns TV_ENOTFOUND when no module registered id,
- * TV_ENOMEM; otherwise TV_OK with *code the function's gRPC code (0, or 1-16: others become
- * 13) and either *out and *out_len (code 0; malloc'd, NUL-terminated, owned by the caller) or
- * *message (code != 0; malloc'd text owned by the caller). */
+/* Calls the RPC id (case-insensitive) of the current generation, else the built-in one of
+ * that id (inside the hooks of its API), on the calling thread (a worker: the function may
+ * be slow). payload holds len bytes and must have a NUL at payload[len] (modules are
+ * promised one); NULL reads as "". Returns TV_ENOTFOUND when neither a module nor the server
+ * has id, TV_ENOMEM; otherwise TV_OK with *code the function's gRPC code (0, or 1-16: others
+ * become 13) and either *out and *out_len (code 0; malloc'd, NUL-terminated, owned by the
+ * caller) or *message (code != 0; malloc'd text owned by the caller). */
 int tv_mod_rpc_call(tv_mod_registry_t *r, const char *id, const char *payload, size_t len,
                     const tv_mod_caller_t *who, char **out, size_t *out_len, int *code,
                     char **message);
@@ -68,6 +69,30 @@ int tv_mod_rpc_call(tv_mod_registry_t *r, const char *id, const char *payload, s
 struct tv_rt;
 struct tv_workers;
 int tv_mod_rt_register(struct tv_rt *rt, tv_mod_registry_t *registry, struct tv_workers *workers);
+
+/* --- built-in RPCs ------------------------------------------------------------------------ */
+
+/* A function the server itself answers under an RPC id (the economy's shop_purchase, ...),
+ * reached exactly as a module's RPC is: /v2/rpc/{id}, the socket's rpc, nakama-js
+ * client.rpc. Runs on a worker. payload holds len bytes followed by a NUL ("" when empty).
+ * Returns 0 with *out (malloc'd text owned by the caller; NULL answers an empty payload), or
+ * a gRPC code (1-16) with *message (malloc'd, owned by the caller; NULL = a generic text). */
+typedef int (*tv_mod_builtin_fn)(void *ud, const tv_mod_caller_t *who, const char *payload,
+                                 size_t len, char **out, char **message);
+
+#define TV_MOD_BUILTINS_MAX 16
+
+/* Registers the built-in RPC id (case-insensitive, 1-128 bytes), answered by fn(ud, ...).
+ * hook_api (borrowed, static; NULL = none) names the REST API whose module before/after hooks
+ * run around it, so a hook on the REST call governs the RPC form too. A module's RPC of the
+ * same id takes precedence (a warning is logged at load). Only at start-up, before the
+ * registry is shared with other threads: the table is read without a lock. TV_EINVAL,
+ * TV_ECONFLICT (id taken), TV_EBUSY (TV_MOD_BUILTINS_MAX reached), TV_ENOMEM. */
+int tv_mod_builtin_add(tv_mod_registry_t *r, const char *id, const char *hook_api,
+                       tv_mod_builtin_fn fn, void *ud);
+
+/* 1 when id (any case) is a module's RPC in the current generation or a built-in one. */
+int tv_mod_rpc_exists(tv_mod_registry_t *r, const char *id);
 
 /* POST and GET /v2/rpc/{id} (route auth TV_HTTP_AUTH_RPC); app is a tv_app_t. */
 void tv_mod_rpc_http(tv_http_req_t *req, void *app);

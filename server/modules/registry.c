@@ -17,6 +17,8 @@ struct tv_mod_registry {
     tv_mod_gen_t *cur;       /* one reference, owned by the registry */
     pthread_mutex_t load;    /* one load at a time */
     uint64_t next_id;        /* under load */
+    mod_builtin_t builtins[TV_MOD_BUILTINS_MAX]; /* written only at start-up */
+    size_t nbuiltins;
 };
 
 static atomic_int live_modules;
@@ -336,6 +338,49 @@ void tv_mod_registry_unlock_load(tv_mod_registry_t *r)
 uint64_t tv_mod_registry_next_id(tv_mod_registry_t *r)
 {
     return r->next_id++;
+}
+
+/* --- built-in RPCs ---------------------------------------------------------------------- */
+
+const mod_builtin_t *tv_mod_builtin_find(const tv_mod_registry_t *r, const char *key)
+{
+    for (size_t i = 0; r && i < r->nbuiltins; i++)
+        if (strcmp(r->builtins[i].key, key) == 0)
+            return &r->builtins[i];
+    return NULL;
+}
+
+int tv_mod_builtin_add(tv_mod_registry_t *r, const char *id, const char *hook_api,
+                       tv_mod_builtin_fn fn, void *ud)
+{
+    size_t n = id ? strlen(id) : 0, h = hook_api ? strlen(hook_api) : 0;
+    if (!r || !fn || n == 0 || n >= sizeof r->builtins[0].key ||
+        h >= sizeof r->builtins[0].hook_key)
+        return TV_EINVAL;
+    if (r->nbuiltins == TV_MOD_BUILTINS_MAX)
+        return TV_EBUSY;
+    mod_builtin_t *b = &r->builtins[r->nbuiltins];
+    for (size_t i = 0; i <= n; i++)
+        b->key[i] = (char)tolower((unsigned char)id[i]);
+    if (tv_mod_builtin_find(r, b->key))
+        return TV_ECONFLICT;
+    for (size_t i = 0; i <= h && hook_api; i++)
+        b->hook_key[i] = (char)tolower((unsigned char)hook_api[i]);
+    b->hook_api = hook_api;
+    b->fn = fn;
+    b->ud = ud;
+    r->nbuiltins++;
+    return TV_OK;
+}
+
+void tv_mod_builtin_warn_shadowed(const tv_mod_registry_t *r, const tv_mod_gen_t *g)
+{
+    for (size_t i = 0; i < r->nbuiltins; i++) {
+        const mod_entry_t *e = tv_mod_gen_find(g, KIND_RPC, r->builtins[i].key);
+        if (e)
+            tv_log_warn("modules", "%s (%s): its RPC '%s' replaces the server's built-in one",
+                        e->mod->name, e->mod->file, e->key);
+    }
 }
 
 /* --- match handlers ---------------------------------------------------------------------- */

@@ -2,7 +2,9 @@
 // account, refused overdrafts that change nothing, all-or-nothing updates across users,
 // concurrent debits that never overdraw, balance == sum of the ledger, ledger paging; the
 // shop catalog through the console API (validation, replace, disable, the cache after a
-// restart).
+// restart); purchases and inventory over REST; the built-in RPCs (shop_catalog, shop_purchase,
+// inventory_list, inventory_consume, wallet_ledger) over HTTP and the socket, and module hooks
+// (tests/modules/shop_hooks.c) around both forms.
 // Run by meson on SQLite and PostgreSQL; see tests/lib/server.mjs for the environment.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +12,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, bearer, basic, decodeJwt, randomId } from '../lib/server.mjs';
+import { wsConnect } from './wsutil.mjs';
 
 let consoleToken;
 
@@ -18,7 +21,8 @@ let srv, dir;
 before(async () => {
   assert.ok(process.env.TAVERN_TEST_MODULES, 'TAVERN_TEST_MODULES is set by meson');
   dir = mkdtempSync(join(tmpdir(), 'tavern-econ-modules-'));
-  copyFileSync(join(process.env.TAVERN_TEST_MODULES, 'wallet_mod.so'), join(dir, 'wallet_mod.so'));
+  for (const m of ['wallet_mod.so', 'shop_hooks.so'])
+    copyFileSync(join(process.env.TAVERN_TEST_MODULES, m), join(dir, m));
   srv = await startServer(['--module-path', dir]);
 });
 after(async () => {
@@ -64,7 +68,7 @@ async function ledger(u) {
   const all = [];
   let cursor = '';
   for (let i = 0; i < 100; i++) {
-    const res = await rpc('wallet_ledger', `${u.uid} 7 ${cursor}`);
+    const res = await rpc('wallet_ledger_of', `${u.uid} 7 ${cursor}`);
     assert.equal(res.status, 200, res.text);
     const page = JSON.parse(res.text);
     all.push(...(page.items ?? []));
@@ -145,8 +149,8 @@ describe('wallets (module host entries)', () => {
     ok(await update([{ user_id: u.uid, changeset: { big: 2 ** 53 - 1 } }]));
     rpcErr(await update([{ user_id: u.uid, changeset: { big: 1 } }]), 400, 3, 'range');
     assert.deepEqual(await wallet(u), { coins: 7, big: 2 ** 53 - 1 });
-    rpcErr(await rpc('wallet_ledger', `${u.uid} 0`), 400, 3, 'limit 0');
-    rpcErr(await rpc('wallet_ledger', `${u.uid} 5 nonsense`), 400, 3, 'bad cursor');
+    rpcErr(await rpc('wallet_ledger_of', `${u.uid} 0`), 400, 3, 'limit 0');
+    rpcErr(await rpc('wallet_ledger_of', `${u.uid} 5 nonsense`), 400, 3, 'bad cursor');
   });
 
   test('concurrent debits never overdraw, and balance == sum of the ledger', async () => {
@@ -350,7 +354,9 @@ describe('purchases and inventory', () => {
     await put(id, { name: 'Potion', price: { coins: 10 }, grants: { items: { potion: 1 } } });
     const u = await rich(1000);
     const first = ok(await buy(u, id, 'same-key'));
-    assert.deepEqual(ok(await buy(u, id, 'same-key'), 'retry'), first);
+    assert.equal(first.replayed, undefined, 'a new purchase');
+    const retry = ok(await buy(u, id, 'same-key'), 'retry');
+    assert.deepEqual([retry.receipt, retry.wallet, retry.replayed], [first.receipt, first.wallet, true]);
     const res = await Promise.all(Array.from({ length: 10 }, () => buy(u, id, 'burst')));
     const ids = new Set(res.map((r) => ok(r, 'burst').receipt.id));
     assert.equal(ids.size, 1, 'one receipt for one key');
@@ -439,5 +445,117 @@ describe('purchases and inventory', () => {
     const v = await user();
     ok(await buy(v, id, 'x'));
     assert.deepEqual(await inventory(v), { box: 1 });
+  });
+});
+
+describe('built-in RPCs and purchase hooks', () => {
+  let ct;
+  before(async () => {
+    const res = await srv.post('/v2/console/authenticate', { username: 'admin', password: 'password' }, { consolePort: true });
+    ct = ok(res, 'console login').token;
+  });
+  const put = async (id, body) => ok(await srv.request('PUT', `/v2/console/shop/${id}`, { body, consolePort: true, auth: bearer(ct) }), `put ${id}`);
+  /** A built-in RPC with the user's session, as nakama-js client.rpc sends it (a JSON string). */
+  const call = (u, id, input) => srv.post(`/v2/rpc/${id}`, JSON.stringify(JSON.stringify(input)), { auth: u.auth, headers: { 'content-type': 'application/json' } });
+  const payload = (res, what) => JSON.parse(ok(res, what).payload);
+  async function rich(coins) {
+    const u = await user();
+    ok(await update([{ user_id: u.uid, changeset: { coins } }]), 'credit');
+    return u;
+  }
+
+  test('every operation answers over RPC what its REST route answers', async () => {
+    const id = randomId('rpc-', 12);
+    await put(id, { name: 'Arrows', price: { coins: 4 }, grants: { items: { arrow: 10 }, currencies: { xp: 1 } } });
+    const u = await rich(10);
+    const cat = payload(await call(u, 'shop_catalog', {}), 'catalog');
+    assert.deepEqual(cat, ok(await srv.get('/v2/shop', { auth: u.auth })));
+    assert.ok(cat.items.some((i) => i.id === id));
+    const bought = payload(await call(u, 'shop_purchase', { item_id: id, idempotency_key: 'r1' }), 'purchase');
+    assert.deepEqual([bought.receipt.item_id, JSON.parse(bought.wallet)], [id, { coins: 6, xp: 1 }]);
+    // the same key over REST is the same purchase
+    const again = ok(await srv.post('/v2/shop/purchase', { item_id: id, idempotency_key: 'r1' }, { auth: u.auth }));
+    assert.deepEqual([again.receipt, again.replayed], [bought.receipt, true]);
+    assert.deepEqual(payload(await call(u, 'inventory_list', {}), 'inventory'), ok(await srv.get('/v2/inventory', { auth: u.auth })));
+    assert.deepEqual(payload(await call(u, 'inventory_consume', { item_id: 'arrow', count: 3 }), 'consume'), { item_id: 'arrow', count: '7' });
+    assert.deepEqual(payload(await call(u, 'INVENTORY_LIST', {}), 'ids are case-insensitive').items.map((i) => [i.item_id, i.count]), [['arrow', '7']]);
+    const page = payload(await call(u, 'wallet_ledger', { limit: 1 }), 'ledger page');
+    assert.equal(page.items.length, 1);
+    assert.equal(page.items[0].metadata.receipt, bought.receipt.id, 'newest first');
+    const rest = ok(await srv.get(`/v2/wallet/ledger?limit=5&cursor=${encodeURIComponent(page.cursor)}`, { auth: u.auth }));
+    assert.deepEqual(payload(await call(u, 'wallet_ledger', { limit: 5, cursor: page.cursor }), 'next page'), rest);
+    assert.deepEqual(rest.items.map((i) => i.changeset), [{ coins: 10 }]);
+    // an empty payload reads as {}
+    const empty = await srv.post('/v2/rpc/wallet_ledger', '', { auth: u.auth });
+    assert.equal(JSON.parse(ok(empty).payload).items.length, 2);
+  });
+
+  test('refusals carry the REST call\'s codes and change nothing', async () => {
+    const id = randomId('rpcx-', 12);
+    await put(id, { name: 'Dear', price: { coins: 50 }, grants: { items: { gem: 1 } } });
+    const u = await rich(10);
+    rpcErr(await call(u, 'shop_purchase', { item_id: id, idempotency_key: 'x' }), 400, 9, 'insufficient funds');
+    rpcErr(await call(u, 'shop_purchase', { item_id: 'no-such-item', idempotency_key: 'x' }), 404, 5, 'unknown item');
+    rpcErr(await call(u, 'shop_purchase', { item_id: id }), 400, 3, 'no key');
+    rpcErr(await call(u, 'shop_purchase', [1, 2]), 400, 3, 'not an object');
+    rpcErr(await srv.post('/v2/rpc/shop_purchase', '"{\\"item_id\\":"', { auth: u.auth }), 400, 3, 'malformed JSON');
+    rpcErr(await call(u, 'inventory_consume', { item_id: 'gem', count: 1 }), 400, 3, 'nothing to consume');
+    rpcErr(await call(u, 'inventory_consume', { item_id: 'gem', count: -1 }), 400, 3, 'negative count');
+    rpcErr(await call(u, 'wallet_ledger', { limit: 101 }), 400, 3, 'limit');
+    rpcErr(await call(u, 'wallet_ledger', { cursor: 'nonsense' }), 400, 3, 'cursor');
+    rpcErr(await call(u, 'wallet_ledger', { cursor: 7 }), 400, 3, 'cursor type');
+    // the HTTP key names no user: the economy's RPCs need a session
+    rpcErr(await srv.post('/v2/rpc/inventory_list?http_key=defaulthttpkey', '"{}"'), 401, 16, 'HTTP key');
+    assert.deepEqual(await wallet(u), { coins: 10 });
+    assert.equal((await ledger(u)).length, 1);
+  });
+
+  test('hooks on the REST call govern the RPC form: refuse, bonus once, rewrite', async () => {
+    const forbidden = randomId('forbidden-', 12), bonus = randomId('bonus-', 12);
+    await put(forbidden, { name: 'No', grants: { items: { x: 1 } } });
+    await put(bonus, { name: 'Yes', price: { coins: 1 }, grants: { items: { y: 1 } } });
+    const u = await rich(10);
+    rpcErr(await call(u, 'shop_purchase', { item_id: forbidden, idempotency_key: 'f' }), 403, 7, 'refused by the before hook (RPC)');
+    const rest = await srv.post('/v2/shop/purchase', { item_id: forbidden, idempotency_key: 'f' }, { auth: u.auth });
+    assert.equal(rest.status, 403, rest.text);
+    ok(await call(u, 'shop_purchase', { item_id: bonus, idempotency_key: 'b1' }), 'bonus item (RPC)');
+    ok(await srv.post('/v2/shop/purchase', { item_id: bonus, idempotency_key: 'b2' }, { auth: u.auth }), 'bonus item (REST)');
+    // retries of either key are no purchases: no bonus for them
+    ok(await call(u, 'shop_purchase', { item_id: bonus, idempotency_key: 'b2' }), 'retry');
+    ok(await srv.post('/v2/shop/purchase', { item_id: bonus, idempotency_key: 'b1' }, { auth: u.auth }), 'retry');
+    assert.deepEqual(await wallet(u), { coins: 8, bonus: 2 });
+    const items = await ledger(u);
+    assert.equal(items.filter((i) => i.metadata?.why === 'bonus').length, 2, 'one bonus per purchase');
+    assert.equal(items.reduce((s, i) => s + (i.changeset.bonus ?? 0), 0), 2);
+    // a before hook's replacement payload is what the built-in reads
+    const capped = payload(await call(u, 'wallet_ledger', { limit: 50, capped: true }), 'capped');
+    assert.equal(capped.items.length, 1);
+  });
+
+  test('over the socket: rpc answers with the payload, refusals are error envelopes', async () => {
+    const id = randomId('ws-', 12);
+    await put(id, { name: 'Socket', price: { coins: 2 }, grants: { items: { torch: 1 } } });
+    const u = await rich(3);
+    const sock = await wsConnect(srv, { token: u.auth.slice('Bearer '.length) });
+    let cid = 0;
+    const rpcWs = async (rpc) => {
+      sock.inbox.send({ cid: String(++cid), rpc });
+      const reply = await sock.inbox.next();
+      assert.equal(reply.cid, String(cid), JSON.stringify(reply));
+      return reply;
+    };
+    try {
+      const r = await rpcWs({ id: 'shop_purchase', payload: JSON.stringify({ item_id: id, idempotency_key: 'w' }) });
+      assert.equal(r.rpc?.id, 'shop_purchase', JSON.stringify(r));
+      assert.equal(JSON.parse(r.rpc.payload).receipt.item_id, id);
+      const inv = await rpcWs({ id: 'inventory_list' });
+      assert.deepEqual(JSON.parse(inv.rpc.payload).items.map((i) => [i.item_id, i.count]), [['torch', '1']]);
+      const refused = await rpcWs({ id: 'shop_purchase', payload: JSON.stringify({ item_id: id, idempotency_key: 'w2' }) });
+      assert.equal(refused.error?.code, 7, JSON.stringify(refused)); // RUNTIME_FUNCTION_EXCEPTION
+      assert.match(refused.error.message, /insufficient|funds/i);
+    } finally {
+      sock.ws.close();
+    }
+    assert.deepEqual(await wallet(u), { coins: 1 });
   });
 });

@@ -1,5 +1,5 @@
 /* The wallet test module: RPCs around the wallet host entries (ABI 1.5). wallet_update takes
- * the updates array as its payload (wallet_update_neg allows overdrafts); wallet_ledger takes
+ * the updates array as its payload (wallet_update_neg allows overdrafts); wallet_ledger_of takes
  * "user_id limit [cursor]". tests/integration/economy.test.mjs drives it. */
 #include <tavern/module.h>
 
@@ -51,5 +51,5 @@ int tavern_module_init(const tv_host_api_t *api, tv_module_t *mod)
     int rc = api->register_rpc(mod, "wallet_update", update);
     if (!rc)
         rc = api->register_rpc(mod, "wallet_update_neg", update);
-    return rc ? rc : api->register_rpc(mod, "wallet_ledger", ledger);
+    return rc ? rc : api->register_rpc(mod, "wallet_ledger_of", ledger);
 }

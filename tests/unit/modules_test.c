@@ -334,6 +334,101 @@ static void test_load(const char *dir)
     tv_mod_registry_free(r);
 }
 
+/* --- built-in RPCs ------------------------------------------------------------------------ */
+
+/* A built-in that echoes its payload, counting its calls in ud; "fail" fails with 5, "null"
+ * answers nothing. */
+static int srv_echo(void *ud, const tv_mod_caller_t *who, const char *payload, size_t len,
+                    char **out, char **message)
+{
+    (void)who;
+    (*(int *)ud)++;
+    if (strcmp(payload, "fail") == 0) {
+        *message = strdup("built-in failed");
+        return 5;
+    }
+    if (strcmp(payload, "null") == 0)
+        return 0;
+    *out = strndup(payload, len);
+    return 0;
+}
+
+/* hook_stats' after_custom count (good.so's after hook on AuthenticateCustom). */
+static int after_custom_count(tv_mod_registry_t *r)
+{
+    result_t x = call(r, "hook_stats", "", NULL);
+    int n = -1;
+    const char *p = x.out ? strstr(x.out, "\"after_custom\":") : NULL;
+    if (p)
+        n = atoi(p + strlen("\"after_custom\":"));
+    result_free(&x);
+    return n;
+}
+
+static void test_builtins(const char *dir)
+{
+    tv_mod_registry_t *r;
+    int calls = 0, echo_calls = 0;
+    CHECK(tv_mod_registry_new(&r) == TV_OK);
+    CHECK(tv_mod_builtin_add(r, "Srv_Echo", "AuthenticateCustom", srv_echo, &calls) == TV_OK);
+    CHECK(tv_mod_builtin_add(r, "srv_echo", NULL, srv_echo, &calls) == TV_ECONFLICT);
+    CHECK(tv_mod_builtin_add(r, "", NULL, srv_echo, &calls) == TV_EINVAL);
+    CHECK(tv_mod_builtin_add(r, "x", NULL, NULL, &calls) == TV_EINVAL);
+    char long_name[200];
+    memset(long_name, 'a', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = 0;
+    CHECK(tv_mod_builtin_add(r, long_name, NULL, srv_echo, &calls) == TV_EINVAL);
+    CHECK(tv_mod_builtin_add(r, "x", long_name, srv_echo, &calls) == TV_EINVAL);
+    CHECK(tv_mod_builtin_add(r, "echo", NULL, srv_echo, &echo_calls) == TV_OK);
+
+    /* before any module loads: the built-in answers, no hooks to run */
+    CHECK(answers(r, "SRV_ECHO", "{\"id\":\"rewrite-1\"}", "{\"id\":\"rewrite-1\"}"));
+    CHECK(answers(r, "echo", "mine", "mine") && echo_calls == 1);
+    CHECK(tv_mod_rpc_exists(r, "Srv_echo") && !tv_mod_rpc_exists(r, "testecho"));
+
+    capture_begin();
+    tv_mod_load_dir(r, dir); /* good, late and echo load (the broken ones are refused) */
+    char *log = capture_end();
+    CHECK(log && strstr(log, "its RPC 'echo' replaces the server's built-in one"));
+    free(log);
+    CHECK(answers(r, "echo", "theirs", "theirs") && echo_calls == 1); /* the module's */
+    CHECK(tv_mod_rpc_exists(r, "testecho") && tv_mod_rpc_exists(r, "srv_echo"));
+
+    /* inside the hooks of AuthenticateCustom: the before hook rewrites or refuses */
+    calls = 0;
+    CHECK(answers(r, "srv_echo", "{\"id\":\"rewrite-1\"}", "{\"id\":\"rewrote-1\"}"));
+    result_t x = call(r, "srv_echo", "{\"id\":\"blocked-1\"}", NULL);
+    CHECK(x.rc == TV_OK && x.code == 7 && x.out == NULL && x.msg &&
+          strcmp(x.msg, "custom id blocked by module") == 0);
+    CHECK(calls == 1); /* the refused call never reached the built-in */
+    result_free(&x);
+    /* the after hook sees the answer; its failure is only logged */
+    int before = after_custom_count(r);
+    CHECK(answers(r, "srv_echo", "{\"token\":\"t\"}", "{\"token\":\"t\"}"));
+    CHECK(after_custom_count(r) == before + 1);
+    capture_begin();
+    CHECK(answers(r, "srv_echo", "{\"id\":\"after-fails\"}", "{\"id\":\"after-fails\"}"));
+    log = capture_end();
+    CHECK(log && strstr(log, "after hook AuthenticateCustom failed"));
+    free(log);
+    /* the built-in's own failure and empty answer */
+    x = call(r, "srv_echo", "fail", NULL);
+    CHECK(x.rc == TV_OK && x.code == 5 && x.msg && strcmp(x.msg, "built-in failed") == 0);
+    result_free(&x);
+    x = call(r, "srv_echo", "null", NULL);
+    CHECK(x.rc == TV_OK && x.code == 0 && x.out && x.len == 0);
+    result_free(&x);
+    /* the table is bounded */
+    int added = 2;
+    for (int i = 0; added < TV_MOD_BUILTINS_MAX; i++, added++) {
+        char id[16];
+        snprintf(id, sizeof id, "fill_%d", i);
+        CHECK(tv_mod_builtin_add(r, id, NULL, srv_echo, &calls) == TV_OK);
+    }
+    CHECK(tv_mod_builtin_add(r, "one_too_many", NULL, srv_echo, &calls) == TV_EBUSY);
+    tv_mod_registry_free(r);
+}
+
 /* --- reloading ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -495,6 +590,7 @@ int main(void)
     char dir1[] = "/tmp/tavern-mod-test-XXXXXX", dir2[] = "/tmp/tavern-mod-test-XXXXXX";
     CHECK(mkdtemp(dir1) && mkdtemp(dir2));
     test_load(dir1);
+    test_builtins(dir1);
     test_reload(dir2);
     test_reload_storm(dir2);
     test_sticky();
