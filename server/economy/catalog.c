@@ -238,6 +238,26 @@ cJSON *tv_shop_item_json(const tv_shop_item_t *it)
     return o;
 }
 
+size_t tv_shop_item_deltas(const tv_shop_item_t *it, tv_wallet_delta_t *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < it->nprice; i++)
+        d[n++] = (tv_wallet_delta_t){it->price[i].currency, -it->price[i].delta};
+    for (size_t i = 0; i < it->ngrant_currencies; i++) {
+        size_t k = 0;
+        while (k < n && strcmp(d[k].currency, it->grant_currencies[i].currency) != 0)
+            k++;
+        if (k == n)
+            d[n++] = (tv_wallet_delta_t){it->grant_currencies[i].currency, 0};
+        d[k].delta += it->grant_currencies[i].delta;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (d[i].delta != 0)
+            d[m++] = d[i];
+    return m;
+}
+
 int tv_shop_can_buy(const tv_shop_item_t *it, int64_t now, int64_t bought, tv_wallet_err_t *err)
 {
     if (it->disabled)

@@ -153,6 +153,12 @@ cJSON *tv_shop_item_json(const tv_shop_item_t *it);
  * err->why TV_SHOP_EOFFSALE or TV_SHOP_ELIMIT. */
 int tv_shop_can_buy(const tv_shop_item_t *it, int64_t now, int64_t bought, tv_wallet_err_t *err);
 
+/* What a purchase of it does to the buyer's wallet: minus the price plus the granted
+ * currencies, one delta per currency (a currency both paid and granted is netted; one that
+ * nets to 0 is left out). Writes at most 2 * TV_SHOP_CURRENCIES_MAX deltas to d (currency
+ * names borrowed from it) and returns how many. */
+size_t tv_shop_item_deltas(const tv_shop_item_t *it, tv_wallet_delta_t *d);
+
 /* --- the catalog store and its cache (shop.c) ------------------------------------------- */
 
 #define TV_SHOP_ITEMS_MAX 500 /* items in the catalog, disabled ones included */

@@ -187,27 +187,6 @@ static int purchase_tx(tv_db_conn_t *conn, void *arg)
     return buy(conn, p);
 }
 
-/* -price plus the granted currencies, one delta per currency, zeros left out. */
-static size_t merge_deltas(const tv_shop_item_t *it, tv_wallet_delta_t *d)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < it->nprice; i++)
-        d[n++] = (tv_wallet_delta_t){it->price[i].currency, -it->price[i].delta};
-    for (size_t i = 0; i < it->ngrant_currencies; i++) {
-        size_t k = 0;
-        while (k < n && strcmp(d[k].currency, it->grant_currencies[i].currency) != 0)
-            k++;
-        if (k == n)
-            d[n++] = (tv_wallet_delta_t){it->grant_currencies[i].currency, 0};
-        d[k].delta += it->grant_currencies[i].delta;
-    }
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (d[i].delta != 0)
-            d[m++] = d[i];
-    return m;
-}
-
 /* The cached item's price and grants as JSON text (owned by the caller). */
 static char *member_text(const cJSON *item, const char *key)
 {
@@ -251,7 +230,7 @@ int tv_shop_purchase(tv_shop_t *shop, const char *user_id, const char *item_id,
     char *price = member_text(cached, "price"), *grants = member_text(cached, "grants");
     rc = price && grants ? tv_shop_item_parse(cached, &it, err) : TV_ENOMEM;
     if (rc == TV_OK) {
-        purchase_t p = {uid, key, &it, price, grants, deltas, merge_deltas(&it, deltas),
+        purchase_t p = {uid, key, &it, price, grants, deltas, tv_shop_item_deltas(&it, deltas),
                         NULL, NULL, 0, err};
         rc = tv_db_tx(tv_shop_db(shop), purchase_tx, &p);
         cJSON *res = rc == TV_OK ? cJSON_CreateObject() : NULL;

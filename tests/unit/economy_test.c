@@ -157,7 +157,7 @@ static void test_item_parse(void)
     cJSON_Delete(out);
     cJSON_Delete(j);
     /* defaults: no stock limit, no user limit, always on sale, free */
-    j = cJSON_Parse("{\"id\":\"gift\",\"name\":\"Gift\","
+    j = cJSON_Parse("{\"id\":\"gift\",\"name\":\"G\",\"name\":\"Gift\","
                     "\"grants\":{\"currencies\":{\"coins\":5}}}");
     CHECK(tv_shop_item_parse(j, &it, &err) == TV_OK && it.stock == -1 && it.user_limit == 0 &&
           it.nprice == 0 && it.start_time == 0 && it.end_time == 0);
@@ -225,6 +225,63 @@ static void test_can_buy(void)
     it.user_limit = 0;
     it.start_time = it.end_time = 0;
     CHECK(tv_shop_can_buy(&it, 5, 1000000, &err) == TV_OK);
+    cJSON_Delete(j);
+}
+
+/* The value of currency c among n deltas; 0 when absent, -999 when listed twice. */
+static int64_t delta_of(const tv_wallet_delta_t *d, size_t n, const char *c)
+{
+    int64_t v = 0;
+    int seen = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(d[i].currency, c) == 0) {
+            v = d[i].delta;
+            seen++;
+        }
+    return seen > 1 ? -999 : v;
+}
+
+static void test_item_deltas(void)
+{
+    tv_shop_item_t it;
+    tv_wallet_err_t err = {0};
+    tv_wallet_delta_t d[2 * TV_SHOP_CURRENCIES_MAX];
+    /* paid and granted in one currency nets; a grant alone credits; a price alone debits */
+    cJSON *j = cJSON_Parse("{\"id\":\"pack\",\"name\":\"P\",\"price\":{\"coins\":10,\"gems\":2},"
+                           "\"grants\":{\"currencies\":{\"coins\":3,\"xp\":5}}}");
+    CHECK(tv_shop_item_parse(j, &it, &err) == TV_OK);
+    size_t n = tv_shop_item_deltas(&it, d);
+    CHECK(n == 3);
+    CHECK(delta_of(d, n, "coins") == -7 && delta_of(d, n, "gems") == -2 &&
+          delta_of(d, n, "xp") == 5);
+    cJSON_Delete(j);
+    /* a currency that nets to 0 is left out: the ledger shows no empty change */
+    j = cJSON_Parse("{\"id\":\"swap\",\"name\":\"S\",\"price\":{\"coins\":4},"
+                    "\"grants\":{\"currencies\":{\"coins\":4,\"gold\":1}}}");
+    CHECK(tv_shop_item_parse(j, &it, &err) == TV_OK);
+    n = tv_shop_item_deltas(&it, d);
+    CHECK(n == 1 && strcmp(d[0].currency, "gold") == 0 && d[0].delta == 1);
+    cJSON_Delete(j);
+    /* a free item that grants only items changes no currency */
+    j = cJSON_Parse("{\"id\":\"gift\",\"name\":\"G\",\"grants\":{\"items\":{\"box\":1}}}");
+    CHECK(tv_shop_item_parse(j, &it, &err) == TV_OK);
+    CHECK(tv_shop_item_deltas(&it, d) == 0);
+    cJSON_Delete(j);
+    /* the most a definition allows: 8 paid and 8 other granted currencies */
+    char def[1024] = "{\"id\":\"max\",\"name\":\"M\",\"price\":{";
+    for (int i = 0; i < TV_SHOP_CURRENCIES_MAX; i++)
+        snprintf(def + strlen(def), sizeof def - strlen(def), "%s\"p%d\":%d", i ? "," : "", i,
+                 i + 1);
+    strcat(def, "},\"grants\":{\"currencies\":{");
+    for (int i = 0; i < TV_SHOP_CURRENCIES_MAX; i++)
+        snprintf(def + strlen(def), sizeof def - strlen(def), "%s\"g%d\":%d", i ? "," : "", i,
+                 i + 1);
+    strcat(def, "}}}");
+    j = cJSON_Parse(def);
+    CHECK(tv_shop_item_parse(j, &it, &err) == TV_OK);
+    n = tv_shop_item_deltas(&it, d);
+    CHECK(n == 2 * TV_SHOP_CURRENCIES_MAX);
+    CHECK(delta_of(d, n, "p7") == -8 && delta_of(d, n, "g7") == 8);
     cJSON_Delete(j);
 }
 
@@ -394,6 +451,7 @@ int main(void)
     test_apply();
     test_item_parse();
     test_can_buy();
+    test_item_deltas();
     char dir[] = "/tmp/tavern-econtest-XXXXXX", url[128], path[160];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(url, sizeof url, "sqlite://%s/t.db", dir);
