@@ -11,6 +11,7 @@
 #include "console.h"
 #include "economy.h"
 #include "shop_api.h"
+#include "admin_api.h"
 #include "db.h"
 #include "error.h"
 #include "friend.h"
@@ -166,6 +167,15 @@ static const tv_http_route_t console_routes[] = {
     {"GET", "/v2/console/shop", TV_HTTP_AUTH_CONSOLE, tv_shop_console_list},
     {"PUT", "/v2/console/shop/{id}", TV_HTTP_AUTH_CONSOLE, tv_shop_console_put},
     {"POST", "/v2/console/shop/{id}/disable", TV_HTTP_AUTH_CONSOLE, tv_shop_console_disable},
+    {"GET", "/v2/console/economy/{user_id}", TV_HTTP_AUTH_CONSOLE, tv_econ_console_view},
+    {"GET", "/v2/console/economy/{user_id}/ledger", TV_HTTP_AUTH_CONSOLE, tv_econ_console_ledger},
+    {"GET", "/v2/console/economy/{user_id}/receipts", TV_HTTP_AUTH_CONSOLE,
+     tv_econ_console_receipts},
+    {"POST", "/v2/console/economy/{user_id}/grant", TV_HTTP_AUTH_CONSOLE, tv_econ_console_grant},
+    {"POST", "/v2/console/economy/{user_id}/revoke", TV_HTTP_AUTH_CONSOLE,
+     tv_econ_console_revoke},
+    {"POST", "/v2/console/receipt/{receipt_id}/refund", TV_HTTP_AUTH_CONSOLE,
+     tv_econ_console_refund},
     {NULL, NULL, 0, NULL},
 };
 
