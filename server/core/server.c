@@ -412,8 +412,8 @@ static int start(server_t *s, const tv_config_t *cfg)
      * (whose init may create boards) */
     if (!rc)
         rc = tv_lb_new(s->db, &s->app.leaderboards);
-    if (!rc)
-        rc = tv_shop_new(s->db, &s->app.shop);
+    if (!rc && (rc = tv_shop_new(s->db, &s->app.shop)) == TV_OK)
+        tv_mod_host_set_shop(s->app.shop); /* before modules: their init may stock the shop */
     if (!rc && (rc = tv_mod_registry_new(&s->app.modules)) == TV_OK) {
         tv_mod_host_set_leaderboards(s->app.leaderboards);
         rc = tv_lb_start_resets(s->app.leaderboards, lb_reset_hook, s->app.modules);
@@ -485,6 +485,7 @@ static void stop(server_t *s)
     tv_status_free(s->status);              /* after rt and the workers: both reach it */
     tv_mm_free(s->app.matchmaker);          /* after rt: its close listener queues work */
     tv_mod_host_set_wallets(NULL);
+    tv_mod_host_set_shop(NULL);
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */
     tv_mod_host_set_notify(NULL);           /* no module call runs any more */
     tv_notify_free(s->app.notify);
