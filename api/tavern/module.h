@@ -54,7 +54,7 @@ extern "C" {
 
 #define TV_MOD_MAGIC 0x4e564154u /* "TAVN" read as little-endian bytes */
 #define TV_ABI_MAJOR 1
-#define TV_ABI_MINOR 5
+#define TV_ABI_MINOR 6
 
 #if defined(__GNUC__)
 #define TV_MOD_EXPORT __attribute__((visibility("default")))
@@ -558,6 +558,45 @@ struct tv_host_api {
      * TV_GRPC_INVALID_ARGUMENT, TV_GRPC_UNAVAILABLE, TV_GRPC_INTERNAL. */
     int (*wallet_ledger_list)(tv_module_t *mod, const char *user_id, int limit,
                               const char *cursor, char **result_json);
+
+    /* --- inventories and the shop catalog (ABI 1.6: check TV_HOST_HAS) --------------------
+     * Item ids and catalog ids are 1-64 bytes of A-Z a-z 0-9 _ . : -. An inventory holds
+     * per user a count of each item and the item's properties (a JSON object, "{}" until
+     * set), listed by GET /v2/inventory. These entries write no wallet ledger entry (the
+     * ledger records wallet changes: write one with wallet_update when the change should be
+     * noted there). Each call runs its SQL on the calling thread (from an RPC or a hook,
+     * never a match loop). */
+
+    /* Adds count (1-1000000) of item_id to user_id's inventory in one transaction; when
+     * properties_json (a JSON object text of at most 4096 bytes) is not NULL it replaces the
+     * item's properties, NULL keeps them. Returns 0, or: TV_GRPC_INVALID_ARGUMENT for bad
+     * input or a count that would pass 10^12; TV_GRPC_NOT_FOUND for an unknown user;
+     * TV_GRPC_UNAVAILABLE when the database is busy or inventories are not running;
+     * TV_GRPC_INTERNAL otherwise. The reason goes to the server log. */
+    int (*inventory_grant)(tv_module_t *mod, const char *user_id, const char *item_id,
+                           int64_t count, const char *properties_json);
+    /* Takes count (1-1000000) of item_id from user_id's inventory in one statement, never
+     * below zero: holding fewer answers TV_GRPC_FAILED_PRECONDITION and changes nothing.
+     * The item (with its properties) leaves the inventory when its count reaches 0. Errors
+     * otherwise as inventory_grant's. */
+    int (*inventory_revoke)(tv_module_t *mod, const char *user_id, const char *item_id,
+                            int64_t count);
+    /* user_id's inventory: *result_json (taken: host->free) is {"items": [{"item_id",
+     * "count" (a string, as protojson writes int64), "properties" (left out when empty),
+     * "update_time"}]} sorted by item id, as GET /v2/inventory answers ("{}" for none; an
+     * unknown user has none). 0, TV_GRPC_INVALID_ARGUMENT (not a UUID), TV_GRPC_UNAVAILABLE,
+     * TV_GRPC_INTERNAL. */
+    int (*inventory_list)(tv_module_t *mod, const char *user_id, char **result_json);
+    /* Creates or replaces the catalog item defined by def_json, the body of the console's
+     * PUT /v2/console/shop/{id} with its "id" (name, description, category, price, grants,
+     * stock, user_limit, start_time, end_time, metadata, disabled); the catalog cache follows
+     * at once. On success *item_json (when item_json is not NULL; taken) is the item as
+     * stored. 0, or TV_GRPC_INVALID_ARGUMENT for a bad definition, TV_GRPC_RESOURCE_EXHAUSTED
+     * when the catalog holds its 500 items, TV_GRPC_UNAVAILABLE, TV_GRPC_INTERNAL. */
+    int (*shop_item_put)(tv_module_t *mod, const char *def_json, char **item_json);
+    /* Takes catalog item id off sale (it stays for receipts; a put brings it back). 0,
+     * TV_GRPC_NOT_FOUND, TV_GRPC_UNAVAILABLE, TV_GRPC_INTERNAL. */
+    int (*shop_item_disable)(tv_module_t *mod, const char *id);
 
     /* --- future entries go here, at the end, and nowhere else. ----------------------------- */
 };

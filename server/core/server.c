@@ -12,6 +12,7 @@
 #include "economy.h"
 #include "shop_api.h"
 #include "economy_rpc.h"
+#include "admin_api.h"
 #include "db.h"
 #include "error.h"
 #include "friend.h"
@@ -169,6 +170,15 @@ static const tv_http_route_t console_routes[] = {
     {"GET", "/v2/console/shop", TV_HTTP_AUTH_CONSOLE, tv_shop_console_list},
     {"PUT", "/v2/console/shop/{id}", TV_HTTP_AUTH_CONSOLE, tv_shop_console_put},
     {"POST", "/v2/console/shop/{id}/disable", TV_HTTP_AUTH_CONSOLE, tv_shop_console_disable},
+    {"GET", "/v2/console/economy/{user_id}", TV_HTTP_AUTH_CONSOLE, tv_econ_console_view},
+    {"GET", "/v2/console/economy/{user_id}/ledger", TV_HTTP_AUTH_CONSOLE, tv_econ_console_ledger},
+    {"GET", "/v2/console/economy/{user_id}/receipts", TV_HTTP_AUTH_CONSOLE,
+     tv_econ_console_receipts},
+    {"POST", "/v2/console/economy/{user_id}/grant", TV_HTTP_AUTH_CONSOLE, tv_econ_console_grant},
+    {"POST", "/v2/console/economy/{user_id}/revoke", TV_HTTP_AUTH_CONSOLE,
+     tv_econ_console_revoke},
+    {"POST", "/v2/console/receipt/{receipt_id}/refund", TV_HTTP_AUTH_CONSOLE,
+     tv_econ_console_refund},
     {NULL, NULL, 0, NULL},
 };
 
@@ -418,8 +428,8 @@ static int start(server_t *s, const tv_config_t *cfg)
      * (whose init may create boards) */
     if (!rc)
         rc = tv_lb_new(s->db, &s->app.leaderboards);
-    if (!rc)
-        rc = tv_shop_new(s->db, &s->app.shop);
+    if (!rc && (rc = tv_shop_new(s->db, &s->app.shop)) == TV_OK)
+        tv_mod_host_set_shop(s->app.shop); /* before modules: their init may stock the shop */
     if (!rc && (rc = tv_mod_registry_new(&s->app.modules)) == TV_OK)
         rc = add_builtin_rpcs(s);
     if (!rc) {
@@ -493,6 +503,7 @@ static void stop(server_t *s)
     tv_status_free(s->status);              /* after rt and the workers: both reach it */
     tv_mm_free(s->app.matchmaker);          /* after rt: its close listener queues work */
     tv_mod_host_set_wallets(NULL);
+    tv_mod_host_set_shop(NULL);
     tv_mod_registry_free(s->app.modules); /* modules still in use unload when released */
     tv_mod_host_set_notify(NULL);           /* no module call runs any more */
     tv_notify_free(s->app.notify);

@@ -102,12 +102,12 @@ static int find_receipt(tv_db_conn_t *conn, purchase_t *p)
     return rc;
 }
 
-/* How many of this item the buyer has bought (receipts). */
+/* How many of this item the buyer has bought (receipts; a refunded one no longer counts). */
 static int count_bought(tv_db_conn_t *conn, purchase_t *p, int64_t *n)
 {
     tv_db_stmt_t *st;
     int rc = tv_db_prepare(conn, "SELECT COUNT(*) FROM purchase_receipt WHERE user_id = $1 "
-                           "AND item_id = $2", &st);
+                           "AND item_id = $2 AND refund_time IS NULL", &st);
     if (rc)
         return rc;
     rc = tv_db_bind_text(st, 1, p->uid);

@@ -1,6 +1,7 @@
 /* Wallets on the database: a changeset for one or many users applied in one transaction
  * (balance in users.wallet, one wallet_ledger row per change), and the ledger listing. */
 #include "economy.h"
+#include "admin.h"
 #include "db.h"
 #include "error.h"
 #include "json.h"
@@ -72,6 +73,16 @@ static int read_wallet(tv_db_conn_t *conn, const char *uid, char **out)
     }
     tv_db_reset(st);
     return rc;
+}
+
+int tv_wallet_lock_tx(tv_db_conn_t *conn, const char *uid)
+{
+    /* a no-op write takes the row lock on PostgreSQL; SQLite's one writer holds it already */
+    int64_t changed = 0;
+    const char *args[] = {uid};
+    int rc = tv_db_execp(conn, "UPDATE users SET wallet = wallet WHERE id = $1", 1, args,
+                         &changed);
+    return rc == TV_OK && changed == 0 ? TV_ENOTFOUND : rc;
 }
 
 /* Records one result, {user_id, ledger_id, previous, updated}, at index k of results (which

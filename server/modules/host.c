@@ -4,6 +4,7 @@
 #include "notification.h"
 #include "authoritative.h"
 #include "economy.h"
+#include "admin.h"
 #include "error.h"
 #include "leaderboard.h"
 #include "leaderboard_api.h"
@@ -393,9 +394,11 @@ void tv_mod_host_set_wallets(struct tv_db *db)
     atomic_store(&wallet_db, db);
 }
 
+/* A wallet or inventory result as the gRPC code a module sees: too little to take is
+ * FAILED_PRECONDITION, as Nakama answers insufficient funds. */
 static int wallet_code(int rc, const tv_wallet_err_t *err)
 {
-    if (rc == TV_EINVAL && err->why == TV_WALLET_EFUNDS)
+    if (rc == TV_EINVAL && (err->why == TV_WALLET_EFUNDS || err->why == TV_INV_ENOTENOUGH))
         return TV_GRPC_FAILED_PRECONDITION;
     return rc == TV_OK ? TV_GRPC_OK : rc == TV_ERETRY ? TV_GRPC_UNAVAILABLE : tv_error_grpc(rc);
 }
@@ -496,6 +499,89 @@ static int host_wallet_ledger_list(tv_module_t *mod, const char *user_id, int li
     return take_json(res, result_json);
 }
 
+/* --- inventories: on the wallets' database. */
+static int host_inventory_grant(tv_module_t *mod, const char *user_id, const char *item_id,
+                                int64_t count, const char *properties_json)
+{
+    struct tv_db *db = atomic_load(&wallet_db);
+    if (!db)
+        return TV_GRPC_UNAVAILABLE;
+    tv_wallet_err_t err = {0};
+    int rc = tv_inv_grant(db, user_id, item_id, count, properties_json, &err);
+    if (rc)
+        host_log(mod, TV_MOD_LOG_WARN, "inventory_grant: %s", err.msg[0] ? err.msg : "failed");
+    return wallet_code(rc, &err);
+}
+
+static int host_inventory_revoke(tv_module_t *mod, const char *user_id, const char *item_id,
+                                 int64_t count)
+{
+    struct tv_db *db = atomic_load(&wallet_db);
+    if (!db)
+        return TV_GRPC_UNAVAILABLE;
+    tv_wallet_err_t err = {0};
+    int rc = tv_inv_revoke(db, user_id, item_id, count, &err);
+    if (rc)
+        host_log(mod, TV_MOD_LOG_WARN, "inventory_revoke: %s", err.msg[0] ? err.msg : "failed");
+    return wallet_code(rc, &err);
+}
+
+static int host_inventory_list(tv_module_t *mod, const char *user_id, char **result_json)
+{
+    struct tv_db *db = atomic_load(&wallet_db);
+    if (!result_json)
+        return TV_GRPC_INVALID_ARGUMENT;
+    *result_json = NULL;
+    if (!db)
+        return TV_GRPC_UNAVAILABLE;
+    cJSON *res = NULL;
+    int rc = tv_inv_list(db, user_id, &res);
+    if (rc) {
+        host_log(mod, TV_MOD_LOG_DEBUG, "inventory_list: %s", tv_error_name(rc));
+        return lb_code(rc);
+    }
+    return take_json(res, result_json);
+}
+
+/* --- the shop catalog the server installs at start (tv_mod_host_set_shop). */
+static _Atomic(tv_shop_t *) shop_catalog;
+
+void tv_mod_host_set_shop(tv_shop_t *shop)
+{
+    atomic_store(&shop_catalog, shop);
+}
+
+static int host_shop_item_put(tv_module_t *mod, const char *def_json, char **item_json)
+{
+    tv_shop_t *shop = atomic_load(&shop_catalog);
+    if (item_json)
+        *item_json = NULL;
+    if (!shop)
+        return TV_GRPC_UNAVAILABLE;
+    cJSON *def = def_json ? cJSON_Parse(def_json) : NULL, *item = NULL;
+    tv_wallet_err_t err = {0};
+    int rc = def ? tv_shop_put(shop, def, &item, &err) : TV_EINVAL;
+    cJSON_Delete(def);
+    if (rc) {
+        host_log(mod, TV_MOD_LOG_WARN, "shop_item_put: %s",
+                 err.msg[0] ? err.msg : def_json ? "def_json is not JSON" : "no def_json");
+        return lb_code(rc);
+    }
+    return take_json(item, item_json);
+}
+
+static int host_shop_item_disable(tv_module_t *mod, const char *id)
+{
+    tv_shop_t *shop = atomic_load(&shop_catalog);
+    if (!shop)
+        return TV_GRPC_UNAVAILABLE;
+    int rc = id ? tv_shop_disable(shop, id) : TV_EINVAL;
+    if (rc)
+        host_log(mod, TV_MOD_LOG_DEBUG, "shop_item_disable %s: %s", id ? id : "(null)",
+                 tv_error_name(rc));
+    return lb_code(rc);
+}
+
 const tv_host_api_t tv_mod_host = {
     .size = sizeof(tv_host_api_t),
     .abi_major = TV_ABI_MAJOR,
@@ -531,4 +617,9 @@ const tv_host_api_t tv_mod_host = {
     .notification_send = host_notification_send,
     .wallet_update = host_wallet_update,
     .wallet_ledger_list = host_wallet_ledger_list,
+    .inventory_grant = host_inventory_grant,
+    .inventory_revoke = host_inventory_revoke,
+    .inventory_list = host_inventory_list,
+    .shop_item_put = host_shop_item_put,
+    .shop_item_disable = host_shop_item_disable,
 };

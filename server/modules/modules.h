@@ -134,10 +134,14 @@ void tv_mod_host_set_leaderboards(struct tv_lb *lb);
 struct tv_notify;
 void tv_mod_host_set_notify(struct tv_notify *n);
 
-/* The database the host table's wallet entries use (NULL: they answer UNAVAILABLE). Set by
- * the server after migrations, cleared before the database closes. */
+/* The database the host table's wallet and inventory entries use (NULL: they answer
+ * UNAVAILABLE). Set by the server after migrations, cleared before the database closes. */
 struct tv_db;
 void tv_mod_host_set_wallets(struct tv_db *db);
+/* The shop catalog the host table's shop entries use (NULL: they answer UNAVAILABLE). Set by
+ * the server after the catalog loads and before modules, cleared before it is freed. */
+struct tv_shop;
+void tv_mod_host_set_shop(struct tv_shop *shop);
 
 /* --- match handlers (for the match scheduler) -------------------------------------------- */
 

@@ -1200,6 +1200,44 @@ describe('shop catalog (console)', () => {
   });
 });
 
+describe('economy admin (console)', () => {
+  test('views, grants, revokes, lists and refunds answer in the documented shapes', async () => {
+    const c = await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } });
+    const ct = bearer(c.token);
+    const u = await signUp();
+    const econ = `/v2/console/economy/${u.uid}`;
+    const none = '/v2/console/economy/00000000-0000-4000-8000-00000000abcd';
+    assert.deepEqual(await expect('consoleGetEconomy', 200, { pathOverride: econ, auth: ct }), { user_id: u.uid, username: u.usn });
+    await expect('consoleGetEconomy', 404, { pathOverride: none, auth: ct });
+    await expect('consoleGetEconomy', 400, { pathOverride: '/v2/console/economy/not-a-uuid', auth: ct });
+    const g = await expect('consoleGrant', 200, { pathOverride: `${econ}/grant`, body: { currencies: { coins: 50 }, items: { key: 2 }, reason: 'contract' }, auth: ct });
+    assert.deepEqual([g.wallet, g.items.map((i) => [i.item_id, i.count])], [{ coins: 50 }, [['key', '2']]]);
+    await expect('consoleGrant', 400, { pathOverride: `${econ}/grant`, body: { currencies: { coins: 0 }, reason: 'zero' }, auth: ct });
+    await expect('consoleGrant', 404, { pathOverride: `${none}/grant`, body: { items: { key: 1 }, reason: 'nobody' }, auth: ct });
+    await expect('consoleRevoke', 200, { pathOverride: `${econ}/revoke`, body: { items: { key: 1 }, reason: 'contract' }, auth: ct });
+    const poor = await expect('consoleRevoke', 400, { pathOverride: `${econ}/revoke`, body: { currencies: { coins: 51 }, reason: 'too much' }, auth: ct });
+    assert.equal(poor.code, 9, 'insufficient funds: FAILED_PRECONDITION');
+    await expect('consoleRevoke', 404, { pathOverride: `${none}/revoke`, body: { items: { key: 1 }, reason: 'nobody' }, auth: ct });
+    const ledger = await expect('consoleListUserLedger', 200, { pathOverride: `${econ}/ledger`, query: 'limit=1', auth: ct });
+    assert.ok(ledger.cursor && ledger.items.length === 1);
+    await expect('consoleListUserLedger', 400, { pathOverride: `${econ}/ledger`, query: 'cursor=nonsense', auth: ct });
+    await expect('consoleListUserLedger', 404, { pathOverride: `${none}/ledger`, auth: ct });
+    assert.deepEqual(await expect('consoleListUserReceipts', 200, { pathOverride: `${econ}/receipts`, auth: ct }), {});
+    await expect('consolePutShopItem', 200, { pathOverride: '/v2/console/shop/contract-refund', body: { name: 'R', price: { coins: 10 }, grants: { items: { gem: 1 } }, stock: 5 }, auth: ct });
+    const buy = await expect('shopPurchase', 200, { body: { item_id: 'contract-refund', idempotency_key: 'r1' }, auth: bearer(u.token) });
+    const list = await expect('consoleListUserReceipts', 200, { pathOverride: `${econ}/receipts`, query: 'limit=5', auth: ct });
+    assert.deepEqual(list.receipts.map((r) => r.id), [buy.receipt.id]);
+    await expect('consoleListUserReceipts', 400, { pathOverride: `${econ}/receipts`, query: 'limit=0', auth: ct });
+    await expect('consoleListUserReceipts', 404, { pathOverride: `${none}/receipts`, auth: ct });
+    const refund = `/v2/console/receipt/${buy.receipt.id}/refund`;
+    await expect('consoleRefundReceipt', 400, { pathOverride: refund, body: {}, auth: ct });
+    const r = await expect('consoleRefundReceipt', 200, { pathOverride: refund, body: { reason: 'contract' }, auth: ct });
+    assert.deepEqual([r.receipt.refund_reason, r.wallet], ['contract', { coins: 50 }]);
+    await expect('consoleRefundReceipt', 409, { pathOverride: refund, body: { reason: 'again' }, auth: ct });
+    await expect('consoleRefundReceipt', 404, { body: { reason: 'none' }, auth: ct });
+  });
+});
+
 // Last: every documented operation was seen succeeding in this file, so a documented route
 // cannot go without at least one checked answer.
 test('every documented operation answered 2xx at least once above', (t) => {

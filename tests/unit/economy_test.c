@@ -1,8 +1,10 @@
 /* Unit tests of server/economy: currency names, changesets, wallet arithmetic (overdraft,
- * range, size, exact large integers), and wallet updates and the ledger on a scratch SQLite
- * database (all-or-nothing across users, ledger paging). */
+ * range, size, exact large integers), the admin operations' pure parts (grant and revoke
+ * bodies, refund plans, ledger metadata, the console's wallet), and wallet updates, the
+ * ledger, admin grants and revokes and inventory properties on a scratch SQLite database. */
 #include "check.h"
 #include "economy.h"
+#include "admin.h"
 #include "db.h"
 #include "error.h"
 #include "log.h"
@@ -229,7 +231,7 @@ static void test_can_buy(void)
 }
 
 /* The value of currency c among n deltas; 0 when absent, -999 when listed twice. */
-static int64_t delta_of(const tv_wallet_delta_t *d, size_t n, const char *c)
+static int64_t deltas_value(const tv_wallet_delta_t *d, size_t n, const char *c)
 {
     int64_t v = 0;
     int seen = 0;
@@ -252,8 +254,8 @@ static void test_item_deltas(void)
     CHECK(tv_shop_item_parse(j, &it, &err) == TV_OK);
     size_t n = tv_shop_item_deltas(&it, d);
     CHECK(n == 3);
-    CHECK(delta_of(d, n, "coins") == -7 && delta_of(d, n, "gems") == -2 &&
-          delta_of(d, n, "xp") == 5);
+    CHECK(deltas_value(d, n, "coins") == -7 && deltas_value(d, n, "gems") == -2 &&
+          deltas_value(d, n, "xp") == 5);
     cJSON_Delete(j);
     /* a currency that nets to 0 is left out: the ledger shows no empty change */
     j = cJSON_Parse("{\"id\":\"swap\",\"name\":\"S\",\"price\":{\"coins\":4},"
@@ -281,8 +283,134 @@ static void test_item_deltas(void)
     CHECK(tv_shop_item_parse(j, &it, &err) == TV_OK);
     n = tv_shop_item_deltas(&it, d);
     CHECK(n == 2 * TV_SHOP_CURRENCIES_MAX);
-    CHECK(delta_of(d, n, "p7") == -8 && delta_of(d, n, "g7") == 8);
+    CHECK(deltas_value(d, n, "p7") == -8 && deltas_value(d, n, "g7") == 8);
     cJSON_Delete(j);
+}
+
+/* --- the admin operations' pure parts ----------------------------------------------------- */
+
+/* Parses text as a grant (revoke = 0) or revoke body; the document stays in *doc. */
+static int change(const char *text, int revoke, tv_econ_change_t *c, cJSON **doc)
+{
+    tv_wallet_err_t err;
+    *doc = cJSON_Parse(text);
+    return tv_econ_change_parse(*doc, revoke, c, &err);
+}
+
+static void test_change_parse(void)
+{
+    tv_econ_change_t c;
+    cJSON *doc;
+    CHECK(change("{\"currencies\":{\"coins\":5},\"items\":{\"sword\":2},\"reason\":\"gift\"}", 0,
+                 &c, &doc) == TV_OK && c.ncurrencies == 1 && c.currencies[0].delta == 5 &&
+          c.nitems == 1 && c.items[0].count == 2 && strcmp(c.reason, "gift") == 0 && !c.revoke);
+    cJSON_Delete(doc);
+    CHECK_AS(change("{\"currencies\":{\"coins\":5},\"reason\":\"r\"}", 1, &c, &doc) == TV_OK &&
+             c.currencies[0].delta == -5 && c.revoke, "a revoke's currencies are negative");
+    cJSON_Delete(doc);
+    CHECK_AS(change("{\"items\":{\"key\":1},\"reason\":\"r\"}", 0, &c, &doc) == TV_OK &&
+             c.ncurrencies == 0, "items alone");
+    cJSON_Delete(doc);
+    const char *bad[] = {
+        "[]", "{}", "{\"items\":{\"key\":1}}", "{\"items\":{\"key\":1},\"reason\":\"\"}",
+        "{\"reason\":\"nothing\"}", "{\"currencies\":{\"c\":0},\"reason\":\"r\"}",
+        "{\"currencies\":{\"c\":-1},\"reason\":\"r\"}", "{\"items\":{\"k\":0},\"reason\":\"r\"}",
+        "{\"items\":{\"k\":1000001},\"reason\":\"r\"}", "{\"items\":{\"k\":1.5},\"reason\":\"r\"}",
+        "{\"items\":{\"k\":\"1\"},\"reason\":\"r\"}", "{\"items\":{\"k k\":1},\"reason\":\"r\"}",
+        "{\"items\":{\"k\":1,\"k\":2},\"reason\":\"r\"}", "{\"items\":[1],\"reason\":\"r\"}",
+        "{\"items\":{\"k\":1},\"reason\":\"r\",\"extra\":1}", "{\"items\":{\"k\":1},\"reason\":7}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_AS(change(bad[i], 0, &c, &doc) == TV_EINVAL, bad[i]);
+        cJSON_Delete(doc);
+    }
+    /* the reason's and the item list's limits, at and past them */
+    char body[2048], reason[TV_ECON_REASON_MAX + 2];
+    memset(reason, 'r', sizeof reason - 1);
+    reason[TV_ECON_REASON_MAX] = 0;
+    snprintf(body, sizeof body, "{\"items\":{\"k\":1},\"reason\":\"%s\"}", reason);
+    CHECK_AS(change(body, 0, &c, &doc) == TV_OK, "a reason of 256 bytes");
+    cJSON_Delete(doc);
+    reason[TV_ECON_REASON_MAX] = 'r';
+    reason[TV_ECON_REASON_MAX + 1] = 0;
+    snprintf(body, sizeof body, "{\"items\":{\"k\":1},\"reason\":\"%s\"}", reason);
+    CHECK_AS(change(body, 0, &c, &doc) == TV_EINVAL, "a reason of 257 bytes");
+    cJSON_Delete(doc);
+    for (int n = TV_ECON_ITEMS_MAX; n <= TV_ECON_ITEMS_MAX + 1; n++) {
+        size_t len = (size_t)snprintf(body, sizeof body, "{\"reason\":\"r\",\"items\":{");
+        for (int k = 0; k < n; k++)
+            len += (size_t)snprintf(body + len, sizeof body - len, "%s\"i%d\":1", k ? "," : "", k);
+        snprintf(body + len, sizeof body - len, "}}");
+        CHECK_AS(change(body, 0, &c, &doc) == (n == TV_ECON_ITEMS_MAX ? TV_OK : TV_EINVAL),
+                 n == TV_ECON_ITEMS_MAX ? "16 items" : "17 items");
+        cJSON_Delete(doc);
+    }
+}
+
+static int64_t delta_of(const tv_econ_refund_plan_t *p, const char *cur)
+{
+    for (size_t i = 0; i < p->ndeltas; i++)
+        if (strcmp(p->deltas[i].currency, cur) == 0)
+            return p->deltas[i].delta;
+    return 0;
+}
+
+/* The plan's code for two stored texts (the plan's names die with them: counts only). */
+static int plan(const char *price, const char *grants, tv_econ_refund_plan_t *p)
+{
+    tv_wallet_err_t err;
+    cJSON *pr = cJSON_Parse(price), *gr = cJSON_Parse(grants);
+    int rc = tv_econ_refund_plan(pr, gr, p, &err);
+    cJSON_Delete(pr);
+    cJSON_Delete(gr);
+    return rc;
+}
+
+static void test_refund_plan(void)
+{
+    tv_econ_refund_plan_t p;
+    tv_wallet_err_t err;
+    cJSON *pr = cJSON_Parse("{\"coins\":30,\"gems\":2}");
+    cJSON *gr = cJSON_Parse("{\"items\":{\"sword\":1,\"arrow\":20},"
+                            "\"currencies\":{\"xp\":5,\"gems\":2}}");
+    CHECK(tv_econ_refund_plan(pr, gr, &p, &err) == TV_OK);
+    CHECK_AS(p.ndeltas == 2 && delta_of(&p, "coins") == 30 && delta_of(&p, "xp") == -5,
+             "the price back, the granted currencies taken, gems netted to nothing");
+    CHECK(p.nitems == 2 && strcmp(p.items[1].item_id, "arrow") == 0 && p.items[1].count == 20);
+    cJSON_Delete(pr);
+    cJSON_Delete(gr);
+    CHECK_AS(plan("{}", "{\"items\":{\"x\":1}}", &p) == TV_OK && p.ndeltas == 0 && p.nitems == 1,
+             "a free item: items only");
+    CHECK_AS(plan("{\"coins\":-3}", "{}", &p) == TV_EINVAL, "a negative stored price");
+    CHECK_AS(plan("{}", "[1]", &p) == TV_EINVAL, "grants that are not an object");
+    CHECK_AS(plan("{}", "{\"items\":{\"x\":0}}", &p) == TV_EINVAL, "a granted count of 0");
+}
+
+static void test_meta_and_wallet(void)
+{
+    tv_shop_grant_t items[] = {{"sword", -1}, {"gem", 2}}, miss[] = {{"gem", 3}};
+    tv_econ_meta_t m = {"refund", "oops \"quoted\"", "admin", "r-1", "pack", items, 2, miss, 1, 1};
+    char *s = tv_econ_meta_text(&m);
+    CHECK(s && strcmp(s, "{\"op\":\"refund\",\"reason\":\"oops \\\"quoted\\\"\",\"admin\":\"admin\","
+                         "\"receipt\":\"r-1\",\"item\":\"pack\",\"items\":{\"sword\":-1,\"gem\":2},"
+                         "\"not_taken\":{\"gem\":3},\"force\":true}") == 0);
+    cJSON_free(s);
+    tv_econ_meta_t g = {.op = "grant", .reason = "r", .admin = "ops"};
+    s = tv_econ_meta_text(&g);
+    CHECK_AS(s && strcmp(s, "{\"op\":\"grant\",\"reason\":\"r\",\"admin\":\"ops\"}") == 0,
+             "empty members left out");
+    cJSON_free(s);
+    cJSON *w = tv_econ_wallet_json("{\"coins\":0,\"gems\":9007199254740991,\"debt\":-5,"
+                                   "\"big\":1000000000000000}");
+    s = w ? cJSON_PrintUnformatted(w) : NULL;
+    CHECK_AS(s && strcmp(s, "{\"gems\":9007199254740991,\"debt\":-5,\"big\":1000000000000000}") == 0,
+             "exact integers, zero balances left out");
+    cJSON_free(s);
+    cJSON_Delete(w);
+    w = tv_econ_wallet_json("");
+    CHECK(w && !w->child);
+    cJSON_Delete(w);
+    CHECK(tv_econ_wallet_json("[1]") == NULL && tv_econ_wallet_json("{\"c\":1.5}") == NULL);
 }
 
 /* --- on a database ------------------------------------------------------------------------ */
@@ -428,6 +556,77 @@ static void test_ledger(tv_db_t *db)
     CHECK(tv_wallet_ledger_list(db, "x", 5, NULL, &p1, &err) == TV_EINVAL);
 }
 
+/* The properties of A's item, or NULL (malloc'd). */
+static char *props_of(tv_db_t *db, const char *item)
+{
+    cJSON *inv = NULL, *it;
+    char *out = NULL;
+    if (tv_inv_list(db, A, &inv))
+        return NULL;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(inv, "items"))
+        if (strcmp(cJSON_GetObjectItem(it, "item_id")->valuestring, item) == 0) {
+            cJSON *p = cJSON_GetObjectItem(it, "properties");
+            out = p ? cJSON_PrintUnformatted(p) : strdup("{}");
+        }
+    cJSON_Delete(inv);
+    return out;
+}
+
+static int props_are(tv_db_t *db, const char *item, const char *want)
+{
+    char *p = props_of(db, item);
+    int ok = p && strcmp(p, want) == 0;
+    if (!ok)
+        printf("  properties of %s: %s, want %s\n", item, p ? p : "(none)", want);
+    free(p);
+    return ok;
+}
+
+static void test_admin(tv_db_t *db)
+{
+    /* A holds 140 coins; a revoke of more refuses, with no ledger entry and no item taken */
+    tv_econ_change_t c = {.currencies = {{"coins", 10}}, .ncurrencies = 1,
+                          .items = {{"torch", 2}}, .nitems = 1, .reason = "unit"};
+    cJSON *out = NULL;
+    tv_wallet_err_t err;
+    int before = ledger_count(db, A);
+    CHECK(tv_econ_apply(db, A, &c, "ops", &out, &err) == TV_OK && out);
+    char *w = out ? cJSON_PrintUnformatted(cJSON_GetObjectItem(out, "wallet")) : NULL;
+    CHECK_AS(w && strcmp(w, "{\"coins\":150}") == 0, "the answer shows the wallet after it");
+    cJSON_free(w);
+    cJSON_Delete(out);
+    CHECK(wallet_is(db, A, "{\"coins\":150}") && ledger_count(db, A) == before + 1);
+    c.revoke = 1;
+    c.currencies[0].delta = -151;
+    CHECK(tv_econ_apply(db, A, &c, "ops", &out, &err) == TV_EINVAL &&
+          err.why == TV_WALLET_EFUNDS && !out);
+    c.currencies[0].delta = -1;
+    c.items[0].count = 3;
+    CHECK(tv_econ_apply(db, A, &c, "ops", &out, &err) == TV_EINVAL &&
+          err.why == TV_INV_ENOTENOUGH && !out);
+    CHECK_AS(wallet_is(db, A, "{\"coins\":150}") && ledger_count(db, A) == before + 1,
+             "refused revokes change nothing");
+    CHECK(tv_econ_apply(db, "33333333-3333-4333-8333-333333333333", &c, "ops", &out, &err) ==
+          TV_ENOTFOUND);
+
+    /* module entries: properties set, kept by NULL, replaced; a revoke never below zero */
+    CHECK(tv_inv_grant(db, A, "torch", 1, "{ \"lit\": true }", &err) == TV_OK);
+    CHECK_AS(props_are(db, "torch", "{\"lit\":true}"), "properties stored compactly");
+    CHECK(tv_inv_grant(db, A, "torch", 1, NULL, &err) == TV_OK && props_are(db, "torch", "{\"lit\":true}"));
+    CHECK(tv_inv_grant(db, A, "torch", 1, "{}", &err) == TV_OK && props_are(db, "torch", "{}"));
+    CHECK(tv_inv_grant(db, A, "torch", 1, "[1]", &err) == TV_EINVAL);
+    char big[TV_INV_PROPERTIES_MAX + 16];
+    snprintf(big, sizeof big, "{\"k\":\"%0*d\"}", TV_INV_PROPERTIES_MAX - 7, 0);
+    CHECK_AS(strlen(big) == TV_INV_PROPERTIES_MAX + 1 &&
+             tv_inv_grant(db, A, "torch", 1, big, &err) == TV_EINVAL, "4097 bytes of properties");
+    CHECK(tv_inv_grant(db, "33333333-3333-4333-8333-333333333333", "torch", 1, NULL, &err) ==
+          TV_ENOTFOUND);
+    int64_t left = 0;
+    CHECK(tv_inv_revoke(db, A, "torch", 6, &err) == TV_EINVAL && err.why == TV_INV_ENOTENOUGH);
+    CHECK(tv_inv_consume(db, A, "torch", 4, &left, &err) == TV_OK && left == 1);
+    CHECK(tv_inv_revoke(db, A, "torch", 1, &err) == TV_OK && props_of(db, "torch") == NULL);
+}
+
 static void test_db(const char *url)
 {
     char err[256];
@@ -440,6 +639,7 @@ static void test_db(const char *url)
     add_user(db, B, "bob");
     test_update(db);
     test_ledger(db);
+    test_admin(db);
     tv_db_close(db);
 }
 
@@ -452,6 +652,9 @@ int main(void)
     test_item_parse();
     test_can_buy();
     test_item_deltas();
+    test_change_parse();
+    test_refund_plan();
+    test_meta_and_wallet();
     char dir[] = "/tmp/tavern-econtest-XXXXXX", url[128], path[160];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(url, sizeof url, "sqlite://%s/t.db", dir);
