@@ -2,6 +2,7 @@
  * and revokes with a reason; refunds of a receipt. The admin named in the ledger is the
  * console token's user. Run on the worker pool like every handler. */
 #include "admin_api.h"
+#include "shop_api.h"
 #include "admin.h"
 #include "app.h"
 #include "error.h"
@@ -15,29 +16,6 @@
 static struct tv_db *db_of(void *app)
 {
     return ((tv_app_t *)app)->db;
-}
-
-/* The answer for a refused operation: 400 with gRPC 9 (FAILED_PRECONDITION) when the wallet
- * cannot pay, as the purchase route answers it; the code's own status with the reason for
- * bad input, unknown users and receipts and a repeated refund; else a database error. */
-static void econ_error(tv_http_req_t *req, int rc, const tv_wallet_err_t *err)
-{
-    const char *msg = err->msg[0] ? err->msg : "Invalid request.";
-    if (rc == TV_EINVAL && err->why == TV_WALLET_EFUNDS) {
-        cJSON *o = cJSON_CreateObject();
-        char *s = o && cJSON_AddNumberToObject(o, "code", TV_GRPC_FAILED_PRECONDITION) &&
-                  cJSON_AddStringToObject(o, "message", msg) ? cJSON_PrintUnformatted(o) : NULL;
-        cJSON_Delete(o);
-        if (s)
-            tv_http_reply_raw(req, 400, s);
-        else
-            tv_http_error(req, TV_ENOMEM, "Internal server error.");
-        cJSON_free(s);
-    } else if (rc == TV_EINVAL || rc == TV_ENOTFOUND || rc == TV_ECONFLICT) {
-        tv_http_error(req, rc, msg);
-    } else {
-        tv_http_db_error(req, rc);
-    }
 }
 
 /* The {user_id} of the path when it is an account; otherwise answers 400 or 404 and
@@ -65,7 +43,7 @@ void tv_econ_console_view(tv_http_req_t *req, void *app)
     tv_wallet_err_t err;
     int rc = tv_econ_view(db_of(app), tv_http_param(req, 0), &out, &err);
     if (rc)
-        econ_error(req, rc, &err);
+        tv_econ_http_error(req, rc, &err);
     else
         tv_http_reply_json(req, out);
 }
@@ -99,7 +77,7 @@ void tv_econ_console_receipts(tv_http_req_t *req, void *app)
     int rc = tv_econ_receipts(db_of(app), uid, limit, tv_http_query(req, "cursor", NULL), &out,
                               &err);
     if (rc)
-        econ_error(req, rc, &err);
+        tv_econ_http_error(req, rc, &err);
     else
         tv_http_reply_json(req, out);
 }
@@ -121,7 +99,7 @@ static void grant_or_revoke(tv_http_req_t *req, void *app, int revoke)
     if (rc == TV_OK)
         rc = tv_econ_apply(db_of(app), uid, &c, tv_http_claims(req)->usn, &out, &err);
     if (rc)
-        econ_error(req, rc, &err);
+        tv_econ_http_error(req, rc, &err);
     else
         tv_http_reply_json(req, out);
 }
@@ -172,7 +150,7 @@ void tv_econ_console_refund(tv_http_req_t *req, void *app)
         rc = tv_econ_refund(((tv_app_t *)app)->shop, tv_http_param(req, 0), reason,
                             tv_http_claims(req)->usn, force, &out, &err);
     if (rc)
-        econ_error(req, rc, &err);
+        tv_econ_http_error(req, rc, &err);
     else
         tv_http_reply_json(req, out);
 }

@@ -91,11 +91,9 @@ void tv_wallet_http_ledger(tv_http_req_t *req, void *app)
         tv_http_reply_json(req, out);
 }
 
-/* The answer for a refused purchase or consume: 400 with gRPC 9 (FAILED_PRECONDITION) for
- * insufficient funds, as the wallet's; 404 for an unknown item; else the code's own. */
-static void economy_error(tv_http_req_t *req, int rc, const tv_wallet_err_t *err)
+void tv_econ_http_error(tv_http_req_t *req, int rc, const tv_wallet_err_t *err)
 {
-    if (rc != TV_EINVAL && rc != TV_ENOTFOUND) {
+    if (rc != TV_EINVAL && rc != TV_ENOTFOUND && rc != TV_ECONFLICT) {
         tv_http_db_error(req, rc);
         return;
     }
@@ -126,7 +124,7 @@ void tv_shop_http_purchase(tv_http_req_t *req, void *app)
     tv_wallet_err_t err;
     int rc = tv_shop_purchase_req(shop_of(app), tv_http_claims(req)->uid, b, &out, &err);
     if (rc)
-        economy_error(req, rc, &err);
+        tv_econ_http_error(req, rc, &err);
     else
         tv_http_reply_json(req, out);
 }
@@ -151,7 +149,7 @@ void tv_inv_http_consume(tv_http_req_t *req, void *app)
     tv_wallet_err_t err;
     int rc = tv_inv_consume_req(((tv_app_t *)app)->db, tv_http_claims(req)->uid, b, &out, &err);
     if (rc)
-        economy_error(req, rc, &err);
+        tv_econ_http_error(req, rc, &err);
     else
         tv_http_reply_json(req, out);
 }

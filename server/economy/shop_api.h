@@ -4,6 +4,8 @@
 
 #include "http.h"
 
+struct tv_wallet_err;
+
 void tv_shop_console_list(tv_http_req_t *req, void *app);    /* GET /v2/console/shop */
 void tv_shop_console_put(tv_http_req_t *req, void *app);     /* PUT /v2/console/shop/{id} */
 void tv_shop_console_disable(tv_http_req_t *req, void *app); /* POST .../{id}/disable */
@@ -14,5 +16,10 @@ void tv_wallet_http_ledger(tv_http_req_t *req, void *app);   /* GET /v2/wallet/l
 void tv_shop_http_purchase(tv_http_req_t *req, void *app);   /* POST /v2/shop/purchase */
 void tv_inv_http_list(tv_http_req_t *req, void *app);        /* GET /v2/inventory */
 void tv_inv_http_consume(tv_http_req_t *req, void *app);     /* POST /v2/inventory/consume */
+
+/* The answer for a refused economy call (rc, err from the economy's functions): bad input
+ * 400, unknown 404, conflict 409, with err's message and gRPC code (tv_econ_grpc: 9 for
+ * insufficient funds); a database failure 503 or 500, its cause logged. */
+void tv_econ_http_error(tv_http_req_t *req, int rc, const struct tv_wallet_err *err);
 
 #endif
