@@ -185,43 +185,6 @@ int tv_econ_apply(tv_db_t *db, const char *user_id, const tv_econ_change_t *c,
 
 /* --- receipts ----------------------------------------------------------------------------- */
 
-#define RECEIPT_COLS "id, user_id, item_id, idempotency_key, price, grants, create_time, " \
-                     "refund_time, refund_reason, refund_ledger_id"
-
-/* A stored JSON object column under key, left out when empty or unreadable. */
-static void add_obj(cJSON *o, const char *key, const char *text)
-{
-    cJSON *v = cJSON_Parse(text ? text : "{}");
-    if (cJSON_IsObject(v) && v->child && cJSON_AddItemToObject(o, key, v))
-        return;
-    cJSON_Delete(v);
-}
-
-/* One row of RECEIPT_COLS as the console shows it; NULL when out of memory. */
-static cJSON *receipt_row(tv_db_stmt_t *st)
-{
-    cJSON *r = cJSON_CreateObject();
-    if (!r)
-        return NULL;
-    const char *keys[] = {"id", "user_id", "item_id", "idempotency_key"};
-    for (int i = 0; i < 4; i++)
-        tv_json_add_str(r, keys[i], tv_db_column_text(st, i));
-    add_obj(r, "price", tv_db_column_text(st, 4));
-    add_obj(r, "grants", tv_db_column_text(st, 5));
-    tv_json_add_time(r, "create_time", tv_db_column_int64(st, 6) / 1000);
-    if (!tv_db_column_is_null(st, 7)) {
-        tv_json_add_time(r, "refund_time", tv_db_column_int64(st, 7) / 1000);
-        tv_json_add_str(r, "refund_reason", tv_db_column_text(st, 8));
-        tv_json_add_str(r, "refund_ledger_id", tv_db_column_text(st, 9));
-    }
-    /* an add fails only when memory runs out: check the members every receipt has */
-    if (!cJSON_GetObjectItemCaseSensitive(r, "id") ||
-        !cJSON_GetObjectItemCaseSensitive(r, "create_time")) {
-        cJSON_Delete(r);
-        return NULL;
-    }
-    return r;
-}
 
 /* A cursor is "<create_time ms>:<id>" of the last receipt of the previous page. */
 static int cursor_parse(const char *cursor, int64_t *ms, char id[TV_UUID_LEN + 1])
@@ -239,9 +202,9 @@ static int cursor_parse(const char *cursor, int64_t *ms, char id[TV_UUID_LEN + 1
 static int receipts_query(tv_db_conn_t *conn, const char *uid, int limit, const int64_t *cms,
                           const char *cid, cJSON *arr, char *next, size_t nextlen)
 {
-    static const char *first = "SELECT " RECEIPT_COLS " FROM purchase_receipt WHERE "
+    static const char *first = "SELECT " TV_SHOP_RECEIPT_COLS " FROM purchase_receipt WHERE "
         "user_id = $1 ORDER BY create_time DESC, id DESC LIMIT $2";
-    static const char *after = "SELECT " RECEIPT_COLS " FROM purchase_receipt WHERE "
+    static const char *after = "SELECT " TV_SHOP_RECEIPT_COLS " FROM purchase_receipt WHERE "
         "user_id = $1 AND (create_time < $3 OR (create_time = $3 AND id < $4)) "
         "ORDER BY create_time DESC, id DESC LIMIT $2";
     tv_db_stmt_t *st;
@@ -262,7 +225,7 @@ static int receipts_query(tv_db_conn_t *conn, const char *uid, int limit, const 
             rc = TV_OK;
             break;
         }
-        cJSON *r = receipt_row(st);
+        cJSON *r = tv_shop_receipt_row(st);
         rc = r && cJSON_AddItemToArray(arr, r) ? TV_OK : (cJSON_Delete(r), TV_ENOMEM);
         snprintf(next, nextlen, "%" PRId64 ":%s", tv_db_column_int64(st, 6),
                  tv_db_column_text(st, 0));
@@ -438,13 +401,13 @@ static int stock_back(tv_db_conn_t *conn, refund_t *r)
 static int add_receipt(tv_db_conn_t *conn, refund_t *r)
 {
     tv_db_stmt_t *st;
-    int rc = tv_db_prepare(conn, "SELECT " RECEIPT_COLS " FROM purchase_receipt WHERE id = $1",
+    int rc = tv_db_prepare(conn, "SELECT " TV_SHOP_RECEIPT_COLS " FROM purchase_receipt WHERE id = $1",
                            &st);
     if (rc)
         return rc;
     if ((rc = tv_db_bind_text(st, 1, r->rid)) == TV_OK)
         rc = tv_db_step(st);
-    cJSON *rec = rc == TV_DB_ROW ? receipt_row(st) : NULL;
+    cJSON *rec = rc == TV_DB_ROW ? tv_shop_receipt_row(st) : NULL;
     tv_db_reset(st);
     if (rc != TV_DB_ROW)
         return rc ? rc : TV_EINTERNAL;

@@ -209,12 +209,23 @@ enum {
     TV_INV_ENOTENOUGH,    /* fewer items than consumed (TV_EINVAL) */
 };
 
+/* The columns of a purchase_receipt row, in the order tv_shop_receipt_row reads them. */
+#define TV_SHOP_RECEIPT_COLS "id, user_id, item_id, idempotency_key, price, grants, " \
+                             "create_time, refund_time, refund_reason, refund_ledger_id"
+
+/* A receipt from a row of TV_SHOP_RECEIPT_COLS, as purchases and the console show it: {id,
+ * user_id, item_id, idempotency_key, price, grants, create_time} and, once refunded,
+ * refund_time, refund_reason and refund_ledger_id; empty maps left out (protojson). Owned by
+ * the caller; NULL when out of memory. */
+struct tv_db_stmt;
+cJSON *tv_shop_receipt_row(struct tv_db_stmt *st);
+
 /* user_id (a UUID) buys one item_id with idempotency key key (1-TV_SHOP_KEY_MAX bytes of
  * UTF-8), all in one transaction: the stock, the price debited and granted currencies
  * credited (one ledger entry, metadata {"receipt", "item"}), granted items added, a
  * receipt. A key already used by this user returns its receipt again and changes nothing.
- * On TV_OK *out (owned by the caller) is {"receipt": {id, item_id, price, grants,
- * create_time}, "wallet": "<JSON text>"}, plus "replayed": true for a key already used (so
+ * On TV_OK *out (owned by the caller) is {"receipt": <tv_shop_receipt_row's form>,
+ * "wallet": "<JSON text>"}, plus "replayed": true for a key already used (so
  * an after hook can tell a retry from a purchase). TV_EINVAL (err->why: TV_WALLET_EBAD,
  * TV_SHOP_EOFFSALE, TV_SHOP_ELIMIT, TV_SHOP_ESOLDOUT, TV_WALLET_EFUNDS, TV_WALLET_ERANGE,
  * TV_WALLET_ELIMIT, TV_INV_EFULL), TV_ENOTFOUND (no such item or user), database errors. */

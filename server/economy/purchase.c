@@ -32,27 +32,34 @@ static int refuse(tv_wallet_err_t *err, int rc, int why, const char *msg)
     return rc;
 }
 
-/* A receipt as the API shows it; empty maps left out (protojson). NULL when out of memory. */
-static cJSON *receipt_json(const char *id, const char *item, const char *price,
-                           const char *grants, int64_t create_ms)
+/* A stored JSON object column under key, left out when empty or unreadable. */
+static void add_obj(cJSON *o, const char *key, const char *text)
 {
-    cJSON *r = cJSON_CreateObject(), *p = cJSON_Parse(price), *g = cJSON_Parse(grants);
-    char t[32];
-    tv_time_rfc3339(create_ms / 1000, t);
-    int bad = !r || !cJSON_AddStringToObject(r, "id", id) ||
-              !cJSON_AddStringToObject(r, "item_id", item);
-    if (!bad && cJSON_IsObject(p) && p->child) {
-        cJSON_AddItemToObject(r, "price", p);
-        p = NULL;
+    cJSON *v = cJSON_Parse(text ? text : "{}");
+    if (cJSON_IsObject(v) && v->child && cJSON_AddItemToObject(o, key, v))
+        return;
+    cJSON_Delete(v);
+}
+
+cJSON *tv_shop_receipt_row(tv_db_stmt_t *st)
+{
+    cJSON *r = cJSON_CreateObject();
+    if (!r)
+        return NULL;
+    const char *keys[] = {"id", "user_id", "item_id", "idempotency_key"};
+    for (int i = 0; i < 4; i++)
+        tv_json_add_str(r, keys[i], tv_db_column_text(st, i));
+    add_obj(r, "price", tv_db_column_text(st, 4));
+    add_obj(r, "grants", tv_db_column_text(st, 5));
+    tv_json_add_time(r, "create_time", tv_db_column_int64(st, 6) / 1000);
+    if (!tv_db_column_is_null(st, 7)) {
+        tv_json_add_time(r, "refund_time", tv_db_column_int64(st, 7) / 1000);
+        tv_json_add_str(r, "refund_reason", tv_db_column_text(st, 8));
+        tv_json_add_str(r, "refund_ledger_id", tv_db_column_text(st, 9));
     }
-    if (!bad && cJSON_IsObject(g) && g->child) {
-        cJSON_AddItemToObject(r, "grants", g);
-        g = NULL;
-    }
-    bad = bad || !cJSON_AddStringToObject(r, "create_time", t);
-    cJSON_Delete(p);
-    cJSON_Delete(g);
-    if (bad) {
+    /* an add fails only when memory runs out: check the members every receipt has */
+    if (!cJSON_GetObjectItemCaseSensitive(r, "id") ||
+        !cJSON_GetObjectItemCaseSensitive(r, "create_time")) {
         cJSON_Delete(r);
         return NULL;
     }
@@ -83,8 +90,8 @@ static int query_text(tv_db_conn_t *conn, const char *sql, const char *a, char *
 static int find_receipt(tv_db_conn_t *conn, purchase_t *p)
 {
     tv_db_stmt_t *st;
-    int rc = tv_db_prepare(conn, "SELECT id, item_id, price, grants, create_time FROM "
-                           "purchase_receipt WHERE user_id = $1 AND idempotency_key = $2", &st);
+    int rc = tv_db_prepare(conn, "SELECT " TV_SHOP_RECEIPT_COLS " FROM purchase_receipt "
+                           "WHERE user_id = $1 AND idempotency_key = $2", &st);
     if (rc)
         return rc;
     rc = tv_db_bind_text(st, 1, p->uid);
@@ -93,9 +100,7 @@ static int find_receipt(tv_db_conn_t *conn, purchase_t *p)
     if (!rc)
         rc = tv_db_step(st);
     if (rc == TV_DB_ROW) {
-        p->receipt = receipt_json(tv_db_column_text(st, 0), tv_db_column_text(st, 1),
-                                  tv_db_column_text(st, 2), tv_db_column_text(st, 3),
-                                  tv_db_column_int64(st, 4));
+        p->receipt = tv_shop_receipt_row(st);
         rc = p->receipt ? 1 : TV_ENOMEM;
     }
     tv_db_reset(st);
@@ -154,9 +159,11 @@ static int buy(tv_db_conn_t *conn, purchase_t *p)
                      "$5, $6, $7)", 7, ins, NULL);
     if (rc == TV_ECONFLICT)
         return TV_ERETRY; /* the same key committed meanwhile: the retry returns its receipt */
-    if (rc == TV_OK && !(p->receipt = receipt_json(rid, p->it->id, p->price, p->grants, ms)))
-        rc = TV_ENOMEM;
-    return rc;
+    if (rc)
+        return rc;
+    /* read back: a new receipt and a replayed one come from the same row, in the same form */
+    rc = find_receipt(conn, p);
+    return rc == 1 ? TV_OK : rc ? rc : TV_EINTERNAL;
 }
 
 static int purchase_tx(tv_db_conn_t *conn, void *arg)
