@@ -1,6 +1,6 @@
 // The purchase storm (issue 5): many clients buy at once, each resending a request that failed
 // (a network error, 5xx) with the same idempotency key until it gets a definitive answer, and
-// the server is SIGKILLed twice in the middle (frozen first, so that the kill finds every
+// the server is SIGKILLed five times in the middle (frozen first, so that the kill finds every
 // client waiting on it) and started again on the same data. Then every key is sent once more,
 // and per user and in total: balance == funding + receipts == sum of the ledger, one ledger
 // entry per receipt, inventory == the receipts' items, a limited item never oversold, a
@@ -18,8 +18,10 @@ const STEPS = 14;      // keys per client
 const STOCK = 40;      // of the limited item
 const LIMIT = 3;       // per user, of the capped item
 const MAX_TRIES = 60;  // sends of one key before the test gives up on it
-// the server is SIGKILLed (and started again) after this many answers: twice in the storm
-const KILLS = [1, 2].map((n) => Math.floor(n * USERS * 2 * STEPS / 3));
+// the server is SIGKILLed (and started again) after this many answers: five times in the storm.
+// A crash answers at most two rounds of the clients' requests after its threshold (one before
+// the freeze, one drained after it), so the last one still finds clients running.
+const KILLS = [1, 2, 3, 4, 5].map((n) => Math.floor(n * USERS * 2 * STEPS / 7));
 
 // Coins and gold only ever go down once funded (no item grants them), so a key refused once
 // stays refused: the last resend of every key must answer as the first did.
@@ -185,7 +187,7 @@ function plan(k, side, j) {
   return { item: r < 3 ? 'storm-pack' : r < 5 ? 'storm-pass' : 'storm-relic', key };
 }
 
-test('a purchase storm through two SIGKILLs: no purchase lost or duplicated', async (t) => {
+test('a purchase storm through five SIGKILLs: no purchase lost or duplicated', async (t) => {
   let ct = await consoleToken();
   for (const [id, def] of Object.entries(ITEMS))
     ok(await srv.put(`/v2/console/shop/${id}`, def, { consolePort: true, auth: bearer(ct) }), `put ${id}`);
@@ -215,7 +217,7 @@ test('a purchase storm through two SIGKILLs: no purchase lost or duplicated', as
     if (!answers.has(id)) answers.set(id, { u, key, item, got: [] });
     answers.get(id).got.push(res);
   };
-  // the kills, in the middle of it (the first crash is long over by the second)
+  // the kills, in the middle of it (each crash is over long before the next one)
   const crashes = [];
   onAnswer = () => {
     if (KILLS.includes(stats.answered)) crashes.push((crashes.at(-1) ?? Promise.resolve()).then(crash));
