@@ -75,6 +75,7 @@ stop_server() {
 
 json_field() { grep -o "\"$1\":\"[^\"]*\"" | head -n 1 | cut -d'"' -f4; } # the first one
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+box_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; } # busy idle
 
 results=()
 failed=0
@@ -104,13 +105,15 @@ bench_db() { # LABEL DBURL COUNT-COMMAND...
     curl -fsS -X POST -H "Authorization: Bearer $(head -n 1 "$tokens")" \
         -d '{"item_id":"bench-potion","idempotency_key":"warm-up"}' "http://$api/v2/shop/purchase" \
         >/dev/null || die "a purchase failed"
-    local load c0 c1 out
+    local load c0 c1 b0 b1 out
     load=$(cut -d' ' -f1 /proc/loadavg)
     say "POST /v2/shop/purchase, $buyers connections, ${duration}s (load before: $load)"
     c0=$(cpu_ticks "$pid")
+    b0=$(box_ticks)
     out=$("$purchload" -f "$tokens" -h "${api%:*}" -P "${api##*:}" -d "$duration" \
         -i bench-potion -k "b$$") || die "purchload failed"
     c1=$(cpu_ticks "$pid")
+    b1=$(box_ticks)
     say "$out"
     stop_server
     local receipts
@@ -120,12 +123,14 @@ bench_db() { # LABEL DBURL COUNT-COMMAND...
     local kv
     for kv in ${out#RESULT }; do r[${kv%%=*}]=${kv#*=}; done
     local bad=$((r[non200] + r[errors] + r[unanswered]))
-    local share server_cpu check
+    local share server_cpu box check
     share=$(awk -v b="$bad" -v a="${r[answered]}" 'BEGIN { printf "%.2f%%", a ? 100 * b / a : 100 }')
     server_cpu=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v s="${r[secs]}" 'BEGIN { printf "%.0f%%", 100 * t / hz / s }')
+    # the whole box (PostgreSQL's backends too): busy share of all CPUs over the run
+    box=$(printf '%s %s\n' "$b0" "$b1" | awk -v n="$(nproc)" '{ b = $3 - $1; i = $4 - $2; printf "%.0f%%", 100 * n * b / (b + i) }')
     check="ok"
     if [ "$bad" -ne 0 ] || [ "$receipts" -ne $((r[ok] + 1)) ]; then check="FAIL"; failed=1; fi
-    results+=("$label $buyers ${r[rps]} ${r[p50_ms]} ${r[p99_ms]} ${r[max_ms]} $share $((receipts - 1)) ${r[ok]} $check $server_cpu ${r[cpu_pct]}% $load")
+    results+=("$label $buyers ${r[rps]} ${r[p50_ms]} ${r[p99_ms]} ${r[max_ms]} $share $((receipts - 1)) ${r[ok]} $check $server_cpu ${r[cpu_pct]}% $box $load")
 }
 
 bench_db sqlite "sqlite://$work/sqlite.db" \
@@ -141,11 +146,12 @@ fi
 
 echo
 echo "$("$bin" --version 2>&1 | head -n 1) | $(nproc) CPUs | $buyers buyers, one keep-alive connection each | ${duration}s"
-printf '%-9s %6s %12s %8s %8s %8s %8s %9s %9s %6s %10s %10s %6s\n' db buyers "purchases/s" "p50 ms" \
-    "p99 ms" "max ms" non-200 receipts "200s" check "server CPU" "purchload" "load"
+echo "CPU: 100% = one core; \"box\" is every process (PostgreSQL included) over $(nproc) CPUs; load = 1-min load average before the run"
+printf '%-9s %6s %12s %8s %8s %8s %8s %9s %9s %6s %10s %10s %6s %6s\n' db buyers "purchases/s" "p50 ms" \
+    "p99 ms" "max ms" non-200 receipts "200s" check "server CPU" "purchload" "box" "load"
 for r in "${results[@]}"; do
     # shellcheck disable=SC2086 # fields are space-separated on purpose
     set -- $r
-    printf '%-9s %6s %12s %8s %8s %8s %8s %9s %9s %6s %10s %10s %6s\n' "$@"
+    printf '%-9s %6s %12s %8s %8s %8s %8s %9s %9s %6s %10s %10s %6s %6s\n' "$@"
 done
 [ "$failed" -eq 0 ] || die "a check failed: non-200 answers, or receipts != 200 answers"
