@@ -233,6 +233,28 @@ export class TavernServer {
     }
   }
 
+  /**
+   * SIGSTOP: the process stays, frozen wherever it was (a transaction half done, an answer
+   * half written), until kill() or SIGCONT; its ports still take connections and bytes.
+   */
+  freeze() {
+    if (this.alive) this.proc.kill('SIGSTOP');
+  }
+
+  /**
+   * SIGKILL, as a crash or a power cut of the process would end it: waits for the exit and
+   * keeps the data directory and the database, so start() can run again on them (stop() or
+   * cleanup() removes them afterwards). Resolves to {code, signal}.
+   */
+  async kill() {
+    if (!this.proc) return null;
+    if (!this.exited) {
+      this.proc.kill('SIGKILL');
+      await this.exitPromise;
+    }
+    return this.exited;
+  }
+
   /** Stops (expecting exit 0) and starts again on the same data directory and database. */
   async restart(extraArgs = this.extraArgs) {
     await this.stop({ keep: true });
