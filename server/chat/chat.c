@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define QUEUE_MAX 1024       /* ops waiting in one channel */
-#define MEMBER_INFLIGHT 16   /* ops one member may have waiting: one sender cannot fill a room */
+#define MEMBER_INFLIGHT 64   /* ops one member may have waiting: one sender cannot fill a room */
 #define BATCH_MAX 64         /* ops written in one transaction */
 
 static const char BUSY[] = "Server is busy, try again.";
@@ -387,9 +387,13 @@ static void drain(void *arg)
             return;
         }
         pthread_mutex_unlock(&st->lock);
-        if (tv_workers_submit(c->workers, drain, ch) == TV_OK)
+        int sub = tv_workers_submit(c->workers, drain, ch);
+        if (sub == TV_OK)
             return;
-        /* the pool is full or stopping: go on here, the queue must not be stranded */
+        /* the pool is full or stopping: go on here, the queue must not be stranded (and while
+         * stopping, no new writes join it, so this ends) */
+        if (sub == TV_EUNAVAIL)
+            atomic_store(&c->stopping, 1);
     }
 }
 
@@ -414,7 +418,8 @@ static int enqueue(tv_chat_t *c, const tv_rt_msg_t *msg, const tv_chat_ref_t *re
             pthread_mutex_unlock(&st->lock);
             return TV_OK;
         }
-        if (ch->qlen >= QUEUE_MAX || m->inflight >= MEMBER_INFLIGHT) {
+        if (ch->qlen >= QUEUE_MAX || m->inflight >= MEMBER_INFLIGHT ||
+            atomic_load(&c->stopping)) {
             refused = BUSY;
             code = TV_RT_ERR_RUNTIME_EXCEPTION;
         }
@@ -435,7 +440,10 @@ static int enqueue(tv_chat_t *c, const tv_rt_msg_t *msg, const tv_chat_ref_t *re
     m->inflight++;
     if (!ch->busy) { /* an idle channel's queue was empty: op is alone in it */
         ch->busy = 1;
-        if (tv_workers_submit(c->workers, drain, ch) != TV_OK) {
+        int sub = tv_workers_submit(c->workers, drain, ch);
+        if (sub != TV_OK) {
+            if (sub == TV_EUNAVAIL)
+                atomic_store(&c->stopping, 1);
             ch->busy = 0;
             ch->qhead = ch->qtail = NULL;
             ch->qlen = 0;

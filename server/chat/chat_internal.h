@@ -124,6 +124,7 @@ struct tv_chat {
     struct tv_db *db;
     struct tv_workers *workers;
     struct tv_notify *notify;
+    atomic_int stopping;  /* the worker pool refused a job: shutting down, take no new writes */
     /* Lock order: a session stripe, then a channel stripe. */
     chat_stripe_t sessions[TV_CHAT_STRIPES]; /* session id -> the channels it is in */
     chat_stripe_t channels[TV_CHAT_STRIPES]; /* channel id -> chat_channel_t */
