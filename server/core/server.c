@@ -8,6 +8,7 @@
 #include "app.h"
 #include "auth_api.h"
 #include "authoritative.h"
+#include "chat.h"
 #include "console.h"
 #include "economy.h"
 #include "shop_api.h"
@@ -107,6 +108,7 @@ TV_MOD_HOOKED(hooked_inv_list, "ListInventory", tv_inv_http_list)
 TV_MOD_HOOKED(hooked_inv_consume, "ConsumeInventory", tv_inv_http_consume)
 TV_MOD_HOOKED(hooked_notify_list, "ListNotifications", tv_notify_api_list)
 TV_MOD_HOOKED(hooked_notify_delete, "DeleteNotifications", tv_notify_api_delete)
+TV_MOD_HOOKED(hooked_channel_list, "ListChannelMessages", tv_chat_api_list)
 
 static const tv_http_route_t api_routes[] = {
     {"GET", "/", TV_HTTP_AUTH_NONE, reply_root},
@@ -133,6 +135,7 @@ static const tv_http_route_t api_routes[] = {
     {"POST", "/v2/friend/block", TV_HTTP_AUTH_SESSION, hooked_friend_block},
     {"GET", "/v2/notification", TV_HTTP_AUTH_SESSION, hooked_notify_list},
     {"DELETE", "/v2/notification", TV_HTTP_AUTH_SESSION, hooked_notify_delete},
+    {"GET", "/v2/channel/{channel_id}", TV_HTTP_AUTH_SESSION, hooked_channel_list},
     {"PUT", "/v2/storage", TV_HTTP_AUTH_SESSION, hooked_storage_write},
     {"POST", "/v2/storage", TV_HTTP_AUTH_SESSION, hooked_storage_read},
     {"PUT", "/v2/storage/delete", TV_HTTP_AUTH_SESSION, hooked_storage_delete},
@@ -191,6 +194,7 @@ typedef struct {
     tv_acceptor_t *acceptor;
     tv_amatch_t *amatch;               /* authoritative matches and their tick scheduler */
     tv_status_t *status;               /* status presences and follows */
+    tv_chat_t *chat;                   /* chat channels and their write queues */
 } server_t;
 
 static void match_list(tv_http_req_t *req, void *app)
@@ -456,6 +460,8 @@ static int start(server_t *s, const tv_config_t *cfg)
     if (!rc)
         rc = tv_status_new(s->rt, s->db, s->workers, &s->status);
     if (!rc)
+        rc = tv_chat_new(s->rt, s->db, s->workers, s->app.notify, &s->chat);
+    if (!rc)
         tv_notify_set_rt(s->app.notify, s->rt);
     if (!rc)
         rc = start_http(s, cfg);
@@ -501,6 +507,7 @@ static void stop(server_t *s)
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
     tv_status_free(s->status);              /* after rt and the workers: both reach it */
+    tv_chat_free(s->chat);                  /* the same, and before notify (its DM joins) */
     tv_mm_free(s->app.matchmaker);          /* after rt: its close listener queues work */
     tv_mod_host_set_wallets(NULL);
     tv_mod_host_set_shop(NULL);

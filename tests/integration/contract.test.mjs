@@ -361,14 +361,22 @@ function validate(schema, value, where = '$', out = []) {
 }
 
 /** protojson omits defaults: no null, "", false, 0, [] or {} below the top level. */
-function defaultsOmitted(value, where = '$', out = []) {
+/**
+ * Lists the protojson defaults (false, 0, "", empty lists and maps) in value: they should be
+ * omitted. A property whose schema says `x-tavern-wrapper: true` is a protobuf wrapper type
+ * (Int32Value, BoolValue...), which protojson writes even when it holds a default.
+ */
+function defaultsOmitted(value, schema, where = '$', out = []) {
+  schema = schema ? resolve(schema) : undefined;
   if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       const w = Array.isArray(value) ? `${where}[${k}]` : `${where}.${k}`;
+      const sub = Array.isArray(value) ? schema?.items : schema?.properties?.[k];
+      const wrapper = sub && resolve(sub)['x-tavern-wrapper'] === true;
       const empty = v === null || v === '' || v === false || v === 0 ||
         (Array.isArray(v) && !v.length) || (v && typeof v === 'object' && !Object.keys(v).length);
-      if (empty) out.push(`${w} holds a default value ${JSON.stringify(v)}: it should be omitted`);
-      defaultsOmitted(v, w, out);
+      if (empty && !wrapper) out.push(`${w} holds a default value ${JSON.stringify(v)}: it should be omitted`);
+      defaultsOmitted(v, sub, w, out);
     }
   }
   return out;
@@ -435,7 +443,7 @@ async function call(opId, { query = '', body, auth, headers, port, method, pathO
     assert.equal(res.text, '', `no body documented: ${ctx}`);
   } else {
     assert.ok(res.json !== undefined, `body is JSON: ${ctx}`);
-    const problems = [...validate(schema, res.json), ...defaultsOmitted(res.json)];
+    const problems = [...validate(schema, res.json), ...defaultsOmitted(res.json, schema)];
     assert.deepEqual(problems, [], `body matches the documented schema: ${ctx}`);
   }
   return res;
@@ -906,6 +914,43 @@ describe('answers match the documented schemas', () => {
     await expect('listNotifications', 400, { auth, query: 'cacheable_cursor=%%%' });
     assert.deepEqual(await expect('deleteNotifications', 200, { auth, query: `ids=${u.uid}` }), {});
     await expect('deleteNotifications', 400, { auth, query: 'ids=nope' });
+  });
+
+  test('channel history: {} for a quiet room, pages of messages sent over the socket, 400s', async () => {
+    const u = await signUp();
+    const other = await signUp();
+    const auth = bearer(u.token);
+    const room = `contract-${randomId('', 8)}`;
+    assert.deepEqual(await expect('listChannelMessages', 200, { auth, pathOverride: `/v2/channel/2...${room}` }), {});
+    const open = await wsOpen(srv, `token=${encodeURIComponent(u.token)}`);
+    assert.ok(open.ws, `socket opened (${open.status} ${open.body})`);
+    try {
+      const ask = async (cid, msg) => {
+        open.inbox.send({ cid, ...msg });
+        for (;;) { const m = await open.inbox.next(); if (m.cid === cid) return m; }
+      };
+      assert.ok((await ask('1', { channel_join: { target: room, type: 1 } })).channel);
+      for (const n of [1, 2]) assert.ok((await ask(`m${n}`, { channel_message_send: { channel_id: `2...${room}`, content: `{"n":${n}}` } })).channel_message_ack);
+    } finally {
+      open.ws.close();
+    }
+    const path = `/v2/channel/${encodeURIComponent(`2...${room}`)}`;
+    const first = await expect('listChannelMessages', 200, { auth, pathOverride: path, query: 'limit=1' });
+    assert.equal(first.messages.length, 1);
+    assert.ok(first.next_cursor && first.cacheable_cursor && !first.prev_cursor);
+    const second = await expect('listChannelMessages', 200, { auth, pathOverride: path, query: `limit=1&cursor=${encodeURIComponent(first.next_cursor)}` });
+    assert.equal(second.messages[0].code, 0, 'code is an Int32Value: present when 0');
+    assert.ok(second.prev_cursor && !second.next_cursor);
+    await expect('listChannelMessages', 200, { auth, pathOverride: path, query: 'forward=false&limit=100' });
+    await expect('listChannelMessages', 400, { auth, pathOverride: path, query: `forward=false&cursor=${encodeURIComponent(first.next_cursor)}` });
+    await expect('listChannelMessages', 400, { auth, pathOverride: path, query: 'cursor=nope' });
+    await expect('listChannelMessages', 400, { auth, pathOverride: path, query: 'forward=sideways' });
+    await expect('listChannelMessages', 400, { auth, pathOverride: '/v2/channel/9...x' });
+    await expect('listChannelMessages', 400, { auth, pathOverride: `/v2/channel/3.${u.uid}..` });
+    const [lo, hi] = [u.uid, other.uid].sort();
+    await expect('listChannelMessages', 200, { auth, pathOverride: `/v2/channel/4.${lo}.${hi}.` });
+    const third = await signUp();
+    await expect('listChannelMessages', 400, { auth: bearer(third.token), pathOverride: `/v2/channel/4.${lo}.${hi}.` });
   });
 
   test('matches: {} and a relayed match made over the socket', async (t) => {

@@ -1,0 +1,431 @@
+/* The membership index (see chat.h): channels with their member sessions, striped by channel
+ * id, and each session's channels, striped by session id, so a closing socket leaves exactly
+ * those. A join answers and announces under its channel's stripe lock, so every member sees
+ * one order: a joiner's `channel` reply before any event or message of the channel after it.
+ * channel_add and channel_remove are the whole of a membership change: a sync between nodes
+ * would call them for other nodes' sessions (without the session side, which is local). */
+#include "chat_internal.h"
+#include "error.h"
+#include "json.h"
+#include "log.h"
+
+#include <stdio.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define INLINE_TARGETS 64 /* recipients listed on the stack before falling back to malloc */
+
+/* The channels one session is in. */
+typedef struct chat_sess {
+    char session_id[37]; /* the map key */
+    char (*ids)[TV_CHAT_ID_MAX];
+    size_t n, cap;
+} chat_sess_t;
+
+static chat_stripe_t *stripe_of(chat_stripe_t *stripes, const char *id)
+{
+    unsigned h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return &stripes[h % TV_CHAT_STRIPES];
+}
+
+void tv_chat_index_init(tv_chat_t *c)
+{
+    for (int i = 0; i < TV_CHAT_STRIPES; i++) {
+        pthread_mutex_init(&c->sessions[i].lock, NULL);
+        pthread_mutex_init(&c->channels[i].lock, NULL);
+    }
+}
+
+static void channel_free(chat_channel_t *ch, void (*op_free)(chat_op_t *))
+{
+    for (size_t i = 0; i < ch->n; i++)
+        free(ch->members[i]);
+    while (ch->qhead) {
+        chat_op_t *op = ch->qhead;
+        ch->qhead = op->next;
+        op_free(op);
+    }
+    tv_rt_idmap_free(&ch->by_session);
+    free(ch->members);
+    free(ch);
+}
+
+void tv_chat_index_free(tv_chat_t *c, void (*op_free)(chat_op_t *))
+{
+    for (int i = 0; i < TV_CHAT_STRIPES; i++) {
+        size_t pos = 0;
+        void *v;
+        while ((v = tv_rt_idmap_next(&c->channels[i].map, &pos)))
+            channel_free(v, op_free);
+        pos = 0;
+        while ((v = tv_rt_idmap_next(&c->sessions[i].map, &pos))) {
+            chat_sess_t *s = v;
+            free(s->ids);
+            free(s);
+        }
+        tv_rt_idmap_free(&c->channels[i].map);
+        tv_rt_idmap_free(&c->sessions[i].map);
+        pthread_mutex_destroy(&c->channels[i].lock);
+        pthread_mutex_destroy(&c->sessions[i].lock);
+    }
+}
+
+/* ---- sessions (their stripe held) --------------------------------------------------------- */
+
+static chat_sess_t *sess_get(chat_stripe_t *st, const char *sid, int make)
+{
+    chat_sess_t *s = tv_rt_idmap_get(&st->map, sid);
+    if (s || !make)
+        return s;
+    if (!(s = calloc(1, sizeof *s)))
+        return NULL;
+    memcpy(s->session_id, sid, sizeof s->session_id);
+    if (tv_rt_idmap_put(&st->map, s->session_id, s) != TV_OK) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void sess_maybe_free(chat_stripe_t *st, chat_sess_t *s)
+{
+    if (!s || s->n)
+        return;
+    tv_rt_idmap_del(&st->map, s->session_id);
+    free(s->ids);
+    free(s);
+}
+
+static int sess_find(const chat_sess_t *s, const char *id)
+{
+    for (size_t i = 0; s && i < s->n; i++)
+        if (strcmp(s->ids[i], id) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int sess_add(chat_sess_t *s, const char *id)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 4;
+        char(*grown)[TV_CHAT_ID_MAX] = realloc(s->ids, cap * sizeof *grown);
+        if (!grown)
+            return TV_ENOMEM;
+        s->ids = grown;
+        s->cap = cap;
+    }
+    snprintf(s->ids[s->n++], TV_CHAT_ID_MAX, "%s", id);
+    return TV_OK;
+}
+
+static void sess_del(chat_sess_t *s, const char *id)
+{
+    int i = sess_find(s, id);
+    if (i >= 0)
+        memcpy(s->ids[i], s->ids[--s->n], TV_CHAT_ID_MAX);
+}
+
+/* ---- channels (their stripe held) --------------------------------------------------------- */
+
+chat_stripe_t *tv_chat_channel_stripe(tv_chat_t *c, const char *channel_id)
+{
+    return stripe_of(c->channels, channel_id);
+}
+
+chat_channel_t *tv_chat_channel_get(chat_stripe_t *st, const char *channel_id)
+{
+    return tv_rt_idmap_get(&st->map, channel_id);
+}
+
+chat_member_t *tv_chat_member_get(chat_channel_t *ch, const char *sid)
+{
+    return tv_rt_idmap_get(&ch->by_session, sid);
+}
+
+static chat_channel_t *channel_make(tv_chat_t *c, chat_stripe_t *st, const tv_chat_ref_t *ref)
+{
+    chat_channel_t *ch = calloc(1, sizeof *ch);
+    if (!ch)
+        return NULL;
+    ch->ref = *ref;
+    ch->chat = c;
+    if (tv_rt_idmap_put(&st->map, ch->ref.id, ch) != TV_OK) {
+        free(ch);
+        return NULL;
+    }
+    return ch;
+}
+
+void tv_chat_channel_release(chat_stripe_t *st, chat_channel_t *ch)
+{
+    if (ch->n || ch->busy || ch->qhead)
+        return;
+    tv_rt_idmap_del(&st->map, ch->ref.id);
+    tv_rt_idmap_free(&ch->by_session);
+    free(ch->members);
+    free(ch);
+}
+
+void tv_chat_channel_send(tv_chat_t *c, const chat_channel_t *ch, const char *text, size_t len)
+{
+    const char *inline_ids[INLINE_TARGETS], **ids = inline_ids;
+    if (!ch->n)
+        return;
+    if (ch->n > INLINE_TARGETS && !(ids = malloc(ch->n * sizeof *ids))) {
+        tv_log_warn("chat", "out of memory: a push to channel %s was lost", ch->ref.id);
+        return;
+    }
+    for (size_t i = 0; i < ch->n; i++)
+        ids[i] = ch->members[i]->session_id;
+    tv_rt_send_many(c->rt, ids, ch->n, text, len);
+    if (ids != inline_ids)
+        free(ids);
+}
+
+/* ---- presences on the wire ---------------------------------------------------------------- */
+
+static cJSON *member_json(const chat_member_t *m)
+{
+    tv_rt_identity_t who = {0};
+    memcpy(who.user_id, m->user_id, sizeof who.user_id);
+    memcpy(who.session_id, m->session_id, sizeof who.session_id);
+    memcpy(who.username, m->username, sizeof who.username);
+    return tv_rt_presence_json(&who, m->persistence, NULL);
+}
+
+/* Tells every member of ch: channel_presence_event {channel_id, joins | leaves: [m], ...}. */
+static void announce(tv_chat_t *c, const chat_channel_t *ch, const char *kind,
+                     const chat_member_t *m)
+{
+    tv_rt_buf_t b = {0};
+    tv_rt_buf_lit(&b, "{\"channel_presence_event\":{\"channel_id\":");
+    tv_rt_buf_str(&b, ch->ref.id);
+    tv_rt_buf_lit(&b, ",\"");
+    tv_rt_buf_lit(&b, kind);
+    tv_rt_buf_lit(&b, "\":[{\"user_id\":");
+    tv_rt_buf_str(&b, m->user_id);
+    tv_rt_buf_lit(&b, ",\"session_id\":");
+    tv_rt_buf_str(&b, m->session_id);
+    tv_rt_buf_lit(&b, ",\"username\":");
+    tv_rt_buf_str(&b, m->username);
+    if (m->persistence)
+        tv_rt_buf_lit(&b, ",\"persistence\":true");
+    tv_rt_buf_lit(&b, "}]");
+    tv_chat_ref_buf(&b, &ch->ref);
+    tv_rt_buf_lit(&b, "}}");
+    if (b.oom)
+        tv_log_warn("chat", "out of memory: a presence event of %s was lost", ch->ref.id);
+    else
+        tv_chat_channel_send(c, ch, b.p, b.len);
+    tv_rt_buf_free(&b);
+}
+
+/* The `channel` reply: the visible members (not self when it just joined, as Nakama), self,
+ * and what the channel is. NULL on no memory. */
+static cJSON *channel_body(const chat_channel_t *ch, const chat_member_t *self, int is_new)
+{
+    cJSON *body = cJSON_CreateObject(), *list = cJSON_CreateArray(), *me = member_json(self);
+    if (!body || !list || !me)
+        goto fail;
+    for (size_t i = 0; i < ch->n; i++) {
+        const chat_member_t *m = ch->members[i];
+        if (m->hidden || (is_new && m == self))
+            continue;
+        cJSON *p = member_json(m);
+        if (!p)
+            goto fail;
+        cJSON_AddItemToArray(list, p);
+    }
+    cJSON_AddStringToObject(body, "id", ch->ref.id);
+    tv_json_add_list(body, "presences", list);
+    cJSON_AddItemToObject(body, "self", me);
+    tv_chat_ref_json(body, &ch->ref);
+    return body;
+fail:
+    cJSON_Delete(body);
+    cJSON_Delete(list);
+    cJSON_Delete(me);
+    return NULL;
+}
+
+/* Adds who to ch. The new member, or NULL on no memory. */
+static chat_member_t *channel_add(chat_channel_t *ch, const tv_rt_identity_t *who,
+                                  int persistence, int hidden)
+{
+    if (ch->n == ch->cap) {
+        size_t cap = ch->cap ? ch->cap * 2 : 4;
+        chat_member_t **grown = realloc(ch->members, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        ch->members = grown;
+        ch->cap = cap;
+    }
+    chat_member_t *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    memcpy(m->session_id, who->session_id, sizeof m->session_id);
+    memcpy(m->user_id, who->user_id, sizeof m->user_id);
+    memcpy(m->username, who->username, sizeof m->username);
+    m->persistence = persistence;
+    m->hidden = hidden;
+    m->index = ch->n;
+    if (tv_rt_idmap_put(&ch->by_session, m->session_id, m) != TV_OK) {
+        free(m);
+        return NULL;
+    }
+    ch->members[ch->n++] = m;
+    return m;
+}
+
+/* Takes m out of ch (it is freed). */
+static void channel_unlink(chat_channel_t *ch, chat_member_t *m)
+{
+    tv_rt_idmap_del(&ch->by_session, m->session_id);
+    ch->members[m->index] = ch->members[--ch->n];
+    ch->members[m->index]->index = m->index;
+    free(m);
+}
+
+/* Takes session sid out of ch and tells the others of a visible leave; ch goes when it is
+ * empty and idle. */
+static void channel_remove(tv_chat_t *c, chat_stripe_t *st, chat_channel_t *ch, const char *sid)
+{
+    chat_member_t *m = tv_chat_member_get(ch, sid);
+    if (!m)
+        return;
+    chat_member_t gone = *m;
+    channel_unlink(ch, m);
+    if (!gone.hidden)
+        announce(c, ch, "leaves", &gone);
+    tv_chat_channel_release(st, ch);
+}
+
+/* Visible members of ch whose user is not uid. */
+static int others_visible(const chat_channel_t *ch, const char *uid)
+{
+    int k = 0;
+    for (size_t i = 0; i < ch->n; i++)
+        k += !ch->members[i]->hidden && strcmp(ch->members[i]->user_id, uid) != 0;
+    return k;
+}
+
+/* ---- joins and leaves --------------------------------------------------------------------- */
+
+/* The channel part of a join, under the channel's stripe: answers later and announces. */
+static int join_channel(tv_chat_t *c, const tv_chat_ref_t *ref, const tv_rt_identity_t *who,
+                        int persistence, int hidden, tv_rt_later_t *later, chat_joined_t *out)
+{
+    chat_stripe_t *st = stripe_of(c->channels, ref->id);
+    pthread_mutex_lock(&st->lock);
+    chat_channel_t *ch = tv_chat_channel_get(st, ref->id);
+    if (!ch && !(ch = channel_make(c, st, ref))) {
+        pthread_mutex_unlock(&st->lock);
+        return TV_ENOMEM;
+    }
+    chat_member_t *m = tv_chat_member_get(ch, who->session_id);
+    out->is_new = !m;
+    if (!m && !(m = channel_add(ch, who, persistence, hidden))) {
+        tv_chat_channel_release(st, ch);
+        pthread_mutex_unlock(&st->lock);
+        return TV_ENOMEM;
+    }
+    out->others_visible = others_visible(ch, who->user_id);
+    cJSON *body = channel_body(ch, m, out->is_new);
+    if (!body) {
+        if (out->is_new)
+            channel_unlink(ch, m);
+        tv_chat_channel_release(st, ch);
+        pthread_mutex_unlock(&st->lock);
+        return TV_ENOMEM;
+    }
+    tv_rt_later_reply(later, "channel", body);
+    if (out->is_new && !hidden)
+        announce(c, ch, "joins", m);
+    pthread_mutex_unlock(&st->lock);
+    return TV_OK;
+}
+
+int tv_chat_join(tv_chat_t *c, const tv_chat_ref_t *ref, const tv_rt_identity_t *who,
+                 int persistence, int hidden, tv_rt_later_t *later, chat_joined_t *out)
+{
+    chat_stripe_t *ss = stripe_of(c->sessions, who->session_id);
+    tv_rt_identity_t alive;
+    int rc = TV_OK;
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&ss->lock);
+    /* a socket gone meanwhile (a join that waited on SQL) has had its close: joining for it
+     * would leave a member nobody removes */
+    if (tv_rt_session_get(c->rt, who->session_id, &alive) != TV_OK) {
+        pthread_mutex_unlock(&ss->lock);
+        tv_rt_later_free(later);
+        return TV_ENOTFOUND;
+    }
+    chat_sess_t *s = sess_get(ss, who->session_id, 0);
+    int listed = sess_find(s, ref->id) >= 0;
+    if (!listed && s && s->n >= TV_CHAT_SESSION_CHANNELS) {
+        pthread_mutex_unlock(&ss->lock);
+        tv_rt_later_error(later, TV_RT_ERR_BAD_INPUT,
+                          "Too many channels: a socket may be in at most 128.");
+        return TV_EBUSY;
+    }
+    if (!listed && (!(s = sess_get(ss, who->session_id, 1)) || sess_add(s, ref->id) != TV_OK))
+        rc = TV_ENOMEM;
+    if (!rc && (rc = join_channel(c, ref, who, persistence, hidden, later, out)) != TV_OK &&
+        !listed)
+        sess_del(s, ref->id);
+    sess_maybe_free(ss, s);
+    pthread_mutex_unlock(&ss->lock);
+    if (rc)
+        tv_rt_later_error(later, TV_RT_ERR_RUNTIME_EXCEPTION, "Error joining channel");
+    return rc;
+}
+
+void tv_chat_leave(tv_chat_t *c, const char *sid, const tv_chat_ref_t *ref)
+{
+    chat_stripe_t *ss = stripe_of(c->sessions, sid), *st = stripe_of(c->channels, ref->id);
+    pthread_mutex_lock(&ss->lock);
+    chat_sess_t *s = sess_get(ss, sid, 0);
+    if (sess_find(s, ref->id) >= 0) {
+        sess_del(s, ref->id);
+        sess_maybe_free(ss, s);
+        pthread_mutex_lock(&st->lock);
+        chat_channel_t *ch = tv_chat_channel_get(st, ref->id);
+        if (ch)
+            channel_remove(c, st, ch, sid);
+        pthread_mutex_unlock(&st->lock);
+    }
+    pthread_mutex_unlock(&ss->lock);
+}
+
+void tv_chat_leave_all(tv_chat_t *c, const char *sid)
+{
+    chat_stripe_t *ss = stripe_of(c->sessions, sid);
+    pthread_mutex_lock(&ss->lock);
+    chat_sess_t *s = tv_rt_idmap_del(&ss->map, sid);
+    for (size_t i = 0; s && i < s->n; i++) {
+        chat_stripe_t *st = stripe_of(c->channels, s->ids[i]);
+        pthread_mutex_lock(&st->lock);
+        chat_channel_t *ch = tv_chat_channel_get(st, s->ids[i]);
+        if (ch)
+            channel_remove(c, st, ch, sid);
+        pthread_mutex_unlock(&st->lock);
+    }
+    pthread_mutex_unlock(&ss->lock);
+    if (s) {
+        free(s->ids);
+        free(s);
+    }
+}
+
+size_t tv_chat_members(tv_chat_t *c, const char *channel_id)
+{
+    chat_stripe_t *st = stripe_of(c->channels, channel_id);
+    pthread_mutex_lock(&st->lock);
+    chat_channel_t *ch = tv_chat_channel_get(st, channel_id);
+    size_t n = ch ? ch->n : 0;
+    pthread_mutex_unlock(&st->lock);
+    return n;
+}
