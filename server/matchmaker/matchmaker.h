@@ -191,4 +191,22 @@ int tv_mm_list(tv_mm_t *mm, const char *user_id, const char *session_id, size_t 
  * ever recorded. *out is owned by the caller. TV_OK, TV_EUNAVAIL, TV_ENOMEM. */
 int tv_mm_history(tv_mm_t *mm, size_t limit, cJSON **out, uint64_t *total);
 
+/* ---- the module host table's matchmaker entries (module.h, ABI 1.7) ----------------------- */
+
+/* What server/modules/host.c forwards to; each returns a gRPC code (TV_GRPC_*). add's *why
+ * is a static reason for the log, or NULL. */
+typedef struct tv_mm_host_ops {
+    int (*add)(const char *session_id, const char *ticket_json, char **ticket_id,
+               const char **why);
+    int (*remove)(const char *ticket_id);
+    int (*list)(const char *user_id, const char *session_id, int limit, char **tickets_json);
+} tv_mm_host_ops_t;
+
+/* Points the host table's matchmaker entries at mm (borrowed until tv_mm_host_uninstall, which
+ * must come before tv_mm_free, after the last module call that may reach it). */
+void tv_mm_host_install(tv_mm_t *mm);
+void tv_mm_host_uninstall(void);
+/* Defined in server/modules/host.c: ops (static) or NULL (the entries answer UNAVAILABLE). */
+void tv_mod_host_set_mm_ops(const tv_mm_host_ops_t *ops);
+
 #endif
