@@ -47,6 +47,22 @@ static int uuid_filter(tv_http_req_t *req, const char *name, const char *alt, co
     return TV_OK;
 }
 
+/* Drops the members of v's objects, at any depth, that hold a zero, "", false, null, [] or
+ * {}: what protojson leaves out of every response. Array elements stay. */
+static void prune(cJSON *v)
+{
+    for (cJSON *c = v ? v->child : NULL, *nx; c; c = nx) {
+        nx = c->next;
+        prune(c);
+        int empty = cJSON_IsNull(c) || cJSON_IsFalse(c) ||
+                    (cJSON_IsNumber(c) && c->valuedouble == 0) ||
+                    (cJSON_IsString(c) && !*c->valuestring) ||
+                    ((cJSON_IsArray(c) || cJSON_IsObject(c)) && !c->child);
+        if (empty && cJSON_IsObject(v))
+            cJSON_Delete(cJSON_DetachItemViaPointer(v, c));
+    }
+}
+
 /* {"<key>": list (taken), "total": total}, total left out when 0; or the error rc. */
 static void reply_list(tv_http_req_t *req, int rc, const char *key, cJSON *list, double total)
 {
@@ -61,6 +77,7 @@ static void reply_list(tv_http_req_t *req, int rc, const char *key, cJSON *list,
         tv_http_error(req, TV_ENOMEM, "No memory.");
         return;
     }
+    prune(o); /* an empty list goes too: "{}" when there is nothing */
     if (total > 0 && !cJSON_AddNumberToObject(o, "total", total)) {
         cJSON_Delete(o);
         tv_http_error(req, TV_ENOMEM, "No memory.");

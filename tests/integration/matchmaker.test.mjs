@@ -337,7 +337,7 @@ describe('module ticket entries (ABI 1.7, tests/modules/mm_tickets.c) and the co
       assert.equal(e.kind, 'matched');
       assert.deepEqual([...e.tickets].sort(), [ta, tb].sort());
       assert.equal(e.match_id, decodeJwt(ma.token).payload.mid);
-      assert.equal(e.authoritative, false);
+      assert.equal(e.authoritative, undefined); // false, left out as protojson does
       const ua = e.users.find((u) => u.user_id === a.uid), ub = e.users.find((u) => u.user_id === b.uid);
       assert.ok(ua && ub, JSON.stringify(e.users));
       assert.deepEqual([ua.session_id, ua.username, ua.ticket], [sa, a.usn, ta]);
@@ -410,6 +410,10 @@ describe('module ticket entries (ABI 1.7, tests/modules/mm_tickets.c) and the co
       assert.deepEqual([c1.json.tickets.length, c1.json.total], [1, 2]);
       const cu = await consoleGet(`/v2/console/matchmaker/tickets?user_id=${b.uid}`, msrv);
       assert.deepEqual(cu.json.tickets.map((t) => t.ticket), [tb]);
+      assert.deepEqual(cu.json.tickets[0].numeric_properties, { skill: 3.5 });
+      assert.equal(cu.json.tickets[0].string_properties.tag, `${tag}b`);
+      const nobody = await consoleGet('/v2/console/matchmaker/tickets?user_id=00000000-0000-4000-8000-000000000009', msrv);
+      assert.deepEqual(nobody.json, {}); // empty members left out
 
       // the module removes b's socket ticket; b's own remove then fails
       const rm = await rpcHttp('mm_remove', tb);
