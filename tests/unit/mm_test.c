@@ -352,8 +352,10 @@ static void test_list(void)
     CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(all, 0), "intervals")) ==
           1);
     cJSON_Delete(all);
-    CHECK(tv_mm_pool_remove(&p, NULL, b->id) == TV_OK);
-    CHECK(tv_mm_pool_remove(&p, NULL, b->id) == TV_ENOTFOUND);
+    char bid[37];
+    memcpy(bid, b->id, sizeof bid); /* b is freed by its removal */
+    CHECK(tv_mm_pool_remove(&p, NULL, bid) == TV_OK);
+    CHECK(tv_mm_pool_remove(&p, NULL, bid) == TV_ENOTFOUND);
     CHECK(p.n == 2);
     tv_mm_pool_clear(&p);
 }
