@@ -377,11 +377,11 @@ static void deliver_group(tv_mm_t *mm, const tv_mm_group_t *g)
                                    &token) == TV_OK &&
              cJSON_AddStringToObject(body, "token", token);
     }
-    if (ok) {
-        send_each(mm, g, body);
+    if (ok) { /* recorded first: whoever hears of the group finds it in the history */
         const tv_mm_ticket_t *const *t = (const tv_mm_ticket_t *const *)g->t;
         tv_mm_history_push(&mm->history, history_entry("matched", t, g->n,
                                                        match_id ? match_id : mid, !!match_id));
+        send_each(mm, g, body);
     } else
         tv_log_error("matchmaker", "no memory for a matched group of %zu", g->n);
     free(match_id);
@@ -397,12 +397,12 @@ static void deliver_expired(tv_mm_t *mm, const tv_mm_ticket_t *t)
     tv_mm_group_t g = {(tv_mm_ticket_t **)&t, 1};
     cJSON *body = cJSON_CreateObject(), *users = cJSON_AddArrayToObject(body, "users");
     cJSON *u = user_json(t);
+    tv_mm_history_push(&mm->history, history_entry("expired", &t, 1, NULL, 0)); /* first, too */
     if (users && u && cJSON_AddItemToArray(users, u))
         send_each(mm, &g, body);
     else
         cJSON_Delete(u);
     cJSON_Delete(body);
-    tv_mm_history_push(&mm->history, history_entry("expired", &t, 1, NULL, 0));
 }
 
 static void run_pass(tv_mm_t *mm)
