@@ -54,7 +54,7 @@ extern "C" {
 
 #define TV_MOD_MAGIC 0x4e564154u /* "TAVN" read as little-endian bytes */
 #define TV_ABI_MAJOR 1
-#define TV_ABI_MINOR 6
+#define TV_ABI_MINOR 7
 
 #if defined(__GNUC__)
 #define TV_MOD_EXPORT __attribute__((visibility("default")))
@@ -597,6 +597,43 @@ struct tv_host_api {
     /* Takes catalog item id off sale (it stays for receipts; a put brings it back). 0,
      * TV_GRPC_NOT_FOUND, TV_GRPC_UNAVAILABLE, TV_GRPC_INTERNAL. */
     int (*shop_item_disable)(tv_module_t *mod, const char *id);
+
+    /* --- the matchmaker (ABI 1.7: check TV_HOST_HAS) ---------------------------------------
+     * Tickets a module adds wait in the same pool as the sockets' matchmaker_add tickets and
+     * match them. The matcher thread owns the pool: add and remove wait until it has applied
+     * them (usually well under a millisecond; at most the pass in progress, with any
+     * matchmaker_matched hook it calls), so call them from an RPC, a hook, the matchmaker_matched
+     * hook itself or a thread of the module's own, not from a match loop. list never waits for
+     * hooks. Callable from any of those threads at once. */
+
+    /* Adds a ticket on behalf of the open realtime session session_id (its user and username
+     * go with the ticket). ticket_json is the body of the socket's matchmaker_add: {"min_count"
+     * (>= 2), "max_count" (<= 256), "count_multiple", "query" (<= 1024 bytes, Nakama's query
+     * subset), "string_properties": {..}, "numeric_properties": {..}} (lowerCamel names too),
+     * with the same checks and the same per-session ticket limit (--matchmaker-max-tickets) as
+     * the socket's. When the ticket matches, the session's socket receives matchmaker_matched
+     * as for its own tickets; the ticket goes when the socket closes. On success *ticket_id
+     * (when ticket_id is not NULL; taken: host->free) is the ticket's id. Returns 0, or:
+     * TV_GRPC_INVALID_ARGUMENT bad input (the reason goes to the server log);
+     * TV_GRPC_NOT_FOUND no such open session (never connected, or closed);
+     * TV_GRPC_RESOURCE_EXHAUSTED the session holds its tickets already; TV_GRPC_UNAVAILABLE
+     * the matchmaker is not running, is stopping or its queue is full; TV_GRPC_INTERNAL. */
+    int (*matchmaker_add)(tv_module_t *mod, const char *session_id, const char *ticket_json,
+                          char **ticket_id);
+    /* Removes a waiting ticket, whichever session holds it (added by a module or by a
+     * socket); the owner is not told. Returns 0, or TV_GRPC_NOT_FOUND (no such ticket
+     * waiting: matched, expired, removed or never added), TV_GRPC_INVALID_ARGUMENT (NULL or
+     * not an id), TV_GRPC_UNAVAILABLE. */
+    int (*matchmaker_remove)(tv_module_t *mod, const char *ticket_id);
+    /* The waiting tickets, oldest first: all of them, or those of user_id and/or session_id
+     * (NULL or "" = any), at most limit (<= 0 = all). *tickets_json (taken: host->free) is a
+     * JSON array of {"ticket", "session_id", "user_id", "username", "create_time" (RFC 3339),
+     * "intervals" (passes waited), "min_count", "max_count", "count_multiple", "query" ("*"
+     * for an empty one), "string_properties": {..}, "numeric_properties": {..}}. Returns 0,
+     * or TV_GRPC_INVALID_ARGUMENT (tickets_json NULL), TV_GRPC_UNAVAILABLE,
+     * TV_GRPC_INTERNAL. */
+    int (*matchmaker_list)(tv_module_t *mod, const char *user_id, const char *session_id,
+                           int limit, char **tickets_json);
 
     /* --- future entries go here, at the end, and nowhere else. ----------------------------- */
 };

@@ -167,6 +167,8 @@ static const tv_http_route_t console_routes[] = {
     {"POST", "/v2/console/authenticate", TV_HTTP_AUTH_NONE, tv_console_authenticate},
     {"GET", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_list},
     {"GET", "/v2/console/matchmaker", TV_HTTP_AUTH_CONSOLE, tv_mm_console_stats},
+    {"GET", "/v2/console/matchmaker/matched", TV_HTTP_AUTH_CONSOLE, tv_mm_console_matched},
+    {"GET", "/v2/console/matchmaker/tickets", TV_HTTP_AUTH_CONSOLE, tv_mm_console_tickets},
     {"POST", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_create},
     {"DELETE", "/v2/console/leaderboard/{id}", TV_HTTP_AUTH_CONSOLE, tv_lb_console_delete},
     {"POST", "/v2/console/tournament", TV_HTTP_AUTH_CONSOLE, tv_tourn_console_create},
@@ -453,8 +455,8 @@ static int start(server_t *s, const tv_config_t *cfg)
         rc = tv_match_new(s->rt, &s->app.matches); /* registers its messages: before any socket */
     if (!rc) /* tick threads: one per core, at most 8 */
         rc = tv_amatch_new(s->rt, s->app.matches, s->app.modules, sched_threads(), &s->amatch);
-    if (!rc)
-        rc = start_matchmaker(s, cfg);
+    if (!rc && (rc = start_matchmaker(s, cfg)) == TV_OK)
+        tv_mm_host_install(s->app.matchmaker); /* modules may add tickets from now on */
     if (!rc)
         rc = tv_mod_rt_register(s->rt, s->app.modules, s->workers);
     if (!rc)
@@ -498,6 +500,7 @@ static void stop(server_t *s)
     log_match_stats(s);
     tv_amatch_shutdown(s->amatch, 0);       /* no RPC can create a match now: terminate, stop */
     tv_mm_stop(s->app.matchmaker);          /* its thread calls module hooks and pushes */
+    tv_mm_host_uninstall();                 /* module calls from here answer UNAVAILABLE */
     tv_mod_host_set_leaderboards(NULL);
     tv_lb_free(s->app.leaderboards);      /* its reset thread calls module code */
     s->app.leaderboards = NULL;

@@ -1,6 +1,8 @@
 /* The matchmaker service: the /ws handlers (which validate and queue, never wait), the
  * matcher thread that owns the pool, applies queued adds and removes at once and runs a pass
- * every interval, and the matchmaker_matched pushes (token or module match id). */
+ * every interval, the matchmaker_matched pushes (token or module match id), the module calls
+ * (add, remove and list, which wait for the matcher but never hold up a socket thread) and
+ * the console's history of matched groups and expired tickets. */
 #include "matchmaker.h"
 #include "error.h"
 #include "json.h"
@@ -21,12 +23,20 @@
 
 typedef enum { OP_ADD, OP_REMOVE, OP_CLOSE } op_kind_t;
 
+/* A module call waiting for the matcher to apply its op (on the caller's stack). */
+typedef struct waiter {
+    int done; /* under mm->mu */
+    int rc;
+} waiter_t;
+
 typedef struct op {
     struct op *next;
     op_kind_t kind;
     tv_mm_ticket_t *ticket;  /* OP_ADD: owned */
-    tv_rt_later_t *later;    /* OP_ADD / OP_REMOVE: the reply owed */
-    char session_id[37];
+    tv_rt_later_t *later;    /* OP_ADD / OP_REMOVE from a socket: the reply owed */
+    waiter_t *wait;          /* OP_ADD / OP_REMOVE from a module: the caller owns the op and
+                                waits for wait->done; the matcher never frees it */
+    char session_id[37];     /* OP_REMOVE from a module: "" = any session */
     char ticket_id[37];      /* OP_REMOVE */
 } op_t;
 
@@ -38,12 +48,15 @@ struct tv_mm {
     pthread_t thread;
     int started;
     int sync_ready;          /* mu and cv initialised */
-    pthread_mutex_t mu;      /* guards the queue and stopping */
+    pthread_mutex_t mu;      /* guards the queue, stopping and waiters' done flags */
     pthread_cond_t cv;
+    pthread_cond_t done_cv;  /* a module call's op was applied */
+    pthread_rwlock_t pool_lock; /* the matcher writes the pool under it; listings read */
     op_t *head, *tail;
     size_t queued;
     int stopping;
-    tv_mm_pool_t pool;       /* the matcher thread's alone */
+    tv_mm_pool_t pool;       /* changed only by the matcher thread, under pool_lock */
+    tv_mm_history_t history; /* matched groups and expired tickets, for the console */
     _Atomic int64_t tickets, added, removed, groups, matched, expired, passes, last_pass_us;
 };
 
@@ -150,12 +163,57 @@ static void on_close(void *ud, const tv_rt_identity_t *who)
 
 /* ---- the matcher thread --------------------------------------------------------------------- */
 
+/* A module's op is done: its caller may free it as soon as mu is released. */
+static void finish(tv_mm_t *mm, op_t *op, int rc)
+{
+    pthread_mutex_lock(&mm->mu);
+    op->wait->rc = rc;
+    op->wait->done = 1;
+    pthread_cond_broadcast(&mm->done_cv);
+    pthread_mutex_unlock(&mm->mu);
+}
+
+/* A module's add or remove. The session is checked here, on the matcher thread: a socket
+ * that closed before this point queued its OP_CLOSE already (so the add is refused), one that
+ * closes later queues it behind this add (so the ticket goes with it). */
+static void apply_module_op(tv_mm_t *mm, op_t *op)
+{
+    int rc;
+    if (op->kind == OP_ADD) {
+        tv_rt_identity_t who;
+        rc = tv_rt_session_get(mm->rt, op->session_id, &who);
+        if (rc == TV_OK) {
+            pthread_rwlock_wrlock(&mm->pool_lock);
+            rc = tv_mm_pool_add(&mm->pool, op->ticket);
+            pthread_rwlock_unlock(&mm->pool_lock);
+        }
+        if (rc == TV_OK) {
+            op->ticket = NULL; /* the pool's now */
+            atomic_fetch_add(&mm->added, 1);
+        }
+    } else {
+        pthread_rwlock_wrlock(&mm->pool_lock);
+        rc = tv_mm_pool_remove(&mm->pool, op->session_id[0] ? op->session_id : NULL,
+                               op->ticket_id);
+        pthread_rwlock_unlock(&mm->pool_lock);
+        if (rc == TV_OK)
+            atomic_fetch_add(&mm->removed, 1);
+    }
+    finish(mm, op, rc); /* op is the caller's from here */
+}
+
 static void apply_op(tv_mm_t *mm, op_t *op)
 {
+    if (op->wait) {
+        apply_module_op(mm, op);
+        return;
+    }
     if (op->kind == OP_ADD) {
         char id[37];
         memcpy(id, op->ticket->id, sizeof id);
+        pthread_rwlock_wrlock(&mm->pool_lock);
         int rc = tv_mm_pool_add(&mm->pool, op->ticket);
+        pthread_rwlock_unlock(&mm->pool_lock);
         if (rc == TV_OK) {
             op->ticket = NULL;
             atomic_fetch_add(&mm->added, 1);
@@ -173,7 +231,10 @@ static void apply_op(tv_mm_t *mm, op_t *op)
         }
         op->later = NULL;
     } else if (op->kind == OP_REMOVE) {
-        if (tv_mm_pool_remove(&mm->pool, op->session_id, op->ticket_id) == TV_OK) {
+        pthread_rwlock_wrlock(&mm->pool_lock);
+        int rc = tv_mm_pool_remove(&mm->pool, op->session_id, op->ticket_id);
+        pthread_rwlock_unlock(&mm->pool_lock);
+        if (rc == TV_OK) {
             atomic_fetch_add(&mm->removed, 1);
             tv_rt_later_reply(op->later, NULL, NULL);
         } else {
@@ -181,8 +242,10 @@ static void apply_op(tv_mm_t *mm, op_t *op)
         }
         op->later = NULL;
     } else {
-        atomic_fetch_add(&mm->removed,
-                         (int64_t)tv_mm_pool_remove_session(&mm->pool, op->session_id));
+        pthread_rwlock_wrlock(&mm->pool_lock);
+        size_t gone = tv_mm_pool_remove_session(&mm->pool, op->session_id);
+        pthread_rwlock_unlock(&mm->pool_lock);
+        atomic_fetch_add(&mm->removed, (int64_t)gone);
     }
     op_free(op);
 }
@@ -231,6 +294,52 @@ static void send_each(tv_mm_t *mm, const tv_mm_group_t *g, cJSON *body)
     }
 }
 
+/* A history entry: {time, kind, tickets, users: [{ticket, user_id, session_id, username,
+ * string_properties, numeric_properties}]} plus match_id and authoritative for a group.
+ * NULL on no memory (the entry is then missing: the history is best effort). */
+static cJSON *history_entry(const char *kind, const tv_mm_ticket_t *const *t, size_t n,
+                            const char *match_id, int authoritative)
+{
+    char when[32];
+    tv_time_rfc3339(tv_now_s(), when);
+    cJSON *e = cJSON_CreateObject(), *ids = cJSON_CreateArray(), *users = cJSON_CreateArray();
+    if (!e || !ids || !users) {
+        cJSON_Delete(e), cJSON_Delete(ids), cJSON_Delete(users);
+        return NULL;
+    }
+    cJSON_AddItemToObject(e, "tickets", ids);
+    cJSON_AddItemToObject(e, "users", users);
+    int ok = cJSON_AddStringToObject(e, "time", when) && cJSON_AddStringToObject(e, "kind", kind);
+    for (size_t i = 0; ok && i < n; i++) {
+        cJSON *u = cJSON_CreateObject();
+        if (!u || !cJSON_AddItemToArray(users, u)) {
+            cJSON_Delete(u);
+            ok = 0;
+            break;
+        }
+        cJSON *s = cJSON_Duplicate(t[i]->strings, 1), *p = cJSON_Duplicate(t[i]->numerics, 1);
+        if (!s || !p || !cJSON_AddItemToArray(ids, cJSON_CreateString(t[i]->id))) {
+            cJSON_Delete(s), cJSON_Delete(p);
+            ok = 0;
+            break;
+        }
+        ok = cJSON_AddStringToObject(u, "ticket", t[i]->id) &&
+             cJSON_AddStringToObject(u, "user_id", t[i]->user_id) &&
+             cJSON_AddStringToObject(u, "session_id", t[i]->session_id) &&
+             cJSON_AddStringToObject(u, "username", t[i]->username);
+        cJSON_AddItemToObject(u, "string_properties", s);
+        cJSON_AddItemToObject(u, "numeric_properties", p);
+    }
+    if (ok && match_id)
+        ok = cJSON_AddStringToObject(e, "match_id", match_id) &&
+             cJSON_AddBoolToObject(e, "authoritative", authoritative);
+    if (!ok) {
+        cJSON_Delete(e);
+        return NULL;
+    }
+    return e;
+}
+
 /* The module's match id for the group, or NULL for a relayed match. */
 static char *hooked_match(tv_mm_t *mm, const cJSON *users)
 {
@@ -256,20 +365,24 @@ static void deliver_group(tv_mm_t *mm, const tv_mm_group_t *g)
         }
     }
     char *match_id = users ? hooked_match(mm, users) : NULL, *token = NULL;
+    char mid[38] = "";
     int ok = users != NULL;
     if (ok && match_id) {
         ok = cJSON_AddStringToObject(body, "match_id", match_id) != NULL;
     } else if (ok) {
-        char uuid[37], mid[38];
+        char uuid[37];
         tv_uuid_v4(uuid);
         snprintf(mid, sizeof mid, "%s.", uuid);
         ok = tv_token_match_encode(mm->token_key, mid, tv_now_s() + MATCH_TOKEN_TTL_S,
                                    &token) == TV_OK &&
              cJSON_AddStringToObject(body, "token", token);
     }
-    if (ok)
+    if (ok) { /* recorded first: whoever hears of the group finds it in the history */
+        const tv_mm_ticket_t *const *t = (const tv_mm_ticket_t *const *)g->t;
+        tv_mm_history_push(&mm->history, history_entry("matched", t, g->n,
+                                                       match_id ? match_id : mid, !!match_id));
         send_each(mm, g, body);
-    else
+    } else
         tv_log_error("matchmaker", "no memory for a matched group of %zu", g->n);
     free(match_id);
     free(token);
@@ -284,6 +397,7 @@ static void deliver_expired(tv_mm_t *mm, const tv_mm_ticket_t *t)
     tv_mm_group_t g = {(tv_mm_ticket_t **)&t, 1};
     cJSON *body = cJSON_CreateObject(), *users = cJSON_AddArrayToObject(body, "users");
     cJSON *u = user_json(t);
+    tv_mm_history_push(&mm->history, history_entry("expired", &t, 1, NULL, 0)); /* first, too */
     if (users && u && cJSON_AddItemToArray(users, u))
         send_each(mm, &g, body);
     else
@@ -296,7 +410,10 @@ static void run_pass(tv_mm_t *mm)
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
     tv_mm_result_t r;
-    if (tv_mm_pool_pass(&mm->pool, &r) != TV_OK) {
+    pthread_rwlock_wrlock(&mm->pool_lock);
+    int rc = tv_mm_pool_pass(&mm->pool, &r);
+    pthread_rwlock_unlock(&mm->pool_lock);
+    if (rc != TV_OK) {
         tv_log_error("matchmaker", "no memory for a pass of %zu tickets", mm->pool.n);
         tv_mm_result_free(&r);
         return;
@@ -364,6 +481,23 @@ static void *matcher(void *arg)
         atomic_store(&mm->tickets, (int64_t)mm->pool.n);
         pthread_mutex_lock(&mm->mu);
     }
+    /* stopping: module calls still queued are answered now (their callers own the ops); the
+     * socket ops stay for tv_mm_free */
+    op_t **pp = &mm->head;
+    mm->tail = NULL;
+    while (*pp) {
+        op_t *op = *pp;
+        if (op->wait) {
+            *pp = op->next;
+            op->wait->rc = TV_EUNAVAIL;
+            op->wait->done = 1;
+            mm->queued--;
+        } else {
+            mm->tail = op;
+            pp = &op->next;
+        }
+    }
+    pthread_cond_broadcast(&mm->done_cv);
     pthread_mutex_unlock(&mm->mu);
     return NULL;
 }
@@ -388,6 +522,15 @@ static int init_thread(tv_mm_t *mm)
     pthread_condattr_destroy(&ca);
     if (bad)
         return TV_ENOMEM;
+    if (pthread_cond_init(&mm->done_cv, NULL)) {
+        pthread_cond_destroy(&mm->cv);
+        return TV_ENOMEM;
+    }
+    if (pthread_rwlock_init(&mm->pool_lock, NULL)) {
+        pthread_cond_destroy(&mm->cv);
+        pthread_cond_destroy(&mm->done_cv);
+        return TV_ENOMEM;
+    }
     pthread_mutex_init(&mm->mu, NULL);
     mm->sync_ready = 1;
     if (pthread_create(&mm->thread, NULL, matcher, mm))
@@ -414,6 +557,10 @@ int tv_mm_new(tv_rt_t *rt, const tv_mm_opts_t *o, tv_mm_t **out)
     }
     mm->o.params.rating_property = mm->rating_property;
     tv_mm_pool_init(&mm->pool, &mm->o.params);
+    if (tv_mm_history_init(&mm->history, TV_MM_HISTORY_MAX) != TV_OK) {
+        free(mm->rating_property), free(mm->token_key), free(mm);
+        return TV_ENOMEM;
+    }
     tv_rt_listener_t l = {NULL, on_close, mm};
     int rc;
     if ((rc = tv_rt_register(rt, "matchmaker_add", on_add, mm)) != TV_OK ||
@@ -450,8 +597,11 @@ void tv_mm_free(tv_mm_t *mm)
         op_free(op);
     }
     tv_mm_pool_clear(&mm->pool);
+    tv_mm_history_free(&mm->history);
     if (mm->sync_ready) {
         pthread_cond_destroy(&mm->cv);
+        pthread_cond_destroy(&mm->done_cv);
+        pthread_rwlock_destroy(&mm->pool_lock);
         pthread_mutex_destroy(&mm->mu);
     }
     free(mm->rating_property);
@@ -472,4 +622,96 @@ void tv_mm_stats(tv_mm_t *mm, tv_mm_stats_t *out)
     out->expired = atomic_load(&mm->expired);
     out->passes = atomic_load(&mm->passes);
     out->last_pass_us = atomic_load(&mm->last_pass_us);
+}
+
+/* ---- module calls and console listings: any thread but the socket threads ------------------ */
+
+/* Queues op for the matcher and waits until it is applied; on the matcher thread itself (a
+ * module's matchmaker_matched hook calling back) applies it at once. Returns the op's code.
+ * The caller owns op afterwards in every case. */
+static int run_module_op(tv_mm_t *mm, op_t *op)
+{
+    waiter_t w = {0, TV_EUNAVAIL};
+    op->wait = &w;
+    if (mm->started && pthread_equal(pthread_self(), mm->thread)) {
+        apply_module_op(mm, op);
+        return w.rc;
+    }
+    if (enqueue(mm, op, 1) != TV_OK)
+        return TV_EUNAVAIL;
+    pthread_mutex_lock(&mm->mu);
+    while (!w.done)
+        pthread_cond_wait(&mm->done_cv, &mm->mu);
+    pthread_mutex_unlock(&mm->mu);
+    return w.rc;
+}
+
+int tv_mm_add(tv_mm_t *mm, const char *session_id, const cJSON *body, char ticket_id[37],
+              const char **why)
+{
+    *why = NULL;
+    ticket_id[0] = '\0';
+    if (!mm)
+        return TV_EUNAVAIL;
+    if (!session_id || !tv_uuid_valid(session_id))
+        return *why = "Invalid session id", TV_EINVAL;
+    tv_rt_identity_t who;
+    if (tv_rt_session_get(mm->rt, session_id, &who) != TV_OK)
+        return *why = "No such session", TV_ENOTFOUND;
+    op_t op = {.kind = OP_ADD};
+    int rc = tv_mm_ticket_from_json(body, who.session_id, who.user_id, who.username,
+                                    mm->rating_property, &op.ticket, why);
+    if (rc != TV_OK)
+        return rc;
+    memcpy(op.session_id, who.session_id, sizeof op.session_id);
+    memcpy(ticket_id, op.ticket->id, 37);
+    rc = run_module_op(mm, &op);
+    tv_mm_ticket_free(op.ticket); /* NULL when the pool took it */
+    if (rc != TV_OK)
+        ticket_id[0] = '\0';
+    if (rc == TV_EBUSY)
+        *why = "Too many matchmaker tickets";
+    else if (rc == TV_ENOTFOUND)
+        *why = "No such session";
+    else if (rc == TV_EUNAVAIL)
+        *why = "Matchmaker is busy or stopping";
+    return rc;
+}
+
+int tv_mm_remove_ticket(tv_mm_t *mm, const char *ticket_id)
+{
+    if (!mm)
+        return TV_EUNAVAIL;
+    if (!ticket_id || !*ticket_id || strlen(ticket_id) >= 37)
+        return TV_EINVAL;
+    op_t op = {.kind = OP_REMOVE};
+    memcpy(op.ticket_id, ticket_id, strlen(ticket_id) + 1);
+    return run_module_op(mm, &op);
+}
+
+int tv_mm_list(tv_mm_t *mm, const char *user_id, const char *session_id, size_t limit,
+               cJSON **out, size_t *total)
+{
+    *out = NULL;
+    if (total)
+        *total = 0;
+    if (!mm)
+        return TV_EUNAVAIL;
+    pthread_rwlock_rdlock(&mm->pool_lock);
+    *out = tv_mm_pool_list(&mm->pool, user_id, session_id, limit, total);
+    pthread_rwlock_unlock(&mm->pool_lock);
+    return *out ? TV_OK : TV_ENOMEM;
+}
+
+int tv_mm_history(tv_mm_t *mm, size_t limit, cJSON **out, uint64_t *total)
+{
+    *out = NULL;
+    if (total)
+        *total = 0;
+    if (!mm)
+        return TV_EUNAVAIL;
+    if (total)
+        *total = tv_mm_history_pushed(&mm->history);
+    *out = tv_mm_history_list(&mm->history, limit);
+    return *out ? TV_OK : TV_ENOMEM;
 }

@@ -7,6 +7,7 @@
 #include "query.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,7 @@
 #define TV_MM_PROP_VALUE_MAX 256 /* bytes of a string property */
 #define TV_MM_COUNT_MAX 256      /* largest max_count */
 #define TV_MM_SCAN_MAX 512       /* candidates one ticket examines per pass (bounds a pass) */
+#define TV_MM_HISTORY_MAX 256    /* matched groups and expired tickets the console keeps */
 
 typedef struct tv_mm_params {
     int max_intervals;           /* passes a ticket may wait unmatched before it expires (>= 1) */
@@ -30,6 +32,8 @@ typedef struct tv_mm_ticket {
     char session_id[37], user_id[37], username[129];
     int min_count, max_count, count_multiple;
     tv_query_t query;          /* owned */
+    char *query_text;          /* owned: the query as sent ("*" for an empty one) */
+    int64_t create_ms;         /* unix milliseconds when the ticket was built */
     cJSON *strings, *numerics; /* owned: the properties as sent (objects) */
     cJSON *props;              /* owned: both merged, what the other side's query reads */
     int rated;                 /* has the rating property */
@@ -47,6 +51,10 @@ int tv_mm_ticket_from_json(const cJSON *body, const char *session_id, const char
                            const char *username, const char *rating_property,
                            tv_mm_ticket_t **out, const char **why);
 void tv_mm_ticket_free(tv_mm_ticket_t *t);
+/* The ticket as listings show it: {ticket, session_id, user_id, username, create_time
+ * (RFC 3339), intervals, min_count, max_count, count_multiple, query, string_properties,
+ * numeric_properties}. Owned by the caller; NULL on no memory. */
+cJSON *tv_mm_ticket_json(const tv_mm_ticket_t *t);
 
 /* The waiting tickets. Not thread-safe: one thread (the matcher) owns a pool. */
 typedef struct tv_mm_pool {
@@ -76,13 +84,18 @@ void tv_mm_pool_clear(tv_mm_pool_t *pool);
 /* Adds t (taken on TV_OK). TV_EBUSY when its session holds max_per_session tickets already,
  * TV_ENOMEM. */
 int tv_mm_pool_add(tv_mm_pool_t *pool, tv_mm_ticket_t *t);
-/* Removes and frees the session's ticket. TV_OK or TV_ENOTFOUND (no such ticket, or another
- * session's). */
+/* Removes and frees the session's ticket (any session's when session_id is NULL). TV_OK or
+ * TV_ENOTFOUND (no such ticket, or another session's). */
 int tv_mm_pool_remove(tv_mm_pool_t *pool, const char *session_id, const char *ticket_id);
 /* Removes and frees every ticket of a session; returns how many. */
 size_t tv_mm_pool_remove_session(tv_mm_pool_t *pool, const char *session_id);
 /* Tickets a session holds. */
 size_t tv_mm_pool_session_count(const tv_mm_pool_t *pool, const char *session_id);
+/* The waiting tickets of user_id and of session_id (NULL or "" = any), oldest first, at most
+ * limit of them (0 = all), each as tv_mm_ticket_json. *total (may be NULL) counts every
+ * ticket that fits the filter. Owned by the caller; NULL on no memory. */
+cJSON *tv_mm_pool_list(const tv_mm_pool_t *pool, const char *user_id, const char *session_id,
+                       size_t limit, size_t *total);
 
 /* One pass: every waiting ticket, oldest first, takes the closest-rated tickets that it and
  * they accept (queries both ways, same min/max/count_multiple, other sessions, ratings within
@@ -92,6 +105,26 @@ size_t tv_mm_pool_session_count(const tv_mm_pool_t *pool, const char *session_id
  * with tv_mm_result_free, also after an error). TV_OK or TV_ENOMEM (the pool is then whole). */
 int tv_mm_pool_pass(tv_mm_pool_t *pool, tv_mm_result_t *out);
 void tv_mm_result_free(tv_mm_result_t *r);
+
+/* ---- the history: the last matched groups and expired tickets, for the console ----------- */
+
+/* A ring of JSON entries, oldest overwritten when full. Thread-safe (its own mutex). */
+typedef struct tv_mm_history {
+    cJSON **e;       /* owned, cap slots */
+    size_t cap, first, n;
+    uint64_t pushed; /* entries ever pushed */
+    pthread_mutex_t mu;
+} tv_mm_history_t;
+
+/* TV_OK, TV_EINVAL for cap 0, TV_ENOMEM. */
+int tv_mm_history_init(tv_mm_history_t *h, size_t cap);
+void tv_mm_history_free(tv_mm_history_t *h);
+/* Appends entry (taken; NULL is ignored), dropping the oldest when the ring is full. */
+void tv_mm_history_push(tv_mm_history_t *h, cJSON *entry);
+/* Copies of the newest limit entries (0 = all), newest first, as a JSON array owned by the
+ * caller; NULL on no memory. */
+cJSON *tv_mm_history_list(tv_mm_history_t *h, size_t limit);
+uint64_t tv_mm_history_pushed(tv_mm_history_t *h);
 
 /* ---- the service: /ws messages, the matcher thread, the pushes ----------------------------- */
 
@@ -130,5 +163,50 @@ void tv_mm_stop(tv_mm_t *mm);
 void tv_mm_free(tv_mm_t *mm);
 /* The figures of the console route. mm may be NULL (all zero). */
 void tv_mm_stats(tv_mm_t *mm, tv_mm_stats_t *out);
+
+/* ---- module calls and console listings: from workers, RPCs, hooks, the console; never from
+ * a socket thread (add and remove wait for the matcher thread to apply them, at most one pass
+ * and its module hook calls). mm may be NULL: TV_EUNAVAIL. -------------------------------- */
+
+/* Adds a ticket for the open session session_id from a matchmaker_add body, checked as over
+ * the socket (the same limits and the same per-session ticket count); the session's socket
+ * gets matchmaker_matched as for its own tickets, and the ticket goes when it closes. On
+ * TV_OK ticket_id holds the new id. Errors, with *why a static reason: TV_EINVAL bad input;
+ * TV_ENOTFOUND no such open session; TV_EBUSY the session holds its tickets already;
+ * TV_EUNAVAIL the matchmaker's queue is full or it is stopping; TV_ENOMEM. */
+int tv_mm_add(tv_mm_t *mm, const char *session_id, const cJSON *body, char ticket_id[37],
+              const char **why);
+/* Removes a waiting ticket of any session. TV_OK, TV_EINVAL (not an id), TV_ENOTFOUND,
+ * TV_EUNAVAIL. */
+int tv_mm_remove_ticket(tv_mm_t *mm, const char *ticket_id);
+/* The waiting tickets as tv_mm_pool_list gives them (filters NULL or "" = any; limit 0 =
+ * all), read under the pool's read lock (a pass in progress finishes first). *out is owned
+ * by the caller. TV_OK, TV_EUNAVAIL, TV_ENOMEM. */
+int tv_mm_list(tv_mm_t *mm, const char *user_id, const char *session_id, size_t limit,
+               cJSON **out, size_t *total);
+/* The newest limit (0 = all) history entries, newest first: {time, kind: "matched" |
+ * "expired", tickets: [id], users: [{ticket, user_id, session_id, username,
+ * string_properties, numeric_properties}], and for a group match_id (the relayed match the
+ * token names, or the module's) and authoritative}. *total (may be NULL) counts the entries
+ * ever recorded. *out is owned by the caller. TV_OK, TV_EUNAVAIL, TV_ENOMEM. */
+int tv_mm_history(tv_mm_t *mm, size_t limit, cJSON **out, uint64_t *total);
+
+/* ---- the module host table's matchmaker entries (module.h, ABI 1.7) ----------------------- */
+
+/* What server/modules/host.c forwards to; each returns a gRPC code (TV_GRPC_*). add's *why
+ * is a static reason for the log, or NULL. */
+typedef struct tv_mm_host_ops {
+    int (*add)(const char *session_id, const char *ticket_json, char **ticket_id,
+               const char **why);
+    int (*remove)(const char *ticket_id);
+    int (*list)(const char *user_id, const char *session_id, int limit, char **tickets_json);
+} tv_mm_host_ops_t;
+
+/* Points the host table's matchmaker entries at mm (borrowed until tv_mm_host_uninstall, which
+ * must come before tv_mm_free, after the last module call that may reach it). */
+void tv_mm_host_install(tv_mm_t *mm);
+void tv_mm_host_uninstall(void);
+/* Defined in server/modules/host.c: ops (static) or NULL (the entries answer UNAVAILABLE). */
+void tv_mod_host_set_mm_ops(const tv_mm_host_ops_t *ops);
 
 #endif

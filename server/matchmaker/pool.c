@@ -63,7 +63,7 @@ int tv_mm_pool_remove(tv_mm_pool_t *pool, const char *session_id, const char *ti
     for (size_t i = 0; i < pool->n; i++) {
         if (strcmp(pool->t[i]->id, ticket_id) != 0)
             continue;
-        if (strcmp(pool->t[i]->session_id, session_id) != 0)
+        if (session_id && strcmp(pool->t[i]->session_id, session_id) != 0)
             return TV_ENOTFOUND;
         drop_at(pool, i);
         return TV_OK;
@@ -84,6 +84,30 @@ size_t tv_mm_pool_remove_session(tv_mm_pool_t *pool, const char *session_id)
     }
     pool->n = kept;
     return gone;
+}
+
+cJSON *tv_mm_pool_list(const tv_mm_pool_t *pool, const char *user_id, const char *session_id,
+                       size_t limit, size_t *total)
+{
+    cJSON *arr = cJSON_CreateArray();
+    size_t n = 0;
+    for (size_t i = 0; arr && i < pool->n; i++) {
+        const tv_mm_ticket_t *t = pool->t[i];
+        if ((user_id && *user_id && strcmp(t->user_id, user_id) != 0) ||
+            (session_id && *session_id && strcmp(t->session_id, session_id) != 0))
+            continue;
+        if (++n > limit && limit)
+            continue; /* past the limit: only counted */
+        cJSON *o = tv_mm_ticket_json(t);
+        if (!o || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            cJSON_Delete(arr);
+            arr = NULL;
+        }
+    }
+    if (total)
+        *total = n;
+    return arr;
 }
 
 void tv_mm_result_free(tv_mm_result_t *r)

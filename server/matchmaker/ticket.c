@@ -14,6 +14,7 @@ void tv_mm_ticket_free(tv_mm_ticket_t *t)
     if (!t)
         return;
     tv_query_free(&t->query);
+    free(t->query_text);
     cJSON_Delete(t->strings);
     cJSON_Delete(t->numerics);
     cJSON_Delete(t->props);
@@ -101,6 +102,8 @@ static int parse_query(const cJSON *body, tv_mm_ticket_t *t, const char **why)
     int rc = tv_query_parse(text, "properties.", &t->query);
     if (rc == TV_EINVAL)
         *why = "Invalid matchmaker query";
+    if (rc == TV_OK && !(t->query_text = tv_strdup(text)))
+        rc = TV_ENOMEM;
     return rc;
 }
 
@@ -152,9 +155,34 @@ int tv_mm_ticket_from_json(const cJSON *body, const char *session_id, const char
         return rc;
     }
     tv_uuid_v4(t->id);
+    t->create_ms = tv_now_ms();
     snprintf(t->session_id, sizeof t->session_id, "%s", session_id);
     snprintf(t->user_id, sizeof t->user_id, "%s", user_id);
     snprintf(t->username, sizeof t->username, "%s", username);
     *out = t;
     return TV_OK;
+}
+
+cJSON *tv_mm_ticket_json(const tv_mm_ticket_t *t)
+{
+    char when[32];
+    tv_time_rfc3339(t->create_ms / 1000, when);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *s = cJSON_Duplicate(t->strings, 1), *n = cJSON_Duplicate(t->numerics, 1);
+    if (!o || !s || !n || !cJSON_AddStringToObject(o, "ticket", t->id) ||
+        !cJSON_AddStringToObject(o, "session_id", t->session_id) ||
+        !cJSON_AddStringToObject(o, "user_id", t->user_id) ||
+        !cJSON_AddStringToObject(o, "username", t->username) ||
+        !cJSON_AddStringToObject(o, "create_time", when) ||
+        !cJSON_AddNumberToObject(o, "intervals", t->intervals) ||
+        !cJSON_AddNumberToObject(o, "min_count", t->min_count) ||
+        !cJSON_AddNumberToObject(o, "max_count", t->max_count) ||
+        !cJSON_AddNumberToObject(o, "count_multiple", t->count_multiple) ||
+        !cJSON_AddStringToObject(o, "query", t->query_text ? t->query_text : "*")) {
+        cJSON_Delete(o), cJSON_Delete(s), cJSON_Delete(n);
+        return NULL;
+    }
+    cJSON_AddItemToObject(o, "string_properties", s);
+    cJSON_AddItemToObject(o, "numeric_properties", n);
+    return o;
 }

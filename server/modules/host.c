@@ -10,6 +10,7 @@
 #include "leaderboard_api.h"
 #include "util.h"
 #include "log.h"
+#include "matchmaker.h"
 #include "storage.h"
 
 #include <stdatomic.h>
@@ -582,6 +583,49 @@ static int host_shop_item_disable(tv_module_t *mod, const char *id)
     return lb_code(rc);
 }
 
+/* --- the matchmaker: forwarded to the matchmaker room, which installs its entries once it
+ * runs (tv_mm_host_install), the same way as the storage entries. */
+static _Atomic(const tv_mm_host_ops_t *) mm_ops;
+
+void tv_mod_host_set_mm_ops(const tv_mm_host_ops_t *ops)
+{
+    atomic_store(&mm_ops, ops);
+}
+
+static int host_matchmaker_add(tv_module_t *mod, const char *session_id,
+                               const char *ticket_json, char **ticket_id)
+{
+    const tv_mm_host_ops_t *ops = atomic_load(&mm_ops);
+    if (ticket_id)
+        *ticket_id = NULL;
+    if (!ops)
+        return TV_GRPC_UNAVAILABLE;
+    const char *why = NULL;
+    int rc = ops->add(session_id, ticket_json, ticket_id, &why);
+    if (rc)
+        host_log(mod, rc == TV_GRPC_INVALID_ARGUMENT ? TV_MOD_LOG_WARN : TV_MOD_LOG_DEBUG,
+                 "matchmaker_add: %s", why ? why : "failed");
+    return rc;
+}
+
+static int host_matchmaker_remove(tv_module_t *mod, const char *ticket_id)
+{
+    const tv_mm_host_ops_t *ops = atomic_load(&mm_ops);
+    (void)mod;
+    return ops ? ops->remove(ticket_id) : TV_GRPC_UNAVAILABLE;
+}
+
+static int host_matchmaker_list(tv_module_t *mod, const char *user_id, const char *session_id,
+                                int limit, char **tickets_json)
+{
+    const tv_mm_host_ops_t *ops = atomic_load(&mm_ops);
+    (void)mod;
+    if (!tickets_json)
+        return TV_GRPC_INVALID_ARGUMENT;
+    *tickets_json = NULL;
+    return ops ? ops->list(user_id, session_id, limit, tickets_json) : TV_GRPC_UNAVAILABLE;
+}
+
 const tv_host_api_t tv_mod_host = {
     .size = sizeof(tv_host_api_t),
     .abi_major = TV_ABI_MAJOR,
@@ -622,4 +666,7 @@ const tv_host_api_t tv_mod_host = {
     .inventory_list = host_inventory_list,
     .shop_item_put = host_shop_item_put,
     .shop_item_disable = host_shop_item_disable,
+    .matchmaker_add = host_matchmaker_add,
+    .matchmaker_remove = host_matchmaker_remove,
+    .matchmaker_list = host_matchmaker_list,
 };

@@ -395,7 +395,10 @@ function requestSchema(op) {
 
 let srv;
 const moduleDir = echoModuleDir();
-before(async () => { srv = await startServer(moduleDir ? ['--module-path', moduleDir] : []); });
+// passes every 300 ms, so the matchmaker's console history fills within the test below
+before(async () => {
+  srv = await startServer([...(moduleDir ? ['--module-path', moduleDir] : []), '--matchmaker-interval-ms', '300']);
+});
 after(async () => { await srv?.stop(); });
 
 const observed = new Map(); // operationId -> Set of statuses seen
@@ -1209,6 +1212,41 @@ describe('matchmaker', () => {
     for (const k of ['tickets', 'added', 'removed', 'groups', 'matched', 'expired', 'passes', 'last_pass_us'])
       assert.ok(st[k] === undefined || (Number.isInteger(st[k]) && st[k] > 0), k);
     await expect('consoleMatchmakerStats', 401, {});
+  });
+
+  test('waiting tickets and the matched history in the documented shapes', async () => {
+    const c = await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } });
+    const ct = bearer(c.token);
+    const [u1, u2] = [await signUp(), await signUp()];
+    const socks = [];
+    try {
+      for (const u of [u1, u2]) {
+        const open = await wsOpen(srv, `token=${encodeURIComponent(u.token)}`);
+        assert.ok(open.ws, `upgrade: ${open.status}`);
+        socks.push(open);
+      }
+      const tag = randomId('c', 12);
+      const add = { min_count: 2, max_count: 2, query: `+properties.tag:${tag}`,
+        string_properties: { tag }, numeric_properties: { level: 3 } };
+      socks[0].inbox.send({ cid: '1', matchmaker_add: add });
+      const t1 = (await socks[0].inbox.next()).matchmaker_ticket?.ticket;
+      assert.ok(t1);
+      const w = await expect('consoleMatchmakerTickets', 200, { query: `user_id=${u1.uid}`, auth: ct });
+      assert.deepEqual(w.tickets.map((t) => t.ticket), [t1]);
+      await expect('consoleMatchmakerTickets', 200, { query: 'limit=1000', auth: ct });
+      await expect('consoleMatchmakerTickets', 400, { query: 'limit=1001', auth: ct });
+      await expect('consoleMatchmakerTickets', 400, { query: 'session_id=x', auth: ct });
+      await expect('consoleMatchmakerTickets', 401, {});
+      socks[1].inbox.send({ cid: '1', matchmaker_add: add });
+      assert.ok((await socks[1].inbox.next()).matchmaker_ticket);
+      assert.ok((await socks[0].inbox.next(10000)).matchmaker_matched, 'matched');
+      const h = await expect('consoleMatchmakerMatched', 200, { query: 'limit=256', auth: ct });
+      assert.ok(h.entries.some((e) => e.kind === 'matched' && e.tickets.includes(t1)), JSON.stringify(h));
+      await expect('consoleMatchmakerMatched', 400, { query: 'limit=0', auth: ct });
+      await expect('consoleMatchmakerMatched', 401, {});
+    } finally {
+      for (const s of socks) s.ws.close();
+    }
   });
 });
 

@@ -1,8 +1,10 @@
 /* The matchmaker test module: a matchmaker_matched hook that gives a group whose first user
  * has the string property mode "auth" an authoritative "mm_match" (created through the host
  * table, its params the group's entries), and leaves every other group to a relayed token.
- * The match's label counts the entries it was made for. tests/integration/matchmaker.test.mjs
- * drives it. */
+ * The match's label counts the entries it was made for. A group whose first user has mode
+ * "requeue" gets a token too, and the hook adds a new ticket (ABI 1.7 matchmaker_add, string
+ * property tag "requeued") for that user's session: a module call made on the matcher thread
+ * itself. tests/integration/matchmaker.test.mjs drives it. */
 #include <tavern/module.h>
 
 #include <stdio.h>
@@ -61,11 +63,32 @@ static const tv_mod_match_handler_t match = {
     .terminate = m_terminate,
 };
 
+/* Adds a "requeued" ticket for the session of the first user of entries. */
+static void requeue(const tv_mod_ctx_t *ctx, const char *entries)
+{
+    const char *s = strstr(entries, "\"session_id\":\"");
+    char sid[37];
+    if (!s || !TV_HOST_HAS(host, matchmaker_add) || sscanf(s + 14, "%36[0-9a-f-]", sid) != 1)
+        return;
+    char *ticket = NULL;
+    int rc = host->matchmaker_add(ctx->module, sid,
+                                  "{\"min_count\":2,\"max_count\":2,"
+                                  "\"query\":\"+properties.tag:requeued\","
+                                  "\"string_properties\":{\"tag\":\"requeued\"}}", &ticket);
+    host->log(ctx->module, rc ? TV_MOD_LOG_WARN : TV_MOD_LOG_INFO, "requeue %s: %d %s", sid, rc,
+              ticket ? ticket : "");
+    host->free(ticket);
+}
+
 static int on_matched(const tv_mod_ctx_t *ctx, const char *entries, char **match_id)
 {
     /* the first user's string properties come first in the text */
     const char *sp = strstr(entries, "\"string_properties\"");
     const char *mode = sp ? strstr(sp, "\"mode\":") : NULL;
+    if (mode && strncmp(mode + 7, "\"requeue\"", 9) == 0) {
+        requeue(ctx, entries);
+        return 0; /* relayed */
+    }
     if (!mode || strncmp(mode + 7, "\"auth\"", 6) != 0)
         return 0; /* relayed */
     return host->match_create(ctx->module, "mm_match", entries, match_id);

@@ -300,6 +300,110 @@ static void test_expiry_and_limits(void)
     tv_mm_result_free(&r);
 }
 
+/* Listing: every ticket or one user's / session's, oldest first, with the fields as sent, a
+ * limit that still counts the rest; a remove by id alone (a module's) takes any session's. */
+static void test_list(void)
+{
+    tv_mm_pool_t p;
+    tv_mm_pool_init(&p, &params);
+    tv_mm_ticket_t *a = ticket(1, "{\"min_count\":2,\"max_count\":4,\"count_multiple\":2,"
+                                  "\"query\":\"+properties.mode:ctf\","
+                                  "\"string_properties\":{\"mode\":\"ctf\"},"
+                                  "\"numeric_properties\":{\"rating\":1500}}", NULL);
+    tv_mm_ticket_t *b = ticket(2, "{\"min_count\":2,\"max_count\":2}", NULL);
+    tv_mm_ticket_t *c = ticket(1, "{\"min_count\":2,\"max_count\":3,\"query\":\"\"}", NULL);
+    CHECK(a && b && c && tv_mm_pool_add(&p, a) == TV_OK && tv_mm_pool_add(&p, b) == TV_OK &&
+          tv_mm_pool_add(&p, c) == TV_OK);
+    size_t total = 0;
+    cJSON *all = tv_mm_pool_list(&p, NULL, NULL, 0, &total);
+    CHECK(cJSON_GetArraySize(all) == 3 && total == 3);
+    cJSON *first = cJSON_GetArrayItem(all, 0);
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(first, "ticket")), a->id));
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(first, "session_id")), a->session_id));
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(first, "user_id")), a->user_id));
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(first, "username")), "player"));
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(first, "query")),
+                  "+properties.mode:ctf"));
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(first, "max_count")) == 4);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(first, "count_multiple")) == 2);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(first, "intervals")) == 0);
+    CHECK(cJSON_GetObjectItem(first, "create_time") != NULL);
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(first, "string_properties"), "mode")), "ctf"));
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(first, "numeric_properties"), "rating")) == 1500);
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(all, 2),
+                                                           "query")), "*"));
+    cJSON_Delete(all);
+    cJSON *mine = tv_mm_pool_list(&p, NULL, a->session_id, 0, &total);
+    CHECK(cJSON_GetArraySize(mine) == 2 && total == 2);
+    cJSON_Delete(mine);
+    cJSON *user = tv_mm_pool_list(&p, b->user_id, "", 0, &total);
+    CHECK(cJSON_GetArraySize(user) == 1 && total == 1);
+    cJSON_Delete(user);
+    cJSON *two = tv_mm_pool_list(&p, NULL, NULL, 2, &total);
+    CHECK(cJSON_GetArraySize(two) == 2 && total == 3);
+    cJSON_Delete(two);
+    /* a pass ages them: the listing shows it */
+    tv_mm_result_t r;
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK);
+    tv_mm_result_free(&r);
+    all = tv_mm_pool_list(&p, NULL, NULL, 0, NULL);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(all, 0), "intervals")) ==
+          1);
+    cJSON_Delete(all);
+    char bid[37];
+    memcpy(bid, b->id, sizeof bid); /* b is freed by its removal */
+    CHECK(tv_mm_pool_remove(&p, NULL, bid) == TV_OK);
+    CHECK(tv_mm_pool_remove(&p, NULL, bid) == TV_ENOTFOUND);
+    CHECK(p.n == 2);
+    tv_mm_pool_clear(&p);
+}
+
+/* An entry {"n": i}. */
+static cJSON *entry(int i)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "n", i);
+    return e;
+}
+
+static int entry_n(const cJSON *arr, int k)
+{
+    return (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, k), "n"));
+}
+
+/* The history ring: newest first, bounded, the oldest dropped, limits honoured. */
+static void test_history(void)
+{
+    tv_mm_history_t h;
+    CHECK(tv_mm_history_init(&h, 0) == TV_EINVAL);
+    CHECK(tv_mm_history_init(&h, 4) == TV_OK);
+    cJSON *l = tv_mm_history_list(&h, 0);
+    CHECK(cJSON_GetArraySize(l) == 0);
+    cJSON_Delete(l);
+    for (int i = 1; i <= 3; i++)
+        tv_mm_history_push(&h, entry(i));
+    tv_mm_history_push(&h, NULL); /* ignored */
+    l = tv_mm_history_list(&h, 0);
+    CHECK(cJSON_GetArraySize(l) == 3 && entry_n(l, 0) == 3 && entry_n(l, 2) == 1);
+    cJSON_Delete(l);
+    for (int i = 4; i <= 10; i++)
+        tv_mm_history_push(&h, entry(i));
+    l = tv_mm_history_list(&h, 0);
+    CHECK(cJSON_GetArraySize(l) == 4);
+    CHECK(entry_n(l, 0) == 10 && entry_n(l, 1) == 9 && entry_n(l, 2) == 8 && entry_n(l, 3) == 7);
+    cJSON_Delete(l);
+    l = tv_mm_history_list(&h, 2);
+    CHECK(cJSON_GetArraySize(l) == 2 && entry_n(l, 0) == 10 && entry_n(l, 1) == 9);
+    cJSON_Delete(l);
+    l = tv_mm_history_list(&h, 100);
+    CHECK(cJSON_GetArraySize(l) == 4);
+    cJSON_Delete(l);
+    CHECK(tv_mm_history_pushed(&h) == 10);
+    tv_mm_history_free(&h);
+}
+
 int main(void)
 {
     test_query();
@@ -308,5 +412,7 @@ int main(void)
     test_widening();
     test_counts();
     test_expiry_and_limits();
+    test_list();
+    test_history();
     return check_summary();
 }
