@@ -210,11 +210,19 @@ static void apply_op(tv_mm_t *mm, op_t *op)
     }
     if (op->kind == OP_ADD) {
         char id[37];
+        tv_rt_identity_t who;
         memcpy(id, op->ticket->id, sizeof id);
-        pthread_rwlock_wrlock(&mm->pool_lock);
-        int rc = tv_mm_pool_add(&mm->pool, op->ticket);
-        pthread_rwlock_unlock(&mm->pool_lock);
+        /* As for a module's add: a socket gone by now queued its OP_CLOSE already, and its
+         * ticket would wait for nobody until it expired. */
+        int rc = tv_rt_session_get(mm->rt, op->session_id, &who);
         if (rc == TV_OK) {
+            pthread_rwlock_wrlock(&mm->pool_lock);
+            rc = tv_mm_pool_add(&mm->pool, op->ticket);
+            pthread_rwlock_unlock(&mm->pool_lock);
+        }
+        if (rc == TV_ENOTFOUND) {
+            tv_rt_later_error(op->later, TV_RT_ERR_BAD_INPUT, "Session closed");
+        } else if (rc == TV_OK) {
             op->ticket = NULL;
             atomic_fetch_add(&mm->added, 1);
             cJSON *b = cJSON_CreateObject();
