@@ -160,6 +160,54 @@ static int join_dm(tv_chat_t *c, const tv_rt_msg_t *msg, const char *target, int
     return TV_OK;
 }
 
+/* A group channel join, resolved on a worker: only the group's members (states 0-2) may. */
+typedef struct group_job {
+    tv_chat_t *c;
+    tv_rt_later_t *later;
+    tv_rt_identity_t who;
+    tv_chat_ref_t ref;
+    int persistence, hidden;
+} group_job_t;
+
+static void group_run(void *arg)
+{
+    group_job_t *j = arg;
+    int member;
+    int rc = tv_chat_group_member(j->c->db, j->ref.one, j->who.user_id, &member);
+    if (rc) {
+        tv_log_warn("chat", "channel_join: group member look-up failed: %s", tv_error_name(rc));
+        tv_rt_later_error(j->later, TV_RT_ERR_RUNTIME_EXCEPTION, "Error joining channel");
+    } else if (!member) { /* unknown group or not a member: Nakama does not tell which */
+        tv_rt_later_error(j->later, TV_RT_ERR_BAD_INPUT, "Group not found or not a member");
+    } else {
+        chat_joined_t joined;
+        tv_chat_join(j->c, &j->ref, &j->who, j->persistence, j->hidden, j->later, &joined);
+    }
+    free(j);
+}
+
+static int join_group(tv_chat_t *c, const tv_rt_msg_t *msg, const char *target, int persistence,
+                      int hidden)
+{
+    if (strlen(target) != 36 || !tv_uuid_valid(target))
+        return reply_bad_input(msg, "Invalid group ID in group channel join");
+    group_job_t *j = calloc(1, sizeof *j);
+    if (!j || !(j->later = tv_rt_later(msg))) {
+        free(j);
+        return TV_ENOMEM;
+    }
+    j->c = c;
+    j->who = *msg->who;
+    tv_chat_ref_group(target, &j->ref);
+    j->persistence = persistence;
+    j->hidden = hidden;
+    if (tv_workers_submit(c->workers, group_run, j) != TV_OK) {
+        tv_rt_later_error(j->later, TV_RT_ERR_RUNTIME_EXCEPTION, BUSY);
+        free(j);
+    }
+    return TV_OK;
+}
+
 /* channel_join {target, type, persistence, hidden} -> channel {id, presences, self, ...}. */
 static int on_join(void *ud, const tv_rt_msg_t *msg)
 {
@@ -189,7 +237,7 @@ static int on_join(void *ud, const tv_rt_msg_t *msg)
     case 2:
         return join_dm(c, msg, target, persistence, hidden);
     case 3:
-        return reply_bad_input(msg, "Groups are not supported yet");
+        return join_group(c, msg, target, persistence, hidden);
     default:
         return reply_bad_input(msg, "Unrecognized channel type");
     }

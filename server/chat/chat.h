@@ -3,8 +3,9 @@
  * (channel_message_send / _update / _remove), presence events for visible joins and leaves, and
  * the stored history read with GET /v2/channel/{channel_id}. Membership is in memory on this
  * node; with several nodes it will be kept in step through PostgreSQL LISTEN/NOTIFY (every
- * change goes through channel_add / channel_remove in presence.c). Group channels need groups,
- * which do not exist yet: they are refused. */
+ * change goes through channel_add / channel_remove in presence.c). Group channels
+ * ("3.<group id>..") are for the group's members (states 0-2), checked on a worker at the join
+ * and for GET /v2/channel; tv_chat_group_drop takes users out when they leave the group. */
 #ifndef TV_CHAT_H
 #define TV_CHAT_H
 
@@ -34,6 +35,11 @@ void tv_chat_free(tv_chat_t *c);
 
 /* Sessions in the channel with this id, hidden ones included (tests and figures). */
 size_t tv_chat_members(tv_chat_t *c, const char *channel_id);
+
+/* Takes every session of user_id (NULL: of everyone) out of group group_id's channel on this
+ * node, telling the members that remain, as a leave does. For a user who left, was kicked or
+ * banned, and for a deleted group. Any thread; no SQL. */
+void tv_chat_group_drop(tv_chat_t *c, const char *group_id, const char *user_id);
 
 /* REST (session auth), app is the tv_app_t: GET /v2/channel/{channel_id}?limit&forward&cursor,
  * a page of the channel's stored messages (a direct message's only for its two users). */
