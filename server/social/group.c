@@ -208,7 +208,7 @@ static int member_set(tv_db_conn_t *c, const char *gid, const char *uid, int fro
 static int int_arg(tv_http_req_t *req, const char *name, long lo, long hi, int64_t *out)
 {
     const char *v = tv_http_query(req, name, NULL);
-    if (!v || !*v)
+    if (!v)
         return 0;
     char *end;
     errno = 0;
