@@ -87,7 +87,9 @@ typedef struct chat_member {
     size_t index;          /* its slot in members */
 } chat_member_t;
 
-typedef enum { CHAT_OP_SEND, CHAT_OP_UPDATE, CHAT_OP_REMOVE } chat_op_kind_t;
+/* CHAT_OP_EVENT: a group event message, stored already by the group's transaction; it waits
+ * in the queue only to keep the channel's order, answering nobody. */
+typedef enum { CHAT_OP_SEND, CHAT_OP_UPDATE, CHAT_OP_REMOVE, CHAT_OP_EVENT } chat_op_kind_t;
 
 /* A message op waiting in its channel's write queue (chat.c makes, drains and answers them). */
 typedef struct chat_op {
@@ -95,12 +97,13 @@ typedef struct chat_op {
     chat_op_kind_t kind;
     int store;             /* touches the history: a send of a persistent member, every
                               update and remove (only stored messages can change) */
+    int code;              /* an event's TV_CHAT_GROUP_* code */
     char message_id[37];
-    char session_id[37], sender_id[37], username[129];
+    char session_id[37], sender_id[37], username[129]; /* an event's session_id is "" */
     int64_t create_ms;     /* a send's time; an update's or remove's is read from the store */
     int64_t update_ms;
     char *content;         /* owned; NULL for a remove */
-    tv_rt_later_t *later;  /* the sender's ack */
+    tv_rt_later_t *later;  /* the sender's ack; NULL for an event */
     int found;             /* update/remove: the sender's stored message was there */
 } chat_op_t;
 

@@ -1,5 +1,6 @@
 /* The stored history of chat channels (table channel_message, migration 0009): the writes of a
- * channel's queued messages, one transaction a batch, and GET /v2/channel/{channel_id} with
+ * channel's queued messages, one transaction a batch, a group's event messages (written in the
+ * group change's own transaction), and GET /v2/channel/{channel_id} with
  * Nakama's paging (next / previous cursors both ways, and a cacheable cursor that later
  * yields only newer messages). Order is (create_time, id), ids being time-ordered UUIDv7. */
 #include "chat_internal.h"
@@ -89,6 +90,34 @@ int tv_chat_history_write(tv_db_t *db, const tv_chat_ref_t *ref, chat_op_t **ops
 {
     batch_t b = {ref, ops, n};
     return tv_db_tx(db, batch_tx, &b);
+}
+
+int tv_chat_group_event_write(tv_db_conn_t *conn, tv_chat_group_event_t *ev)
+{
+    tv_chat_ref_t ref;
+    tv_db_stmt_t *st;
+    char code[8], t[24];
+    int rc = tv_db_prepare(conn, "SELECT username FROM users WHERE id = $1", &st);
+    if (rc)
+        return rc;
+    tv_db_bind_text(st, 1, ev->user_id);
+    rc = tv_db_step(st);
+    snprintf(ev->username, sizeof ev->username, "%s",
+             rc == TV_DB_ROW ? tv_db_column_text(st, 0) : "");
+    tv_db_reset(st);
+    if (rc != TV_DB_ROW && rc != TV_DB_DONE)
+        return rc;
+    tv_chat_ref_group(ev->group_id, &ref);
+    ev->create_ms = tv_now_ms();
+    tv_uuid_v7(ev->create_ms, ev->message_id);
+    snprintf(code, sizeof code, "%d", ev->code);
+    tv_i64_str(t, ev->create_ms);
+    const char *args[] = {ev->message_id, ref.id, code, ev->user_id, ev->username, t};
+    rc = tv_db_execp(conn, "INSERT INTO channel_message (id, channel_id, code, sender_id, "
+                           "username, content, create_time, update_time) VALUES ($1, $2, "
+                           "CAST($3 AS INTEGER), $4, $5, '{}', CAST($6 AS BIGINT), CAST($6 AS "
+                           "BIGINT))", 6, args, NULL);
+    return rc == TV_DB_DONE ? TV_OK : rc;
 }
 
 int tv_chat_group_member(tv_db_t *db, const char *gid, const char *uid, int *member)
