@@ -2,8 +2,12 @@
  * the group's row FOR UPDATE on PostgreSQL (READ COMMITTED would otherwise let two joins both
  * see room, or two superadmins both leave); SQLite's BEGIN IMMEDIATE already lets one writer
  * in. A refusal (permission, a full group, the last superadmin) rolls the whole call back:
- * an add or kick of many users is all or nothing. Notifications and chat removals follow the
- * commit. */
+ * an add or kick of many users is all or nothing. Each change to the group's roster (its
+ * members and bans; join requests come and go unannounced) stores Nakama's group event message
+ * in the group channel's history in the same transaction; after the commit it is told to the
+ * channel's members on this node, then notifications go out and leavers leave the channel (so
+ * a kicked or banned user hears of it, unless the channel had messages waiting). Statuses and
+ * messages are Nakama's (api_group.go, core_group.go). */
 #include "group.h"
 #include "account.h"
 #include "app.h"
@@ -29,7 +33,10 @@
 
 static const char NOT_FOUND[] = "Group not found.";
 static const char FULL[] = "Group is full.";
-static const char NOT_ADMIN[] = "Only group admins and superadmins may do this.";
+static const char NO_UPDATE[] = "Group not found or you're not allowed to update.";
+static const char NO_DELETE[] = "Group not found or you're not allowed to delete.";
+/* add, kick, promote, demote, ban: an unknown group or a caller without the rights (404) */
+#define NO_RIGHTS "Group not found or permission denied"
 
 /* ---- shared pieces ------------------------------------------------------------------------- */
 
@@ -226,6 +233,30 @@ static void chat_drop(tv_app_t *app, const char *gid, const char *uid)
         tv_chat_group_drop(app->chat, gid, uid);
 }
 
+/* Events tell the group's roster: its members and its bans. */
+static int on_roster(int state)
+{
+    return tv_group_counts(state) || state == TV_GROUP_BANNED;
+}
+
+/* Stores the event code about uid into *ev, inside the change's transaction. */
+static int event_write(tv_db_conn_t *c, const char *gid, const char *uid, int code,
+                       tv_chat_group_event_t *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->code = code;
+    memcpy(ev->group_id, gid, sizeof ev->group_id);
+    memcpy(ev->user_id, uid, sizeof ev->user_id);
+    return tv_chat_group_event_write(c, ev);
+}
+
+/* Tells the group channel's members on this node of a committed event. */
+static void event_tell(tv_app_t *app, const tv_chat_group_event_t *ev)
+{
+    if (app->chat)
+        tv_chat_group_event(app->chat, ev);
+}
+
 static void notify(tv_app_t *app, const char *to, int code, const char *subject,
                    const char *key, const char *value, const char *gid, const char *sender)
 {
@@ -384,11 +415,11 @@ static int update_tx(tv_db_conn_t *c, void *ctx)
     int mine, rc;
     p->r.why = NULL;
     if ((rc = lock_group(c, p->db, p->gid, &g)) == TV_ENOTFOUND)
-        return refuse(&p->r, TV_ENOTFOUND, NOT_FOUND);
+        return refuse(&p->r, TV_ENOTFOUND, NO_UPDATE);
     if (rc || (rc = member_state(c, p->gid, p->me, &mine)))
         return rc;
     if (mine != TV_GROUP_SUPERADMIN && mine != TV_GROUP_ADMIN)
-        return refuse(&p->r, TV_EPERM, "Only group admins and superadmins may update it.");
+        return refuse(&p->r, TV_ENOTFOUND, NO_UPDATE);
     char t[24], open[2] = {p->f->open ? '1' : '0', 0};
     tv_i64_str(t, tv_now_s());
     const char *args[] = {p->gid, p->f->name, p->f->description,
@@ -417,9 +448,15 @@ void tv_group_update(tv_http_req_t *req, void *a)
         tv_http_error(req, TV_EINVAL, bad);
         return;
     }
+    if (!f.name && !f.description && !f.lang_tag && !f.avatar_url && !f.open_set) {
+        tv_http_error(req, TV_EINVAL, "Specify at least one field to update.");
+        return;
+    }
     update_t p = {app->db, &f, gid, tv_http_claims(req)->uid, {0}};
     int rc = tv_db_tx(app->db, update_tx, &p);
-    if (!answer_failure(req, rc, &p.r))
+    if (rc == TV_ECONFLICT && !p.r.why) /* a taken name: 409 at create, 400 here (Nakama) */
+        tv_http_error(req, TV_EINVAL, "Group name is in use.");
+    else if (!answer_failure(req, rc, &p.r))
         tv_http_reply_json(req, NULL);
 }
 
@@ -432,6 +469,8 @@ typedef struct {
     group_row_t g;
     int was;          /* the caller's state before */
     int now;          /* and after */
+    int has_ev;       /* ev holds the join's or leave's event */
+    tv_chat_group_event_t ev;
     /* join requests: the admins to tell */
     char admins[TV_GROUP_TARGETS_MAX][37];
     size_t nadmins;
@@ -443,11 +482,11 @@ static int delete_tx(tv_db_conn_t *c, void *ctx)
     int rc;
     p->r.why = NULL;
     if ((rc = lock_group(c, p->db, p->gid, &p->g)) == TV_ENOTFOUND)
-        return refuse(&p->r, TV_ENOTFOUND, NOT_FOUND);
+        return refuse(&p->r, TV_EINVAL, NO_DELETE);
     if (rc || (rc = member_state(c, p->gid, p->me, &p->was)))
         return rc;
     if (p->was != TV_GROUP_SUPERADMIN)
-        return refuse(&p->r, TV_EPERM, "Only a group superadmin may delete it.");
+        return refuse(&p->r, TV_EINVAL, NO_DELETE);
     char channel[48];
     snprintf(channel, sizeof channel, "3.%s..", p->gid);
     const char *args[] = {p->gid}, *chan[] = {channel};
@@ -503,6 +542,7 @@ static int join_tx(tv_db_conn_t *c, void *ctx)
     int rc;
     p->r.why = NULL;
     p->nadmins = 0;
+    p->has_ev = 0;
     if ((rc = lock_group(c, p->db, p->gid, &p->g)) == TV_ENOTFOUND)
         return refuse(&p->r, TV_ENOTFOUND, NOT_FOUND);
     if (rc || (rc = member_state(c, p->gid, p->me, &p->was)))
@@ -515,7 +555,10 @@ static int join_tx(tv_db_conn_t *c, void *ctx)
     p->now = p->g.open ? TV_GROUP_MEMBER : TV_GROUP_JOIN_REQUEST;
     if ((rc = member_set(c, p->gid, p->me, p->was, p->now, &p->r)))
         return rc;
-    return p->now == TV_GROUP_JOIN_REQUEST ? list_admins(c, p) : TV_OK;
+    if (p->now == TV_GROUP_JOIN_REQUEST)
+        return list_admins(c, p);
+    p->has_ev = 1;
+    return event_write(c, p->gid, p->me, TV_CHAT_GROUP_JOIN, &p->ev);
 }
 
 void tv_group_join(tv_http_req_t *req, void *a)
@@ -534,6 +577,8 @@ void tv_group_join(tv_http_req_t *req, void *a)
     int rc = tv_db_tx(app->db, join_tx, p);
     if (!answer_failure(req, rc, &p->r)) {
         char subject[200];
+        if (p->has_ev)
+            event_tell(app, &p->ev);
         snprintf(subject, sizeof subject, "User %s wants to join your group", me->usn);
         for (size_t i = 0; i < p->nadmins; i++)
             notify(app, p->admins[i], -5, subject, "username", me->usn, gid, me->uid);
@@ -547,6 +592,7 @@ static int leave_tx(tv_db_conn_t *c, void *ctx)
     self_t *p = ctx;
     int rc;
     p->r.why = NULL;
+    p->has_ev = 0;
     if ((rc = lock_group(c, p->db, p->gid, &p->g)) == TV_ENOTFOUND)
         return refuse(&p->r, TV_ENOTFOUND, NOT_FOUND);
     if (rc || (rc = member_state(c, p->gid, p->me, &p->was)))
@@ -560,11 +606,14 @@ static int leave_tx(tv_db_conn_t *c, void *ctx)
                               "= 0", p->gid, NULL, &n)))
             return rc;
         if (n <= 1)
-            return refuse(&p->r, TV_EINVAL, "Cannot leave the group as its last superadmin: "
-                                            "promote another member first.");
+            return refuse(&p->r, TV_EINVAL,
+                          "Cannot leave group when you are the last superadmin.");
     }
     p->now = TV_GROUP_NONE;
-    return member_set(c, p->gid, p->me, p->was, p->now, &p->r);
+    if ((rc = member_set(c, p->gid, p->me, p->was, p->now, &p->r)))
+        return rc;
+    p->has_ev = on_roster(p->was); /* a withdrawn request goes unannounced */
+    return p->has_ev ? event_write(c, p->gid, p->me, TV_CHAT_GROUP_LEAVE, &p->ev) : TV_OK;
 }
 
 void tv_group_leave(tv_http_req_t *req, void *a)
@@ -581,6 +630,8 @@ void tv_group_leave(tv_http_req_t *req, void *a)
     *p = (self_t){.db = app->db, .gid = gid, .me = tv_http_claims(req)->uid};
     int rc = tv_db_tx(app->db, leave_tx, p);
     if (!answer_failure(req, rc, &p->r)) {
+        if (p->has_ev)
+            event_tell(app, &p->ev);
         if (tv_group_counts(p->was))
             chat_drop(app, gid, p->me);
         tv_http_reply_json(req, NULL);
@@ -601,6 +652,8 @@ typedef struct {
     group_row_t g;
     unsigned char added[TV_GROUP_TARGETS_MAX];   /* became members: notified (add) */
     unsigned char dropped[TV_GROUP_TARGETS_MAX]; /* stopped being members: out of the chat */
+    tv_chat_group_event_t ev[TV_GROUP_TARGETS_MAX]; /* the roster's changes, in order */
+    size_t nev;
 } ops_t;
 
 static int by_id(const char *v, void *ud)
@@ -612,7 +665,7 @@ static int by_id(const char *v, void *ud)
         return 1;
     }
     if (strlen(v) != 36 || !tv_uuid_valid(v)) {
-        p->bad = "Invalid user ID: must be a UUID.";
+        p->bad = "User ID must be a valid ID.";
         return 1;
     }
     memcpy(id, v, sizeof id);
@@ -628,20 +681,40 @@ static int by_id(const char *v, void *ud)
     return 0;
 }
 
+/* Why an admin may not act on a user: Nakama's message, and the reason after it. */
 static const char *op_refusal(tv_group_op_t op)
 {
     switch (op) {
     case TV_GROUP_OP_KICK:
-        return "Admins cannot kick other admins or superadmins.";
+        return NO_RIGHTS ": admins cannot kick other admins or superadmins.";
     case TV_GROUP_OP_PROMOTE:
-        return "Only a superadmin may promote an admin to superadmin.";
+        return NO_RIGHTS ": only a superadmin may promote an admin to superadmin.";
     case TV_GROUP_OP_DEMOTE:
-        return "Admins cannot demote other admins or superadmins.";
+        return NO_RIGHTS ": admins cannot demote other admins or superadmins.";
     case TV_GROUP_OP_BAN:
-        return "Admins cannot ban other admins or superadmins.";
-    default:
-        return NOT_ADMIN;
+        return NO_RIGHTS ": admins cannot ban other admins or superadmins.";
+    case TV_GROUP_OP_ADD:
+        break;
     }
+    return NO_RIGHTS ".";
+}
+
+/* The event code of an operation. */
+static int op_event(tv_group_op_t op)
+{
+    switch (op) {
+    case TV_GROUP_OP_ADD:
+        return TV_CHAT_GROUP_ADD;
+    case TV_GROUP_OP_KICK:
+        return TV_CHAT_GROUP_KICK;
+    case TV_GROUP_OP_PROMOTE:
+        return TV_CHAT_GROUP_PROMOTE;
+    case TV_GROUP_OP_DEMOTE:
+        return TV_CHAT_GROUP_DEMOTE;
+    case TV_GROUP_OP_BAN:
+        break;
+    }
+    return TV_CHAT_GROUP_BAN;
 }
 
 static int ops_tx(tv_db_conn_t *c, void *ctx)
@@ -651,18 +724,19 @@ static int ops_tx(tv_db_conn_t *c, void *ctx)
     p->r.why = NULL;
     memset(p->added, 0, sizeof p->added);
     memset(p->dropped, 0, sizeof p->dropped);
+    p->nev = 0;
     if ((rc = lock_group(c, p->db, p->gid, &p->g)) == TV_ENOTFOUND)
-        return refuse(&p->r, TV_ENOTFOUND, NOT_FOUND);
+        return refuse(&p->r, TV_ENOTFOUND, NO_RIGHTS ".");
     if (rc || (rc = member_state(c, p->gid, p->me, &mine)))
         return rc;
     if (mine != TV_GROUP_SUPERADMIN && mine != TV_GROUP_ADMIN)
-        return refuse(&p->r, TV_EPERM, NOT_ADMIN);
+        return refuse(&p->r, TV_ENOTFOUND, NO_RIGHTS ".");
     for (size_t i = 0; i < p->n; i++) {
         int was, to;
         if ((rc = member_state(c, p->gid, p->ids[i], &was)))
             return rc;
         if (tv_group_rule(p->op, mine, was, &to) != TV_OK)
-            return refuse(&p->r, TV_EPERM, op_refusal(p->op));
+            return refuse(&p->r, TV_ENOTFOUND, op_refusal(p->op));
         if (to == was)
             continue;
         if (was == TV_GROUP_NONE) { /* an add or a ban of a user not in the group yet */
@@ -670,13 +744,18 @@ static int ops_tx(tv_db_conn_t *c, void *ctx)
             if ((rc = count_of(c, "SELECT COUNT(*) FROM users WHERE id = $1", p->ids[i], NULL,
                                &n)))
                 return rc;
+            if (!n && p->op == TV_GROUP_OP_ADD) /* the whole add rolls back (Nakama) */
+                return refuse(&p->r, TV_EINVAL, "One or more users not found.");
             if (!n)
-                continue; /* unknown users are skipped, as friends' are */
+                continue; /* a ban skips unknown users */
         }
         if ((rc = member_set(c, p->gid, p->ids[i], was, to, &p->r)))
             return rc;
         p->added[i] = p->op == TV_GROUP_OP_ADD && !tv_group_counts(was);
         p->dropped[i] = tv_group_counts(was) && !tv_group_counts(to);
+        if ((on_roster(was) || on_roster(to)) &&
+            (rc = event_write(c, p->gid, p->ids[i], op_event(p->op), &p->ev[p->nev++])))
+            return rc;
     }
     return TV_OK;
 }
@@ -697,8 +776,11 @@ static void ops(tv_http_req_t *req, tv_app_t *app, tv_group_op_t op)
     p->gid = gid;
     p->me = me->uid;
     tv_http_query_each(req, "user_ids", "userIds", by_id, p);
-    if (!p->bad && !p->n)
-        p->bad = "Specify at least one user ID.";
+    if (!p->bad && !p->n) { /* nothing to do (Nakama) */
+        tv_http_reply_json(req, NULL);
+        free(p);
+        return;
+    }
     if (p->bad) {
         tv_http_error(req, TV_EINVAL, p->bad);
         free(p);
@@ -708,6 +790,8 @@ static void ops(tv_http_req_t *req, tv_app_t *app, tv_group_op_t op)
     if (!answer_failure(req, rc, &p->r)) {
         char subject[200];
         snprintf(subject, sizeof subject, "You've been added to group %s", p->g.name);
+        for (size_t i = 0; i < p->nev; i++)
+            event_tell(app, &p->ev[i]);
         for (size_t i = 0; i < p->n; i++) {
             if (p->added[i])
                 notify(app, p->ids[i], -4, subject, "name", p->g.name, gid, me->uid);

@@ -41,7 +41,9 @@ int tv_group_counts(int state);
 /* What op by a caller in state caller does to another user in state target (TV_GROUP_NONE
  * for no row): TV_OK with *to (TV_GROUP_NONE removes the row; *to == target changes
  * nothing), or TV_EPERM when the caller may not (only admins and superadmins act; an admin
- * acts only on members, requests and outsiders, a superadmin on anyone). */
+ * acts only on members, requests, bans and outsiders, a superadmin on anyone). As in Nakama,
+ * an add leaves a banned user banned, and a kick is the only way to lift a ban (the user is
+ * then an outsider, free to join again). */
 int tv_group_rule(tv_group_op_t op, int caller, int target, int *to);
 
 /* Checks a name filter of GET /v2/group: exact, or a prefix when it ends with a single `%`.

@@ -29,13 +29,13 @@ int tv_group_rule(tv_group_op_t op, int caller, int target, int *to)
     if (caller != TV_GROUP_SUPERADMIN && caller != TV_GROUP_ADMIN)
         return TV_EPERM;
     switch (op) {
-    case TV_GROUP_OP_ADD: /* an outsider or a request becomes a member; an add lifts a ban */
-        if (target == TV_GROUP_NONE || target == TV_GROUP_JOIN_REQUEST ||
-            target == TV_GROUP_BANNED)
+    case TV_GROUP_OP_ADD: /* an outsider or a request becomes a member; a ban stays (Nakama) */
+        if (target == TV_GROUP_NONE || target == TV_GROUP_JOIN_REQUEST)
             *to = TV_GROUP_MEMBER;
         return TV_OK;
-    case TV_GROUP_OP_KICK: /* a kicked request is a declined request; a ban stays */
-        if (target == TV_GROUP_NONE || target == TV_GROUP_BANNED)
+    case TV_GROUP_OP_KICK: /* a kicked request is a declined request, a kicked ban a lifted one
+                            * (Nakama's kick deletes the row whatever its state) */
+        if (target == TV_GROUP_NONE)
             return TV_OK;
         if (!outranks(caller, target))
             return TV_EPERM;

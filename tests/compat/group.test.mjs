@@ -2,7 +2,9 @@
 // cursor pages), joinGroup (open and closed), listGroupUsers and listUserGroups with states,
 // updateGroup, addGroupUsers, promoteGroupUsers, demoteGroupUsers, kickGroupUsers, banGroupUsers,
 // leaveGroup, deleteGroup, and a group chat: joinChat(groupId, 3) on two sockets with
-// writeChatMessage heard by the other. Run by meson on SQLite and PostgreSQL.
+// writeChatMessage heard by the other, and the group event messages (a join, code 3) heard
+// through onchannelmessage and listed by listChannelMessages. Run by meson on SQLite and
+// PostgreSQL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@heroiclabs/nakama-js';
@@ -52,11 +54,13 @@ test('create, list, join, members, promote, kick, ban, leave, delete', async () 
   assert.deepEqual(await client.promoteGroupUsers(a, g.id, [b.user_id]), {});
   assert.deepEqual(await members(a, g.id, 1), [[b.user_id, 1]]);
   assert.equal(await client.updateGroup(b, g.id, { description: 'by an admin' }), true);
-  assert.equal(await statusOf(client.kickGroupUsers(c, g.id, [b.user_id])), 403);
+  assert.equal(await statusOf(client.kickGroupUsers(c, g.id, [b.user_id])), 404, 'Nakama: not found or permission denied');
   assert.equal(await client.kickGroupUsers(b, g.id, [c.user_id]), true);
   assert.equal(await client.demoteGroupUsers(a, g.id, [b.user_id]), true);
   assert.deepEqual(await members(a, g.id), [[a.user_id, 0], [b.user_id, 2]]);
   assert.equal(await client.banGroupUsers(a, g.id, [c.user_id]), true);
+  assert.equal(await client.addGroupUsers(a, g.id, [c.user_id]), true);
+  assert.deepEqual(await members(a, g.id, 4), [[c.user_id, 4]], 'an add keeps a ban');
   assert.equal(await statusOf(client.joinGroup(c, g.id)), 403);
 
   assert.equal(await statusOf(client.leaveGroup(a, g.id)), 400, 'the last superadmin');
@@ -91,7 +95,8 @@ test('joinChat(groupId, 3): two members talk over their sockets', async () => {
   const heard = await pb.messages.next();
   assert.deepEqual([heard.sender_id, heard.content, heard.group_id], [a.user_id, { text: 'hello group' }, g.id]);
   const history = await client.listChannelMessages(b, pa.channel.id, 10, true);
-  assert.deepEqual(history.messages.map((m) => m.content.text), ['hello group']);
+  assert.deepEqual(history.messages.map((m) => [m.code, m.sender_id, m.content.text]),
+    [[3, b.user_id, undefined], [0, a.user_id, 'hello group']], "b's join event, then the chat");
 
   const c = await player('cc');
   const outsider = client.createSocket(false, false);
@@ -100,5 +105,9 @@ test('joinChat(groupId, 3): two members talk over their sockets', async () => {
   await outsider.connect(c, false, 5000);
   sockets.push(outsider);
   await assert.rejects(outsider.joinChat(g.id, 3, true, false), (e) => e.code === 3);
+  await client.joinGroup(c, g.id);
+  const ev = await pb.messages.next();
+  assert.deepEqual([ev.code, ev.sender_id, ev.username, ev.group_id, ev.content],
+    [3, c.user_id, c.username, g.id, {}], 'a join event, heard live');
   for (const s of sockets) s.disconnect(false);
 });

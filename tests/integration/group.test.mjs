@@ -3,9 +3,10 @@
 // open group makes a member, a closed one a request with notification -5 to its admins), leave
 // (not the last superadmin), and the admins' add (notification -4), kick, promote, demote and
 // ban with the permission rules; max_count under 20 concurrent joins; member listings both ways
-// with the state wrapper; account deletion; bad input. Group chat: members join and talk,
-// others are refused, a kicked or banned user is taken out of the channel, history for
-// members only, a deleted group empties its channel.
+// with the state wrapper; account deletion; bad input; Nakama's statuses and messages. Group
+// chat: members join and talk, others are refused, a kicked or banned user is taken out of the
+// channel, history for members only, a deleted group empties its channel; the group event
+// messages (codes 3-9) told live to the channel and kept in its history.
 // Run by meson on SQLite and PostgreSQL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,7 +79,8 @@ test('update: admins only, wrappers leave absent fields alone, renames stay uniq
   const g = await group(a, { description: 'before' });
   const other = await group(a);
   ok(await act(b, g.id, 'join'));
-  refused(await srv.put(`/v2/group/${g.id}`, { name: 'x' }, { auth: b.auth }), 403, /admins/, 'a member');
+  refused(await srv.put(`/v2/group/${g.id}`, { name: 'x' }, { auth: b.auth }), 404, /^Group not found or you're not allowed to update\.$/, 'a member');
+  refused(await srv.put(`/v2/group/${g.id}`, {}, { auth: a.auth }), 400, /^Specify at least one field to update\.$/);
   assert.deepEqual(ok(await srv.put(`/v2/group/${g.id}`, { lang_tag: 'de', open: false }, { auth: a.auth })), {});
   let now = await getGroup(a, g.id);
   assert.equal(now.name, g.name);
@@ -91,8 +93,8 @@ test('update: admins only, wrappers leave absent fields alone, renames stay uniq
   now = await getGroup(a, g.id);
   assert.equal(now.name, renamed);
   assert.equal(now.description, undefined);
-  refused(await srv.put(`/v2/group/${g.id}`, { name: other.name }, { auth: a.auth }), 409, /in use/);
-  refused(await srv.put(`/v2/group/${randomUuid()}`, { name: 'y' }, { auth: a.auth }), 404, /not found/);
+  refused(await srv.put(`/v2/group/${g.id}`, { name: other.name }, { auth: a.auth }), 400, /^Group name is in use\.$/, 'a taken name: 400 on update');
+  refused(await srv.put(`/v2/group/${randomUuid()}`, { name: 'y' }, { auth: a.auth }), 404, /^Group not found or you're not allowed to update\.$/);
 });
 
 test('delete: the superadmin only; members and listings go with it', async () => {
@@ -101,12 +103,12 @@ test('delete: the superadmin only; members and listings go with it', async () =>
   const g = await group(a);
   ok(await act(b, g.id, 'join'));
   ok(await act(a, g.id, 'promote', [b.uid]));
-  refused(await srv.del(`/v2/group/${g.id}`, { auth: b.auth }), 403, /superadmin/, 'an admin');
+  refused(await srv.del(`/v2/group/${g.id}`, { auth: b.auth }), 400, /^Group not found or you're not allowed to delete\.$/, 'an admin');
   assert.deepEqual(ok(await srv.del(`/v2/group/${g.id}`, { auth: a.auth })), {});
   assert.equal((await userGroups(b, b.uid)).user_groups, undefined);
   refused(await srv.get(`/v2/group/${g.id}/user`, { auth: a.auth }), 404, /not found/);
-  refused(await srv.del(`/v2/group/${g.id}`, { auth: a.auth }), 404);
-  refused(await act(b, g.id, 'join'), 404);
+  refused(await srv.del(`/v2/group/${g.id}`, { auth: a.auth }), 400, /not allowed to delete/);
+  refused(await act(b, g.id, 'join'), 404, /^Group not found\.$/);
 });
 
 test('join and leave: open groups, closed groups with requests and -5, the last superadmin', async () => {
@@ -135,14 +137,14 @@ test('join and leave: open groups, closed groups with requests and -5, the last 
   ok(await act(b, closed.id, 'leave'), 'withdrawing a request');
   assert.equal((await states(a, closed.id))[b.uid], undefined);
 
-  refused(await act(a, open.id, 'leave'), 400, /last superadmin/);
+  refused(await act(a, open.id, 'leave'), 400, /^Cannot leave group when you are the last superadmin\.$/);
   ok(await act(a, open.id, 'promote', [b.uid]));
   ok(await act(a, open.id, 'promote', [b.uid]));
   assert.equal((await states(a, open.id))[b.uid], 0, 'two superadmins');
   ok(await act(a, open.id, 'leave'));
   assert.deepEqual(await states(b, open.id), { [b.uid]: 0 });
   assert.equal((await getGroup(b, open.id)).edge_count, 1);
-  ok(await act(c, open.id, 'leave'), 'leaving a group one is not in');
+  assert.deepEqual(ok(await act(c, open.id, 'leave')), {}, 'leaving a group one is not in');
 });
 
 test('add: admins add members and accept requests (-4); members may not', async () => {
@@ -152,8 +154,12 @@ test('add: admins add members and accept requests (-4); members may not', async 
   const d = await user();
   const g = await group(a, { open: false });
   ok(await act(c, g.id, 'join'));
-  assert.deepEqual(ok(await act(a, g.id, 'add', [b.uid, c.uid, randomUuid()])), {});
-  assert.deepEqual(await states(a, g.id), { [a.uid]: 0, [b.uid]: 2, [c.uid]: 2 }, 'unknown ids are skipped');
+  refused(await act(a, g.id, 'add', [b.uid, c.uid, randomUuid()]), 400, /^One or more users not found\.$/);
+  assert.deepEqual(await states(a, g.id), { [a.uid]: 0, [c.uid]: 3 }, 'an unknown id: nothing changed');
+  assert.equal((await notes(b)).filter((x) => x.code === -4).length, 0, 'nobody told');
+  assert.equal((await getGroup(a, g.id)).edge_count, 1);
+  assert.deepEqual(ok(await act(a, g.id, 'add', [b.uid, c.uid])), {});
+  assert.deepEqual(await states(a, g.id), { [a.uid]: 0, [b.uid]: 2, [c.uid]: 2 });
   assert.equal((await getGroup(a, g.id)).edge_count, 3);
   for (const u of [b, c]) {
     const n = (await notes(u)).find((x) => x.code === -4);
@@ -161,8 +167,8 @@ test('add: admins add members and accept requests (-4); members may not', async 
     assert.equal(n.sender_id, a.uid);
     assert.deepEqual(JSON.parse(n.content), { group_id: g.id, name: g.name });
   }
-  refused(await act(b, g.id, 'add', [d.uid]), 403, /admins/, 'a member adds');
-  refused(await act(d, g.id, 'add', [d.uid]), 403, /admins/, 'an outsider adds');
+  refused(await act(b, g.id, 'add', [d.uid]), 404, /^Group not found or permission denied\.$/, 'a member adds');
+  refused(await act(d, g.id, 'add', [d.uid]), 404, /^Group not found or permission denied\.$/, 'an outsider adds');
   ok(await act(a, g.id, 'add', [b.uid]), 'adding a member again');
   assert.equal((await notes(b)).filter((x) => x.code === -4).length, 1, 'told once');
 });
@@ -176,14 +182,15 @@ test('kick, promote, demote: superadmin > admin > member', async () => {
   assert.deepEqual(await states(s, g.id),
     { [s.uid]: 0, [s2.uid]: 0, [ad.uid]: 1, [ad2.uid]: 1, [m.uid]: 2, [m2.uid]: 2 });
 
-  refused(await act(m, g.id, 'kick', [m2.uid]), 403, /admins/, 'members cannot kick');
-  refused(await act(m, g.id, 'promote', [m2.uid]), 403, undefined, 'members cannot promote');
-  refused(await act(ad, g.id, 'kick', [s.uid]), 403, /Admins cannot kick/, 'an admin kicks a superadmin');
-  refused(await act(ad, g.id, 'kick', [ad2.uid]), 403, /Admins cannot kick/, 'an admin kicks an admin');
-  refused(await act(ad, g.id, 'demote', [s.uid]), 403, /Admins cannot demote/);
-  refused(await act(ad, g.id, 'demote', [ad2.uid]), 403, /Admins cannot demote/);
-  refused(await act(ad, g.id, 'promote', [ad2.uid]), 403, /superadmin/, 'an admin makes a superadmin');
-  refused(await act(ad, g.id, 'kick', [m.uid, s.uid]), 403, undefined, 'all or nothing');
+  const denied = /^Group not found or permission denied[.:]/;
+  refused(await act(m, g.id, 'kick', [m2.uid]), 404, denied, 'members cannot kick');
+  refused(await act(m, g.id, 'promote', [m2.uid]), 404, denied, 'members cannot promote');
+  refused(await act(ad, g.id, 'kick', [s.uid]), 404, /permission denied: admins cannot kick/, 'an admin kicks a superadmin');
+  refused(await act(ad, g.id, 'kick', [ad2.uid]), 404, /permission denied: admins cannot kick/, 'an admin kicks an admin');
+  refused(await act(ad, g.id, 'demote', [s.uid]), 404, /permission denied: admins cannot demote/);
+  refused(await act(ad, g.id, 'demote', [ad2.uid]), 404, /permission denied: admins cannot demote/);
+  refused(await act(ad, g.id, 'promote', [ad2.uid]), 404, /permission denied: only a superadmin/, 'an admin makes a superadmin');
+  refused(await act(ad, g.id, 'kick', [m.uid, s.uid]), 404, denied, 'all or nothing');
   assert.equal((await states(s, g.id))[m.uid], 2, 'm stayed: the call rolled back');
   refused(await act(s, g.id, 'kick', [s.uid]), 400, /yourself/);
 
@@ -203,26 +210,31 @@ test('kick, promote, demote: superadmin > admin > member', async () => {
   ok(await act(m2, g.id, 'join'), 'a kicked user may come back');
 });
 
-test('ban: state 4, not counted, cannot rejoin; an add lifts it', async () => {
+test('ban: state 4, not counted, cannot rejoin; an add keeps it, a kick lifts it', async () => {
   const a = await user();
   const b = await user();
   const c = await user();
   const g = await group(a);
   ok(await act(b, g.id, 'join'));
   ok(await act(a, g.id, 'promote', [b.uid]));
-  refused(await act(b, g.id, 'ban', [a.uid]), 403, /Admins cannot ban/);
+  refused(await act(b, g.id, 'ban', [a.uid]), 404, /permission denied: admins cannot ban/);
   ok(await act(a, g.id, 'ban', [b.uid, c.uid]), 'a member and an outsider');
   assert.deepEqual(await states(a, g.id), { [a.uid]: 0, [b.uid]: 4, [c.uid]: 4 });
   assert.equal((await getGroup(a, g.id)).edge_count, 1);
   refused(await act(b, g.id, 'join'), 403, /banned/);
   refused(await act(c, g.id, 'join'), 403, /banned/);
-  ok(await act(b, g.id, 'leave'));
+  assert.deepEqual(ok(await act(b, g.id, 'leave')), {}, 'leaving as a banned user: nothing');
   assert.equal((await states(a, g.id))[b.uid], 4, 'a ban outlives a leave');
-  ok(await act(a, g.id, 'kick', [b.uid]));
-  assert.equal((await states(a, g.id))[b.uid], 4, 'and a kick');
+  assert.deepEqual(ok(await act(a, g.id, 'add', [b.uid, c.uid])), {}, 'adding banned users');
+  assert.deepEqual(await states(a, g.id), { [a.uid]: 0, [b.uid]: 4, [c.uid]: 4 }, 'an add keeps a ban (Nakama)');
+  assert.equal((await notes(b)).filter((x) => x.code === -4).length, 0, 'not told of an add');
+  assert.equal((await getGroup(a, g.id)).edge_count, 1);
   assert.equal((await users(a, g.id, 'state=4')).group_users.length, 2);
-  ok(await act(a, g.id, 'add', [b.uid]));
+  ok(await act(a, g.id, 'kick', [b.uid]), 'a kick lifts a ban (Nakama)');
+  assert.equal((await states(a, g.id))[b.uid], undefined);
+  ok(await act(b, g.id, 'join'), 'an outsider again: may join');
   assert.equal((await states(a, g.id))[b.uid], 2);
+  refused(await act(c, g.id, 'join'), 403, /banned/, 'c is still banned');
 });
 
 test('max_count: 20 concurrent joins of an open group of 5 make exactly 5 members', async () => {
@@ -347,12 +359,14 @@ test('bad input: ids, bodies, limits', async () => {
   refused(await srv.del('/v2/group/nope', { auth: a.auth }), 400, /group ID/);
   refused(await srv.get('/v2/group/nope/user', { auth: a.auth }), 400, /group ID/);
   refused(await srv.get('/v2/user/nope/group', { auth: a.auth }), 400, /user ID/);
-  refused(await act(a, g.id, 'add'), 400, /at least one/);
-  refused(await act(a, g.id, 'add', ['bad']), 400, /UUID/);
+  for (const what of ['add', 'kick', 'promote', 'demote', 'ban'])
+    assert.deepEqual(ok(await act(a, g.id, what), `${what} of nobody`), {});
+  assert.deepEqual(ok(await act(a, randomUuid(), 'add')), {}, 'an empty list: no look-up at all (Nakama)');
+  refused(await act(a, g.id, 'add', ['bad']), 400, /^User ID must be a valid ID\.$/);
   refused(await act(a, g.id, 'kick', Array.from({ length: 101 }, randomUuid)), 400, /at most 100/);
   ok(await act(a, g.id, 'kick', Array.from({ length: 100 }, randomUuid)), '100 ids');
   refused(await act(a, randomUuid(), 'join'), 404, /not found/);
-  refused(await act(a, randomUuid(), 'add', [a.uid]), 404, /not found/);
+  refused(await act(a, randomUuid(), 'add', [a.uid]), 404, /^Group not found or permission denied\.$/);
   refused(await srv.get('/v2/group?limit=0', { auth: a.auth }), 400, /limit/);
   refused(await srv.get('/v2/group?limit=101', { auth: a.auth }), 400, /limit/);
   refused(await srv.get('/v2/group?name=%25x', { auth: a.auth }), 400, /name filter/);
@@ -418,12 +432,14 @@ test('group chat: members join and talk; others are refused; history for members
   assert.equal(rb.channel?.group_id, g.id, JSON.stringify(rb));
   const ack = await say(pb, cid, { hi: 'all' });
   assert.equal(ack.channel_message_ack?.group_id, g.id, JSON.stringify(ack));
+  const added = await pa.push('channel_message');
+  assert.deepEqual([added.code, added.sender_id], [4, b.uid], "b's add came first");
   const heard = await pa.push('channel_message');
   assert.deepEqual(JSON.parse(heard.content), { hi: 'all' });
   assert.equal(heard.group_id, g.id);
   assert.equal(heard.sender_id, b.uid);
   const h = ok(await history(a, cid));
-  assert.deepEqual(h.messages.map((m) => JSON.parse(m.content)), [{ hi: 'all' }]);
+  assert.deepEqual(h.messages.map((m) => [m.code, JSON.parse(m.content)]), [[4, {}], [0, { hi: 'all' }]], "b's add, then b's message");
   assert.equal(h.messages[0].group_id, g.id);
   refused(await history(out, cid), 403, /member/, 'history for an outsider');
   const e = await po.ask({ channel_message_send: { channel_id: cid, content: '{}' } });
@@ -467,6 +483,66 @@ test('group chat: a kicked or banned user, or one who leaves, is taken out; a de
   assert.match((await say(pa, cid, { x: 3 })).error?.message ?? '', /Must join channel/, 'deleted: empty');
   refused(await history(a, cid), 403, undefined, 'no history of a deleted group');
   for (const p of [pa, pb, pc]) p.close();
+});
+
+test('group events: join, add, promote, demote, kick, ban, leave told live to the channel and kept', async () => {
+  const [a, b, c, d] = [await user(), await user(), await user(), await user()];
+  const g = await group(a);
+  const cid = `3.${g.id}..`;
+  const pa = await connect(a);
+  assert.ok((await joinGroupChat(pa, g.id)).channel);
+  const live = [];
+  const expectEvent = async (p, code, who, what) => {
+    const m = await p.push('channel_message');
+    assert.deepEqual(
+      [m.code, m.sender_id, m.username, m.group_id, m.channel_id, m.content, m.persistent],
+      [code, who.uid, who.usn, g.id, cid, '{}', true], `${what}: ${JSON.stringify(m)}`);
+    assert.match(m.create_time, RFC3339);
+    return m;
+  };
+  ok(await act(b, g.id, 'join'));
+  live.push(await expectEvent(pa, 3, b, 'join'));
+  ok(await act(a, g.id, 'add', [c.uid]));
+  live.push(await expectEvent(pa, 4, c, 'add'));
+  const pc = await connect(c);
+  assert.ok((await joinGroupChat(pc, g.id)).channel);
+  ok(await act(a, g.id, 'promote', [b.uid]));
+  live.push(await expectEvent(pa, 7, b, 'promote'));
+  ok(await act(a, g.id, 'demote', [b.uid]));
+  live.push(await expectEvent(pa, 9, b, 'demote'));
+  ok(await act(a, g.id, 'kick', [b.uid]));
+  live.push(await expectEvent(pa, 6, b, 'kick'));
+  ok(await act(a, g.id, 'ban', [c.uid]));
+  live.push(await expectEvent(pa, 8, c, 'ban'));
+  for (const [code, who] of [[7, b], [9, b], [6, b], [8, c]])
+    await expectEvent(pc, code, who, 'another member hears them, the last one of its own ban');
+  ok(await act(d, g.id, 'join'));
+  live.push(await expectEvent(pa, 3, d, 'join'));
+  ok(await act(d, g.id, 'leave'));
+  live.push(await expectEvent(pa, 5, d, 'leave'));
+  // nothing for what changes nothing, nor for join requests
+  ok(await act(a, g.id, 'demote', [d.uid]));
+  ok(await act(a, g.id, 'add', [c.uid]));
+  const h = ok(await history(a, cid)).messages;
+  assert.deepEqual(h.map((m) => [m.code, m.sender_id]),
+    [[3, b.uid], [4, c.uid], [7, b.uid], [9, b.uid], [6, b.uid], [8, c.uid], [3, d.uid], [5, d.uid]]);
+  assert.deepEqual(h.map((m) => m.message_id), live.map((m) => m.message_id), 'the live ones are the stored ones');
+  for (const m of h) assert.deepEqual([m.content, m.username.length > 0, m.group_id, m.persistent], ['{}', true, g.id, true]);
+
+  const closed = await group(a, { open: false });
+  const ccid = `3.${closed.id}..`;
+  ok(await act(b, closed.id, 'join'));
+  ok(await act(a, closed.id, 'kick', [b.uid]), 'a declined request');
+  ok(await act(d, closed.id, 'join'));
+  ok(await act(d, closed.id, 'leave'), 'a withdrawn request');
+  ok(await act(b, closed.id, 'join'));
+  ok(await act(a, closed.id, 'add', [b.uid]), 'an accepted request');
+  assert.deepEqual(ok(await history(a, ccid)).messages.map((m) => [m.code, m.sender_id]), [[4, b.uid]],
+    'requests come and go unannounced; accepting one is an add');
+  refused(await act(a, closed.id, 'add', [d.uid, randomUuid()]), 400, /users not found/);
+  assert.equal(ok(await history(a, ccid)).messages.length, 1, 'a refused add writes no event');
+  pa.close();
+  pc.close();
 });
 
 function randomUuid() {

@@ -13,10 +13,10 @@ enum { N = TV_GROUP_NONE, S = TV_GROUP_SUPERADMIN, A = TV_GROUP_ADMIN, M = TV_GR
 
 /* Expected outcome by op, caller (S, A) and target (N, S, A, M, R, B). */
 static const int want[5][2][6] = {
-    /* add:     N  S  A  M  R  B */
-    {{M, S, A, M, M, M}, {M, S, A, M, M, M}},
-    /* kick */
-    {{N, N, N, N, N, B}, {N, X, X, N, N, B}},
+    /* add:     N  S  A  M  R  B      (an add leaves a ban alone, as Nakama's) */
+    {{M, S, A, M, M, B}, {M, S, A, M, M, B}},
+    /* kick     (a kick lifts a ban, as Nakama's) */
+    {{N, N, N, N, N, N}, {N, X, X, N, N, N}},
     /* promote */
     {{N, S, S, A, M, B}, {N, S, X, A, M, B}},
     /* demote */
