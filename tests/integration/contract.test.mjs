@@ -904,7 +904,7 @@ describe('answers match the documented schemas', () => {
     await expect('deleteFriends', 400, { auth, query: `ids=${u.uid}` });
   });
 
-  test('groups: Group, lists, {} for every change, 400, 403, 404, 409', async () => {
+  test("groups: Group, lists, {} for every change, Nakama's 400, 403, 404, 409", async () => {
     const u = await signUp();
     const v = await signUp();
     const auth = bearer(u.token);
@@ -931,14 +931,18 @@ describe('answers match the documented schemas', () => {
     assert.deepEqual(await expect('listUserGroups', 200, { auth }), {});
     await expect('listUserGroups', 400, { auth, pathOverride: '/v2/user/nope/group' });
     await expect('updateGroup', 200, { auth, pathOverride: path(''), body: { description: 'c' } });
-    await expect('updateGroup', 403, { auth: vauth, pathOverride: path(''), body: { description: 'v' } });
-    await expect('updateGroup', 404, { auth, body: {} });
+    await expect('updateGroup', 404, { auth: vauth, pathOverride: path(''), body: { description: 'v' } });
+    await expect('updateGroup', 404, { auth, body: { description: 'w' } });
+    await expect('updateGroup', 400, { auth, pathOverride: path(''), body: {} });
+    const other = await expect('createGroup', 200, { auth, body: { name: `${name}-2` } });
+    await expect('updateGroup', 400, { auth, pathOverride: path(''), body: { name: other.name } });
     const q = `user_ids=${v.uid}`;
     for (const id of ['promoteGroupUsers', 'demoteGroupUsers', 'kickGroupUsers', 'addGroupUsers', 'banGroupUsers']) {
       const verb = id.replace(/GroupUsers$/, '');
       await expect(id, 200, { auth, pathOverride: path(`/${verb}`), query: q });
-      await expect(id, 400, { auth, pathOverride: path(`/${verb}`) });
-      await expect(id, 403, { auth: wauth, pathOverride: path(`/${verb}`), query: `user_ids=${u.uid}` });
+      assert.deepEqual(await expect(id, 200, { auth, pathOverride: path(`/${verb}`) }), {}, 'no user_ids');
+      await expect(id, 400, { auth, pathOverride: path(`/${verb}`), query: 'user_ids=nope' });
+      await expect(id, 404, { auth: wauth, pathOverride: path(`/${verb}`), query: `user_ids=${u.uid}` });
       await expect(id, 404, { auth, query: q });
     }
     await expect('joinGroup', 403, { auth: vauth, pathOverride: path('/join') });
@@ -946,10 +950,11 @@ describe('answers match the documented schemas', () => {
     await expect('leaveGroup', 400, { auth, pathOverride: path('/leave') });
     await expect('leaveGroup', 404, { auth });
     await expect('listChannelMessages', 403, { auth: vauth, pathOverride: `/v2/channel/3.${g.id}..` });
-    assert.deepEqual(await expect('listChannelMessages', 200, { auth, pathOverride: `/v2/channel/3.${g.id}..` }), {});
-    await expect('deleteGroup', 403, { auth: vauth, pathOverride: path('') });
+    const events = await expect('listChannelMessages', 200, { auth, pathOverride: `/v2/channel/3.${g.id}..`, query: 'limit=100' });
+    assert.deepEqual(events.messages.map((m) => m.code), [3, 7, 9, 6, 4, 8], 'join, promote, demote, kick, add, ban');
+    await expect('deleteGroup', 400, { auth: vauth, pathOverride: path('') });
     await expect('deleteGroup', 200, { auth, pathOverride: path('') });
-    await expect('deleteGroup', 404, { auth, pathOverride: path('') });
+    await expect('deleteGroup', 400, { auth, pathOverride: path('') });
     await expect('deleteGroup', 400, { auth, pathOverride: '/v2/group/nope' });
   });
 
