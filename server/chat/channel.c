@@ -62,6 +62,15 @@ void tv_chat_ref_dm(const char *a, const char *b, tv_chat_ref_t *out)
     snprintf(out->id, sizeof out->id, "4.%s.%s.", out->one, out->two);
 }
 
+void tv_chat_ref_group(const char *gid, tv_chat_ref_t *out)
+{
+    memset(out, 0, sizeof *out);
+    memcpy(out->one, gid, sizeof out->one);
+    tv_uuid_lower(out->one);
+    out->kind = TV_CHAT_GROUP;
+    snprintf(out->id, sizeof out->id, "3.%s..", out->one);
+}
+
 /* Copies the 36-character UUID at s into out, lower-cased. TV_OK or TV_EINVAL. */
 static int uuid_at(const char *s, size_t len, char out[37])
 {
@@ -89,12 +98,13 @@ int tv_chat_ref_parse(const char *id, tv_chat_ref_t *out)
         if (nsub || nctx)
             return TV_EINVAL;
         return tv_chat_ref_room(label, out, &why);
-    case '3':
-        if (nctx || *label || uuid_at(d1 + 1, nsub, out->one))
+    case '3': {
+        char g[37];
+        if (nctx || *label || uuid_at(d1 + 1, nsub, g))
             return TV_EINVAL;
-        out->kind = TV_CHAT_GROUP;
-        snprintf(out->id, sizeof out->id, "3.%s..", out->one);
+        tv_chat_ref_group(g, out);
         return TV_OK;
+    }
     case '4': {
         char a[37], b[37];
         if (*label || uuid_at(d1 + 1, nsub, a) || uuid_at(d2 + 1, nctx, b) ||

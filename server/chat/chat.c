@@ -160,6 +160,54 @@ static int join_dm(tv_chat_t *c, const tv_rt_msg_t *msg, const char *target, int
     return TV_OK;
 }
 
+/* A group channel join, resolved on a worker: only the group's members (states 0-2) may. */
+typedef struct group_job {
+    tv_chat_t *c;
+    tv_rt_later_t *later;
+    tv_rt_identity_t who;
+    tv_chat_ref_t ref;
+    int persistence, hidden;
+} group_job_t;
+
+static void group_run(void *arg)
+{
+    group_job_t *j = arg;
+    int member;
+    int rc = tv_chat_group_member(j->c->db, j->ref.one, j->who.user_id, &member);
+    if (rc) {
+        tv_log_warn("chat", "channel_join: group member look-up failed: %s", tv_error_name(rc));
+        tv_rt_later_error(j->later, TV_RT_ERR_RUNTIME_EXCEPTION, "Error joining channel");
+    } else if (!member) { /* unknown group or not a member: Nakama does not tell which */
+        tv_rt_later_error(j->later, TV_RT_ERR_BAD_INPUT, "Group not found or not a member");
+    } else {
+        chat_joined_t joined;
+        tv_chat_join(j->c, &j->ref, &j->who, j->persistence, j->hidden, j->later, &joined);
+    }
+    free(j);
+}
+
+static int join_group(tv_chat_t *c, const tv_rt_msg_t *msg, const char *target, int persistence,
+                      int hidden)
+{
+    if (strlen(target) != 36 || !tv_uuid_valid(target))
+        return reply_bad_input(msg, "Invalid group ID in group channel join");
+    group_job_t *j = calloc(1, sizeof *j);
+    if (!j || !(j->later = tv_rt_later(msg))) {
+        free(j);
+        return TV_ENOMEM;
+    }
+    j->c = c;
+    j->who = *msg->who;
+    tv_chat_ref_group(target, &j->ref);
+    j->persistence = persistence;
+    j->hidden = hidden;
+    if (tv_workers_submit(c->workers, group_run, j) != TV_OK) {
+        tv_rt_later_error(j->later, TV_RT_ERR_RUNTIME_EXCEPTION, BUSY);
+        free(j);
+    }
+    return TV_OK;
+}
+
 /* channel_join {target, type, persistence, hidden} -> channel {id, presences, self, ...}. */
 static int on_join(void *ud, const tv_rt_msg_t *msg)
 {
@@ -189,7 +237,7 @@ static int on_join(void *ud, const tv_rt_msg_t *msg)
     case 2:
         return join_dm(c, msg, target, persistence, hidden);
     case 3:
-        return reply_bad_input(msg, "Groups are not supported yet");
+        return join_group(c, msg, target, persistence, hidden);
     default:
         return reply_bad_input(msg, "Unrecognized channel type");
     }
@@ -224,18 +272,29 @@ static void op_free(chat_op_t *op)
 
 static int op_code(const chat_op_t *op)
 {
-    return op->kind == CHAT_OP_SEND ? 0 : op->kind == CHAT_OP_UPDATE ? 1 : 2;
+    switch (op->kind) {
+    case CHAT_OP_SEND:
+        return 0;
+    case CHAT_OP_UPDATE:
+        return 1;
+    case CHAT_OP_REMOVE:
+        return 2;
+    case CHAT_OP_EVENT:
+        break;
+    }
+    return op->code;
 }
 
-/* A send is stored as its member asked; updates and removes only ever touch stored messages. */
+/* A send is stored as its member asked; updates and removes only ever touch stored messages;
+ * an event was stored by its group's transaction. */
 static int op_persistent(const chat_op_t *op)
 {
-    return op->store;
+    return op->store || op->kind == CHAT_OP_EVENT;
 }
 
 static const char *op_content(const chat_op_t *op)
 {
-    return op->kind == CHAT_OP_REMOVE ? "{}" : op->content;
+    return op->content ? op->content : "{}"; /* a remove's or an event's */
 }
 
 /* The channel_message push every member gets. */
@@ -310,13 +369,20 @@ static void finish(tv_chat_t *c, const chat_channel_t *ch, chat_op_t *op)
     message_text(&ch->ref, op, &b);
     if (b.oom) {
         tv_rt_buf_free(&b);
-        tv_rt_later_error(op->later, TV_RT_ERR_RUNTIME_EXCEPTION, "Out of memory");
+        if (op->later)
+            tv_rt_later_error(op->later, TV_RT_ERR_RUNTIME_EXCEPTION, "Out of memory");
+        else
+            tv_log_warn("chat", "out of memory: an event of %s was not told", ch->ref.id);
         op->later = NULL;
         op_free(op);
         return;
     }
     tv_chat_channel_send(c, ch, b.p, b.len);
     tv_rt_buf_free(&b);
+    if (!op->later) { /* an event: nobody to answer */
+        op_free(op);
+        return;
+    }
     cJSON *ack = ack_json(&ch->ref, op);
     if (ack)
         tv_rt_later_reply(op->later, "channel_message_ack", ack);
@@ -375,7 +441,7 @@ static void drain(void *arg)
             member_done(ch, op);
             if (op->store && rc)
                 fail_op(op, 1);
-            else if (op->kind != CHAT_OP_SEND && !op->found)
+            else if ((op->kind == CHAT_OP_UPDATE || op->kind == CHAT_OP_REMOVE) && !op->found)
                 fail_op(op, 0);
             else
                 finish(c, ch, op);
@@ -543,6 +609,46 @@ static int on_update(void *ud, const tv_rt_msg_t *msg)
 static int on_remove(void *ud, const tv_rt_msg_t *msg)
 {
     return on_message(ud, msg, CHAT_OP_REMOVE, "Must join channel before removing messages");
+}
+
+/* ---- group events ------------------------------------------------------------------------ */
+
+void tv_chat_group_event(tv_chat_t *c, const tv_chat_group_event_t *ev)
+{
+    tv_chat_ref_t ref;
+    tv_chat_ref_group(ev->group_id, &ref);
+    chat_stripe_t *st = tv_chat_channel_stripe(c, ref.id);
+    pthread_mutex_lock(&st->lock);
+    chat_channel_t *ch = tv_chat_channel_get(st, ref.id);
+    if (!ch) { /* nobody in the channel on this node */
+        pthread_mutex_unlock(&st->lock);
+        return;
+    }
+    chat_op_t *op = calloc(1, sizeof *op);
+    if (!op) {
+        pthread_mutex_unlock(&st->lock);
+        tv_log_warn("chat", "out of memory: an event of %s was not told", ref.id);
+        return;
+    }
+    op->kind = CHAT_OP_EVENT;
+    op->code = ev->code;
+    memcpy(op->message_id, ev->message_id, sizeof op->message_id);
+    memcpy(op->sender_id, ev->user_id, sizeof op->sender_id);
+    memcpy(op->username, ev->username, sizeof op->username);
+    op->create_ms = op->update_ms = ev->create_ms;
+    if (!ch->busy) {
+        finish(c, ch, op);
+    } else {
+        /* behind the queued messages, as they will be heard; past QUEUE_MAX too: the event is
+         * stored already and the group calls that make events are few */
+        if (ch->qtail)
+            ch->qtail->next = op;
+        else
+            ch->qhead = op;
+        ch->qtail = op;
+        ch->qlen++;
+    }
+    pthread_mutex_unlock(&st->lock);
 }
 
 /* ---- sockets and the room ----------------------------------------------------------------- */

@@ -3,12 +3,16 @@
  * (channel_message_send / _update / _remove), presence events for visible joins and leaves, and
  * the stored history read with GET /v2/channel/{channel_id}. Membership is in memory on this
  * node; with several nodes it will be kept in step through PostgreSQL LISTEN/NOTIFY (every
- * change goes through channel_add / channel_remove in presence.c). Group channels need groups,
- * which do not exist yet: they are refused. */
+ * change goes through channel_add / channel_remove in presence.c). Group channels
+ * ("3.<group id>..") are for the group's members (states 0-2), checked on a worker at the join
+ * and for GET /v2/channel; tv_chat_group_drop takes users out when they leave the group, and
+ * the group's membership changes are stored and told in its channel as Nakama's group event
+ * messages (tv_chat_group_event_write in the change's transaction, tv_chat_group_event after). */
 #ifndef TV_CHAT_H
 #define TV_CHAT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define TV_CHAT_ROOM_NAME_MAX 64    /* bytes of a room name (at least 1) */
 #define TV_CHAT_CONTENT_MAX 4096    /* bytes of a message's content, a JSON object text */
@@ -17,6 +21,7 @@
 
 struct tv_rt;
 struct tv_db;
+struct tv_db_conn;
 struct tv_workers;
 struct tv_notify;
 struct tv_http_req;
@@ -34,6 +39,42 @@ void tv_chat_free(tv_chat_t *c);
 
 /* Sessions in the channel with this id, hidden ones included (tests and figures). */
 size_t tv_chat_members(tv_chat_t *c, const char *channel_id);
+
+/* Takes every session of user_id (NULL: of everyone) out of group group_id's channel on this
+ * node, telling the members that remain, as a leave does. For a user who left, was kicked or
+ * banned, and for a deleted group. Any thread; no SQL. */
+void tv_chat_group_drop(tv_chat_t *c, const char *group_id, const char *user_id);
+
+/* Nakama's group event codes: the code of a channel_message about a group's membership. */
+enum {
+    TV_CHAT_GROUP_JOIN = 3,    /* joined an open group */
+    TV_CHAT_GROUP_ADD = 4,     /* added (or accepted) by an admin */
+    TV_CHAT_GROUP_LEAVE = 5,
+    TV_CHAT_GROUP_KICK = 6,
+    TV_CHAT_GROUP_PROMOTE = 7,
+    TV_CHAT_GROUP_BAN = 8,
+    TV_CHAT_GROUP_DEMOTE = 9,
+};
+
+/* One group event message: about user_id (its sender), content "{}", persistent. */
+typedef struct tv_chat_group_event {
+    int code;              /* TV_CHAT_GROUP_* */
+    char group_id[37];     /* lower-case UUIDs */
+    char user_id[37];
+    char username[129];    /* set by tv_chat_group_event_write */
+    char message_id[37];   /* set by tv_chat_group_event_write (a UUIDv7) */
+    int64_t create_ms;     /* set by tv_chat_group_event_write */
+} tv_chat_group_event_t;
+
+/* Stores ev (code, group_id, user_id set) in the group channel's history on conn, inside the
+ * caller's transaction, filling in its username, message id and time. TV_OK or the database
+ * error. */
+int tv_chat_group_event_write(struct tv_db_conn *conn, tv_chat_group_event_t *ev);
+
+/* Tells the members of ev's group channel on this node of a stored event (after the commit),
+ * in the channel's order: behind the channel's queued messages when it has any. Any thread;
+ * no SQL. */
+void tv_chat_group_event(tv_chat_t *c, const tv_chat_group_event_t *ev);
 
 /* REST (session auth), app is the tv_app_t: GET /v2/channel/{channel_id}?limit&forward&cursor,
  * a page of the channel's stored messages (a direct message's only for its two users). */

@@ -17,7 +17,7 @@
 /* Nakama's stream modes, the first field of a channel id. */
 typedef enum {
     TV_CHAT_ROOM = 2,   /* "2...<room name>" */
-    TV_CHAT_GROUP = 3,  /* "3.<group id>.." (refused: no groups yet) */
+    TV_CHAT_GROUP = 3,  /* "3.<group id>..": members of the group only */
     TV_CHAT_DM = 4,     /* "4.<lower user id>.<higher user id>." */
 } tv_chat_kind_t;
 
@@ -35,6 +35,8 @@ typedef struct tv_chat_ref {
 int tv_chat_ref_room(const char *name, tv_chat_ref_t *out, const char **why);
 /* The direct-message channel of users a and b (valid UUIDs, any case, a != b). */
 void tv_chat_ref_dm(const char *a, const char *b, tv_chat_ref_t *out);
+/* The channel of group gid (a valid UUID, any case). */
+void tv_chat_ref_group(const char *gid, tv_chat_ref_t *out);
 /* Reads a channel id as a client sends it back. A DM's user ids may come in any case (the id
  * is made canonical); the lower one must come first. TV_OK or TV_EINVAL. */
 int tv_chat_ref_parse(const char *id, tv_chat_ref_t *out);
@@ -85,7 +87,9 @@ typedef struct chat_member {
     size_t index;          /* its slot in members */
 } chat_member_t;
 
-typedef enum { CHAT_OP_SEND, CHAT_OP_UPDATE, CHAT_OP_REMOVE } chat_op_kind_t;
+/* CHAT_OP_EVENT: a group event message, stored already by the group's transaction; it waits
+ * in the queue only to keep the channel's order, answering nobody. */
+typedef enum { CHAT_OP_SEND, CHAT_OP_UPDATE, CHAT_OP_REMOVE, CHAT_OP_EVENT } chat_op_kind_t;
 
 /* A message op waiting in its channel's write queue (chat.c makes, drains and answers them). */
 typedef struct chat_op {
@@ -93,12 +97,13 @@ typedef struct chat_op {
     chat_op_kind_t kind;
     int store;             /* touches the history: a send of a persistent member, every
                               update and remove (only stored messages can change) */
+    int code;              /* an event's TV_CHAT_GROUP_* code */
     char message_id[37];
-    char session_id[37], sender_id[37], username[129];
+    char session_id[37], sender_id[37], username[129]; /* an event's session_id is "" */
     int64_t create_ms;     /* a send's time; an update's or remove's is read from the store */
     int64_t update_ms;
     char *content;         /* owned; NULL for a remove */
-    tv_rt_later_t *later;  /* the sender's ack */
+    tv_rt_later_t *later;  /* the sender's ack; NULL for an event */
     int found;             /* update/remove: the sender's stored message was there */
 } chat_op_t;
 
@@ -170,6 +175,10 @@ void tv_chat_leave_all(tv_chat_t *c, const char *sid);
  * inserts its message, an update or remove changes the sender's own stored message of this
  * channel, setting op->found and op->create_ms. TV_OK, or the database error that failed
  * them all. Runs SQL on the calling thread. */
+/* *member = user uid is in group gid as a superadmin, admin or member (states 0-2), the
+ * only users who may join its channel or read its history. Runs SQL on the calling thread. */
+int tv_chat_group_member(struct tv_db *db, const char *gid, const char *uid, int *member);
+
 int tv_chat_history_write(struct tv_db *db, const tv_chat_ref_t *ref, chat_op_t **ops,
                           size_t n);
 

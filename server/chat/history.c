@@ -1,5 +1,6 @@
 /* The stored history of chat channels (table channel_message, migration 0009): the writes of a
- * channel's queued messages, one transaction a batch, and GET /v2/channel/{channel_id} with
+ * channel's queued messages, one transaction a batch, a group's event messages (written in the
+ * group change's own transaction), and GET /v2/channel/{channel_id} with
  * Nakama's paging (next / previous cursors both ways, and a cacheable cursor that later
  * yields only newer messages). Order is (create_time, id), ids being time-ordered UUIDv7. */
 #include "chat_internal.h"
@@ -91,6 +92,59 @@ int tv_chat_history_write(tv_db_t *db, const tv_chat_ref_t *ref, chat_op_t **ops
     return tv_db_tx(db, batch_tx, &b);
 }
 
+int tv_chat_group_event_write(tv_db_conn_t *conn, tv_chat_group_event_t *ev)
+{
+    tv_chat_ref_t ref;
+    tv_db_stmt_t *st;
+    char code[8], t[24];
+    int rc = tv_db_prepare(conn, "SELECT username FROM users WHERE id = $1", &st);
+    if (rc)
+        return rc;
+    tv_db_bind_text(st, 1, ev->user_id);
+    rc = tv_db_step(st);
+    snprintf(ev->username, sizeof ev->username, "%s",
+             rc == TV_DB_ROW ? tv_db_column_text(st, 0) : "");
+    tv_db_reset(st);
+    if (rc != TV_DB_ROW && rc != TV_DB_DONE)
+        return rc;
+    tv_chat_ref_group(ev->group_id, &ref);
+    ev->create_ms = tv_now_ms();
+    tv_uuid_v7(ev->create_ms, ev->message_id);
+    snprintf(code, sizeof code, "%d", ev->code);
+    tv_i64_str(t, ev->create_ms);
+    const char *args[] = {ev->message_id, ref.id, code, ev->user_id, ev->username, t};
+    rc = tv_db_execp(conn, "INSERT INTO channel_message (id, channel_id, code, sender_id, "
+                           "username, content, create_time, update_time) VALUES ($1, $2, "
+                           "CAST($3 AS INTEGER), $4, $5, '{}', CAST($6 AS BIGINT), CAST($6 AS "
+                           "BIGINT))", 6, args, NULL);
+    return rc == TV_DB_DONE ? TV_OK : rc;
+}
+
+int tv_chat_group_member(tv_db_t *db, const char *gid, const char *uid, int *member)
+{
+    tv_db_conn_t *conn;
+    tv_db_stmt_t *st;
+    int rc = tv_db_acquire(db, &conn);
+    *member = 0;
+    if (rc)
+        return rc;
+    rc = tv_db_prepare(conn, "SELECT state FROM group_member WHERE group_id = $1 AND "
+                             "user_id = $2", &st);
+    if (!rc) {
+        tv_db_bind_text(st, 1, gid);
+        tv_db_bind_text(st, 2, uid);
+        rc = tv_db_step(st);
+        if (rc == TV_DB_ROW) {
+            int64_t state = tv_db_column_int64(st, 0);
+            *member = state >= 0 && state <= 2; /* not a join request, not a ban */
+        }
+        rc = rc == TV_DB_ROW || rc == TV_DB_DONE ? TV_OK : rc;
+        tv_db_reset(st);
+    }
+    tv_db_release(db, conn);
+    return rc;
+}
+
 /* ---- GET /v2/channel/{channel_id} --------------------------------------------------------- */
 
 #define LIST_COLS "SELECT id, code, sender_id, username, content, create_time, update_time " \
@@ -117,9 +171,17 @@ static int list_args(tv_http_req_t *req, tv_app_t *app, list_req_t *l)
         tv_http_error(req, TV_EINVAL, "Invalid channel ID.");
         return -1;
     }
+    /* a group's history is for its members only (this handler runs on a worker) */
     if (l->ref.kind == TV_CHAT_GROUP) {
-        tv_http_error(req, TV_EINVAL, "Groups are not supported yet.");
-        return -1;
+        int member, rc = tv_chat_group_member(app->db, l->ref.one, uid, &member);
+        if (rc) {
+            tv_http_db_error(req, rc);
+            return -1;
+        }
+        if (!member) {
+            tv_http_error(req, TV_EPERM, "Not a member of this group.");
+            return -1;
+        }
     }
     /* a direct message is for its two users only; Nakama answers the others like a bad id */
     if (l->ref.kind == TV_CHAT_DM && strcmp(uid, l->ref.one) != 0 && strcmp(uid, l->ref.two) != 0) {

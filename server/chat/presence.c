@@ -429,3 +429,26 @@ size_t tv_chat_members(tv_chat_t *c, const char *channel_id)
     pthread_mutex_unlock(&st->lock);
     return n;
 }
+
+void tv_chat_group_drop(tv_chat_t *c, const char *group_id, const char *user_id)
+{
+    tv_chat_ref_t ref;
+    char (*sids)[37] = NULL;
+    size_t n = 0;
+    tv_chat_ref_group(group_id, &ref);
+    chat_stripe_t *st = stripe_of(c->channels, ref.id);
+    /* the sessions first, under the channel's stripe; then each leaves as channel_leave does
+     * (the session stripe comes first in the lock order) */
+    pthread_mutex_lock(&st->lock);
+    chat_channel_t *ch = tv_chat_channel_get(st, ref.id);
+    if (ch && ch->n && (sids = malloc(ch->n * sizeof *sids)) != NULL)
+        for (size_t i = 0; i < ch->n; i++)
+            if (!user_id || strcmp(ch->members[i]->user_id, user_id) == 0)
+                memcpy(sids[n++], ch->members[i]->session_id, 37);
+    if (ch && ch->n && !sids)
+        tv_log_warn("chat", "out of memory: members of %s not removed", ref.id);
+    pthread_mutex_unlock(&st->lock);
+    for (size_t i = 0; i < n; i++)
+        tv_chat_leave(c, sids[i], &ref);
+    free(sids);
+}

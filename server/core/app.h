@@ -16,6 +16,7 @@ struct tv_notify;
 struct tv_lb;
 struct tv_mm;
 struct tv_shop;
+struct tv_chat;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -32,6 +33,7 @@ typedef struct tv_app {
     struct tv_lb *leaderboards;      /* boards, tournaments and their rank caches */
     struct tv_mm *matchmaker;        /* matchmaker tickets and the matcher thread */
     struct tv_shop *shop;            /* the shop catalog and its cache */
+    struct tv_chat *chat;            /* chat channels (groups take leavers out of theirs) */
 } tv_app_t;
 
 #endif

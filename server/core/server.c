@@ -17,6 +17,7 @@
 #include "db.h"
 #include "error.h"
 #include "friend.h"
+#include "group.h"
 #include "http.h"
 #include "leaderboard.h"
 #include "leaderboard_api.h"
@@ -101,6 +102,19 @@ TV_MOD_HOOKED(hooked_friend_add, "AddFriends", tv_friend_add)
 TV_MOD_HOOKED(hooked_friend_list, "ListFriends", tv_friend_list)
 TV_MOD_HOOKED(hooked_friend_delete, "DeleteFriends", tv_friend_delete)
 TV_MOD_HOOKED(hooked_friend_block, "BlockFriends", tv_friend_block)
+TV_MOD_HOOKED(hooked_group_create, "CreateGroup", tv_group_create)
+TV_MOD_HOOKED(hooked_group_update, "UpdateGroup", tv_group_update)
+TV_MOD_HOOKED(hooked_group_delete, "DeleteGroup", tv_group_delete)
+TV_MOD_HOOKED(hooked_group_list, "ListGroups", tv_group_list)
+TV_MOD_HOOKED(hooked_group_join, "JoinGroup", tv_group_join)
+TV_MOD_HOOKED(hooked_group_leave, "LeaveGroup", tv_group_leave)
+TV_MOD_HOOKED(hooked_group_add, "AddGroupUsers", tv_group_add)
+TV_MOD_HOOKED(hooked_group_kick, "KickGroupUsers", tv_group_kick)
+TV_MOD_HOOKED(hooked_group_promote, "PromoteGroupUsers", tv_group_promote)
+TV_MOD_HOOKED(hooked_group_demote, "DemoteGroupUsers", tv_group_demote)
+TV_MOD_HOOKED(hooked_group_ban, "BanGroupUsers", tv_group_ban)
+TV_MOD_HOOKED(hooked_group_users, "ListGroupUsers", tv_group_users)
+TV_MOD_HOOKED(hooked_user_groups, "ListUserGroups", tv_group_user_groups)
 TV_MOD_HOOKED(hooked_shop_list, "ListShopItems", tv_shop_http_catalog)
 TV_MOD_HOOKED(hooked_ledger, "ListWalletLedger", tv_wallet_http_ledger)
 TV_MOD_HOOKED(hooked_shop_purchase, "ShopPurchase", tv_shop_http_purchase)
@@ -133,6 +147,19 @@ static const tv_http_route_t api_routes[] = {
     {"POST", "/v2/friend", TV_HTTP_AUTH_SESSION, hooked_friend_add},
     {"DELETE", "/v2/friend", TV_HTTP_AUTH_SESSION, hooked_friend_delete},
     {"POST", "/v2/friend/block", TV_HTTP_AUTH_SESSION, hooked_friend_block},
+    {"GET", "/v2/group", TV_HTTP_AUTH_SESSION, hooked_group_list},
+    {"POST", "/v2/group", TV_HTTP_AUTH_SESSION, hooked_group_create},
+    {"PUT", "/v2/group/{id}", TV_HTTP_AUTH_SESSION, hooked_group_update},
+    {"DELETE", "/v2/group/{id}", TV_HTTP_AUTH_SESSION, hooked_group_delete},
+    {"POST", "/v2/group/{id}/join", TV_HTTP_AUTH_SESSION, hooked_group_join},
+    {"POST", "/v2/group/{id}/leave", TV_HTTP_AUTH_SESSION, hooked_group_leave},
+    {"POST", "/v2/group/{id}/add", TV_HTTP_AUTH_SESSION, hooked_group_add},
+    {"POST", "/v2/group/{id}/kick", TV_HTTP_AUTH_SESSION, hooked_group_kick},
+    {"POST", "/v2/group/{id}/promote", TV_HTTP_AUTH_SESSION, hooked_group_promote},
+    {"POST", "/v2/group/{id}/demote", TV_HTTP_AUTH_SESSION, hooked_group_demote},
+    {"POST", "/v2/group/{id}/ban", TV_HTTP_AUTH_SESSION, hooked_group_ban},
+    {"GET", "/v2/group/{id}/user", TV_HTTP_AUTH_SESSION, hooked_group_users},
+    {"GET", "/v2/user/{user_id}/group", TV_HTTP_AUTH_SESSION, hooked_user_groups},
     {"GET", "/v2/notification", TV_HTTP_AUTH_SESSION, hooked_notify_list},
     {"DELETE", "/v2/notification", TV_HTTP_AUTH_SESSION, hooked_notify_delete},
     {"GET", "/v2/channel/{channel_id}", TV_HTTP_AUTH_SESSION, hooked_channel_list},
@@ -463,6 +490,8 @@ static int start(server_t *s, const tv_config_t *cfg)
         rc = tv_status_new(s->rt, s->db, s->workers, &s->status);
     if (!rc)
         rc = tv_chat_new(s->rt, s->db, s->workers, s->app.notify, &s->chat);
+    if (!rc)
+        s->app.chat = s->chat; /* before the HTTP daemons: group changes reach the channels */
     if (!rc)
         tv_notify_set_rt(s->app.notify, s->rt);
     if (!rc)

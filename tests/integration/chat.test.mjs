@@ -1,5 +1,5 @@
-// Chat over real WebSockets and REST: channel_join of rooms and direct messages (groups are
-// refused), the `channel` reply, channel_presence_event joins and leaves (hidden members are
+// Chat over real WebSockets and REST: channel_join of rooms and direct messages (group channels
+// are tested with groups, in group.test.mjs), the `channel` reply, channel_presence_event joins and leaves (hidden members are
 // neither listed nor announced), channel_message_send with its ack and the push to every
 // member, updates and removes of one's own stored messages only, the direct-message rules
 // (not oneself, an existing user, no block either way, the "wants to chat" notification),
@@ -323,7 +323,9 @@ test('bad input: BAD_INPUT with the reason, or a close for what cannot be read',
   await p.error({ channel_join: { type: 1 } }, /Invalid channel target/);
   await p.error({ channel_join: { target: 'x'.repeat(65), type: 1 } }, /1-64 bytes/);
   await p.error({ channel_join: { target: 'tab\there', type: 1 } }, /control chars/);
-  await p.error({ channel_join: { target: randomId('', 36), type: 3 } }, /Groups are not supported yet/);
+  await p.error({ channel_join: { target: 'not-a-uuid', type: 3 } }, /Invalid group ID/);
+  await p.error({ channel_join: { target: '7d4cf1a2-43d3-4ab8-9d2f-2a9fa1c0c9e1', type: 3 } },
+    /Group not found or not a member/);
   await p.error({ channel_join: { target: 'x', type: 9 } }, /Unrecognized channel type/);
   const name = 'é'.repeat(32); // 64 bytes of UTF-8
   const r = await join(p, name, { type: 0 }); // 0: unspecified, a room
@@ -433,7 +435,8 @@ test('history: pages both ways with next and previous cursors, a cacheable curso
   await bad('limit=101', /limit/);
   await bad('forward=sideways', /forward/);
   await bad('', /Invalid channel ID/, 'lobby');
-  await bad('', /Groups are not supported/, `3.${u.uid}..`);
+  const group = await history(u, `3.${u.uid}..`); // no such group: not a member
+  assert.equal(group.status, 403, group.text);
   assert.deepEqual(ok(await history(u, '2...nobody-here-yet')), {});
   assert.equal((await srv.get(`/v2/channel/${encodeURIComponent(id)}`)).status, 401);
   a.close();

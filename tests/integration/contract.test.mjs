@@ -907,6 +907,60 @@ describe('answers match the documented schemas', () => {
     await expect('deleteFriends', 400, { auth, query: `ids=${u.uid}` });
   });
 
+  test("groups: Group, lists, {} for every change, Nakama's 400, 403, 404, 409", async () => {
+    const u = await signUp();
+    const v = await signUp();
+    const auth = bearer(u.token);
+    const vauth = bearer(v.token);
+    const wauth = bearer((await signUp()).token); // never in the group
+    const name = `contract-${u.uid.slice(0, 8)}`;
+    const g = await expect('createGroup', 200, { auth, body: { name, open: true } });
+    await expect('createGroup', 409, { auth, body: { name } });
+    await expect('createGroup', 400, { auth, body: { name: '' } });
+    const path = (p) => `/v2/group/${g.id}${p}`;
+    assert.deepEqual(await expect('listGroups', 200, { auth, query: 'name=nobody-has-this-name' }), {});
+    const l = await expect('listGroups', 200, { auth, query: `name=${name}` });
+    assert.deepEqual(l.groups.map((x) => x.id), [g.id]);
+    await expect('listGroups', 400, { auth, query: 'limit=0' });
+    await expect('joinGroup', 200, { auth: vauth, pathOverride: path('/join') });
+    await expect('joinGroup', 404, { auth: vauth });
+    await expect('joinGroup', 400, { auth: vauth, pathOverride: '/v2/group/nope/join' });
+    const users = await expect('listGroupUsers', 200, { auth, pathOverride: path('/user') });
+    assert.deepEqual(users.group_users.map((x) => x.state), [0, 2]);
+    await expect('listGroupUsers', 404, { auth });
+    await expect('listGroupUsers', 400, { auth, pathOverride: path('/user'), query: 'state=9' });
+    const mine = await expect('listUserGroups', 200, { auth, pathOverride: `/v2/user/${u.uid}/group` });
+    assert.deepEqual(mine.user_groups.map((x) => [x.group.id, x.state]), [[g.id, 0]]);
+    assert.deepEqual(await expect('listUserGroups', 200, { auth }), {});
+    await expect('listUserGroups', 400, { auth, pathOverride: '/v2/user/nope/group' });
+    await expect('updateGroup', 200, { auth, pathOverride: path(''), body: { description: 'c' } });
+    await expect('updateGroup', 404, { auth: vauth, pathOverride: path(''), body: { description: 'v' } });
+    await expect('updateGroup', 404, { auth, body: { description: 'w' } });
+    await expect('updateGroup', 400, { auth, pathOverride: path(''), body: {} });
+    const other = await expect('createGroup', 200, { auth, body: { name: `${name}-2` } });
+    await expect('updateGroup', 400, { auth, pathOverride: path(''), body: { name: other.name } });
+    const q = `user_ids=${v.uid}`;
+    for (const id of ['promoteGroupUsers', 'demoteGroupUsers', 'kickGroupUsers', 'addGroupUsers', 'banGroupUsers']) {
+      const verb = id.replace(/GroupUsers$/, '');
+      await expect(id, 200, { auth, pathOverride: path(`/${verb}`), query: q });
+      assert.deepEqual(await expect(id, 200, { auth, pathOverride: path(`/${verb}`) }), {}, 'no user_ids');
+      await expect(id, 400, { auth, pathOverride: path(`/${verb}`), query: 'user_ids=nope' });
+      await expect(id, 404, { auth: wauth, pathOverride: path(`/${verb}`), query: `user_ids=${u.uid}` });
+      await expect(id, 404, { auth, query: q });
+    }
+    await expect('joinGroup', 403, { auth: vauth, pathOverride: path('/join') });
+    await expect('leaveGroup', 200, { auth: vauth, pathOverride: path('/leave') });
+    await expect('leaveGroup', 400, { auth, pathOverride: path('/leave') });
+    await expect('leaveGroup', 404, { auth });
+    await expect('listChannelMessages', 403, { auth: vauth, pathOverride: `/v2/channel/3.${g.id}..` });
+    const events = await expect('listChannelMessages', 200, { auth, pathOverride: `/v2/channel/3.${g.id}..`, query: 'limit=100' });
+    assert.deepEqual(events.messages.map((m) => m.code), [3, 7, 9, 6, 4, 8], 'join, promote, demote, kick, add, ban');
+    await expect('deleteGroup', 400, { auth: vauth, pathOverride: path('') });
+    await expect('deleteGroup', 200, { auth, pathOverride: path('') });
+    await expect('deleteGroup', 400, { auth, pathOverride: path('') });
+    await expect('deleteGroup', 400, { auth, pathOverride: '/v2/group/nope' });
+  });
+
   test('notifications: an empty list with its cursor, {} on delete, and 400', async () => {
     const u = await signUp();
     const auth = bearer(u.token);
@@ -949,7 +1003,7 @@ describe('answers match the documented schemas', () => {
     await expect('listChannelMessages', 400, { auth, pathOverride: path, query: 'cursor=nope' });
     await expect('listChannelMessages', 400, { auth, pathOverride: path, query: 'forward=sideways' });
     await expect('listChannelMessages', 400, { auth, pathOverride: '/v2/channel/9...x' });
-    await expect('listChannelMessages', 400, { auth, pathOverride: `/v2/channel/3.${u.uid}..` });
+    await expect('listChannelMessages', 403, { auth, pathOverride: `/v2/channel/3.${u.uid}..` });
     const [lo, hi] = [u.uid, other.uid].sort();
     await expect('listChannelMessages', 200, { auth, pathOverride: `/v2/channel/4.${lo}.${hi}.` });
     const third = await signUp();

@@ -64,8 +64,9 @@ static void direct_messages(void)
     snprintf(id, sizeof id, "4.%s.not-a-uuid.", A);
     CHECK(tv_chat_ref_parse(id, &p) == TV_EINVAL);
     snprintf(id, sizeof id, "3.%s..", A);
-    CHECK_AS(tv_chat_ref_parse(id, &p) == TV_OK && p.kind == TV_CHAT_GROUP,
-             "a group id parses (the callers refuse groups)");
+    CHECK_AS(tv_chat_ref_parse(id, &p) == TV_OK && p.kind == TV_CHAT_GROUP &&
+                 strcmp(p.one, A) == 0 && strcmp(p.id, id) == 0,
+             "a group id parses, its group id kept");
     CHECK(tv_chat_ref_parse("5...x", &p) == TV_EINVAL);
     CHECK(tv_chat_ref_parse("lobby", &p) == TV_EINVAL);
     CHECK(tv_chat_ref_parse(NULL, &p) == TV_EINVAL);
