@@ -169,10 +169,14 @@ typedef struct group_job {
     int persistence, hidden;
 } group_job_t;
 
+/* A kick that commits after the membership check drops the group's members before or after
+ * the join lands. After: the drop finds the joiner. Before: group_drops moved since the
+ * check, so the membership is read again and a joiner who is no longer a member leaves. */
 static void group_run(void *arg)
 {
     group_job_t *j = arg;
     int member;
+    uint_fast64_t drops = atomic_load(&j->c->group_drops);
     int rc = tv_chat_group_member(j->c->db, j->ref.one, j->who.user_id, &member);
     if (rc) {
         tv_log_warn("chat", "channel_join: group member look-up failed: %s", tv_error_name(rc));
@@ -182,6 +186,10 @@ static void group_run(void *arg)
     } else {
         chat_joined_t joined;
         tv_chat_join(j->c, &j->ref, &j->who, j->persistence, j->hidden, j->later, &joined);
+        if (atomic_load(&j->c->group_drops) != drops &&
+            tv_chat_group_member(j->c->db, j->ref.one, j->who.user_id, &member) == TV_OK &&
+            !member)
+            tv_chat_leave(j->c, j->who.session_id, &j->ref);
     }
     free(j);
 }

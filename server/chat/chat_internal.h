@@ -130,6 +130,9 @@ struct tv_chat {
     struct tv_workers *workers;
     struct tv_notify *notify;
     atomic_int stopping;  /* the worker pool refused a job: shutting down, take no new writes */
+    /* Counts tv_chat_group_drop calls: a group join whose membership check raced a drop
+     * (a kick committed after the check, dropped before the join landed) sees it move. */
+    atomic_uint_fast64_t group_drops;
     /* Lock order: a session stripe, then a channel stripe. */
     chat_stripe_t sessions[TV_CHAT_STRIPES]; /* session id -> the channels it is in */
     chat_stripe_t channels[TV_CHAT_STRIPES]; /* channel id -> chat_channel_t */

@@ -436,6 +436,7 @@ void tv_chat_group_drop(tv_chat_t *c, const char *group_id, const char *user_id)
     char (*sids)[37] = NULL;
     size_t n = 0;
     tv_chat_ref_group(group_id, &ref);
+    atomic_fetch_add(&c->group_drops, 1); /* before the scan: see group_run in chat.c */
     chat_stripe_t *st = stripe_of(c->channels, ref.id);
     /* the sessions first, under the channel's stripe; then each leaves as channel_leave does
      * (the session stripe comes first in the lock order) */
