@@ -124,12 +124,19 @@ static _Thread_local amatch_t *tls_match;
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
+/* Copies at most cap - 1 bytes of src: the precision tells the compiler the cut is meant
+ * (-O3's -Wformat-truncation otherwise fails the release build). */
+static void copy_cut(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%.*s", (int)cap - 1, src ? src : "");
+}
+
 static void pres_set(apres_t *p, const char *user_id, const char *session_id,
                      const char *username, int reason)
 {
-    snprintf(p->user_id, sizeof p->user_id, "%s", user_id ? user_id : "");
-    snprintf(p->session_id, sizeof p->session_id, "%s", session_id ? session_id : "");
-    snprintf(p->username, sizeof p->username, "%s", username ? username : "");
+    copy_cut(p->user_id, sizeof p->user_id, user_id);
+    copy_cut(p->session_id, sizeof p->session_id, session_id);
+    copy_cut(p->username, sizeof p->username, username);
     p->pub.size = sizeof p->pub;
     p->pub.user_id = p->user_id;
     p->pub.session_id = p->session_id;
