@@ -1214,7 +1214,8 @@ static void usage(void)
             "  -n clients     sockets (100)                    -k size     room size (10)\n"
             "  -r Hz          sends per client per second; 0 = idle sockets, no matches (20)\n"
             "  -d seconds     sending time, or how long idle sockets are held (10)\n"
-            "  -t threads     lws contexts, one thread each (half the CPUs)\n"
+            "  -t threads     lws contexts, one thread each (half the CPUs; chat: one more,\n"
+            "                 the senders')\n"
             "  -p pid         server pid: CPU and RSS from /proc (none)\n"
             "  -s bytes       match data bytes before base64, >= 16 (32)\n"
             "  -a count       source addresses 127.0.0.1..127.0.0.<count> (1 per 10k sockets)\n"
@@ -1320,6 +1321,10 @@ int main(int argc, char **argv)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         opt.threads = cpus >= 2 ? (int)(cpus / 2) : 1;
     }
+    /* chat: the senders get a worker of their own, so the listeners' receive load cannot hold
+     * their sends back (with them in a listener's loop, a busy box skipped a third of them) */
+    if (opt.chat && opt.threads < MAX_THREADS)
+        opt.threads++;
     if (!opt.addrs)
         opt.addrs = opt.n <= 10000 ? 1 : (opt.n + 9999) / 10000;
     if (raise_nofile((long)opt.n + opt.auth_conns + 64 * opt.threads + 64) != 0)
@@ -1370,8 +1375,8 @@ int main(int argc, char **argv)
         if (!g_clients[i].rng)
             g_clients[i].rng = 1;
     }
-    for (int s = 0; opt.chat && s < opt.senders; s++) { /* spread over the clients */
-        client_t *c = &g_clients[(int64_t)s * opt.n / opt.senders];
+    for (int s = 0; opt.chat && s < opt.senders; s++) { /* the first S: worker 0's */
+        client_t *c = &g_clients[s];
         c->sender = s + 1;
         c->ack_at = calloc(CHAT_ACK_RING, sizeof *c->ack_at);
         c->ack_exp = calloc(CHAT_ACK_RING, sizeof *c->ack_exp);
@@ -1411,6 +1416,13 @@ int main(int argc, char **argv)
         worker_t *w = &ws[t];
         int r0 = (int)((int64_t)nrooms * t / opt.threads);
         int r1 = (int)((int64_t)nrooms * (t + 1) / opt.threads);
+        if (opt.chat) { /* worker 0: the S senders; the others share the listeners */
+            int nl = opt.threads - 1, left = nrooms - opt.senders;
+            r0 = t == 0 ? 0 : opt.senders + (int)((int64_t)left * (t - 1) / (nl ? nl : 1));
+            r1 = t == 0 ? opt.senders : opt.senders + (int)((int64_t)left * t / (nl ? nl : 1));
+            if (!nl) /* MAX_THREADS: no room for a senders' worker, one does all */
+                r0 = 0, r1 = nrooms;
+        }
         w->id = t;
         w->rooms = rooms + r0;
         w->nrooms = r1 - r0;
