@@ -25,7 +25,8 @@
 #       CHAT_JOINSTORM  1 (default): one more run first, unstored at the lowest rate with
 #                       visible listeners, to show what the join storm does
 #       CHAT_CONTENT    content bytes (default 64)
-#       RTLOAD_THREADS  rtload threads (default 1)
+#       RTLOAD_THREADS  rtload threads for the listeners (default 1; the senders get one more)
+#       CHAT_RTLOAD_ARGS extra rtload flags, e.g. "-c 1" (one handshake, so one join, in flight)
 #       RTLOAD_PIN      1: server on the first half of the CPUs, rtload on the rest
 #       TAVERN_ARGS     extra tavern flags, e.g. "--ws-threads 1"
 #       TAVERN_BIN with RTLOAD_BIN: use these binaries instead of building RTLOAD_BUILD_DIR
@@ -132,6 +133,8 @@ run() {
     local flags=(-m chat -n "$n" -S "$s" -r "$r" -d "$duration" -s "$content" -t "$threads" -T 120)
     [ "$mode" = unstored ] && flags+=(-N)
     [ "$visible" = 1 ] || flags+=(-H)
+    # shellcheck disable=SC2206 # CHAT_RTLOAD_ARGS is a list of flags
+    flags+=(${CHAT_RTLOAD_ARGS:-})
     local load
     load=$(cut -d' ' -f1 /proc/loadavg)
     say "== $name: $engine, $mode, $s sender(s), $r msgs/s, $n members (load $load): rtload ${flags[*]}"
