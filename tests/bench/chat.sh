@@ -104,16 +104,17 @@ trap 'exit 130' INT TERM
 
 box_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; } # busy idle
 
-# db_url ENGINE NAME: a fresh database for one run; count_rows ENGINE URL: its stored messages
-db_url() {
+# new_db ENGINE NAME: a fresh database for one run, its URL in $url (not in a subshell: the
+# cleanup drops what pgdbs lists); count_rows ENGINE URL: its stored messages
+new_db() {
     case $1 in
-    sqlite) echo "sqlite://$work/$2.db" ;;
+    sqlite) url="sqlite://$work/$2.db" ;;
     postgres)
         local d
         d="tavern_chatbench_$(date +%s)_$$_${#pgdbs[@]}"
-        psql "$TAVERN_TEST_PG" -qAtX -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$d\"" >/dev/null
         pgdbs+=("$d")
-        printf '%s' "$TAVERN_TEST_PG" | sed -E "s#/[^/?]*(\?.*)?\$#/$d\1#" ;;
+        psql "$TAVERN_TEST_PG" -qAtX -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$d\"" >/dev/null
+        url=$(printf '%s' "$TAVERN_TEST_PG" | sed -E "s#/[^/?]*(\?.*)?\$#/$d\1#") ;;
     *) die "unknown engine '$1' (sqlite or postgres)" ;;
     esac
 }
@@ -129,7 +130,7 @@ results=()
 run() {
     local name=$1 engine=$2 mode=$3 s=$4 r=$5 visible=$6
     local url log=$work/$1.log out=$work/$1.out
-    url=$(db_url "$engine" "$name")
+    new_db "$engine" "$name"
     local flags=(-m chat -n "$n" -S "$s" -r "$r" -d "$duration" -s "$content" -t "$threads" -T 120)
     [ "$mode" = unstored ] && flags+=(-N)
     [ "$visible" = 1 ] || flags+=(-H)
