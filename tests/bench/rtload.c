@@ -5,7 +5,12 @@
  * -m arena: authoritative arena matches (modules/arena) instead: the first client of each group
  * makes the match with the socket RPC create_match, everyone joins it, sends 2-byte inputs at
  * R Hz and counts the server's op 2 state broadcasts (ARENA_TICK_RATE a second per client),
- * with the time between two broadcasts to the same client as the jitter figure. */
+ * with the time between two broadcasts to the same client as the jitter figure.
+ * -m chat: chat fan-out: all N clients channel_join one room, S of them send
+ * channel_message_send at R messages a second in total, each content a JSON object carrying the
+ * send time, the sender and a sequence number; every member counts what it hears (R * N a
+ * second), the latency, the order per sender, and each sender its channel_message_ack's
+ * latency. */
 #include <libwebsockets.h>
 
 #include <cjson/cJSON.h>
@@ -32,10 +37,14 @@
 #define MAX_ADDRS 250
 #define HIST_SUB_BITS 6        /* 64 sub-buckets per power of two: about 1.6 % precision */
 #define HIST_N ((64 - HIST_SUB_BITS) << HIST_SUB_BITS)
-#define RX_MAX 65536           /* reassembly cap for a fragmented incoming message */
+#define RX_MAX (1 << 20)       /* reassembly cap for a fragmented incoming message (a chat
+                                  join's reply lists every member: ~130 bytes each) */
 #define ERR_PRINT_MAX 20       /* error lines printed per run; the rest are only counted */
 #define ARENA_TICK_RATE 20     /* modules/arena ticks (and broadcasts op 2) 20 times a second */
 #define ARENA_MAX_PLAYERS 16
+#define CHAT_MAX_SENDERS 1000
+#define CHAT_ACK_RING 4096     /* per sender: send times of the messages not acked yet */
+#define CHAT_CONTENT_MAX 3800  /* content bytes; the whole socket message must fit 4096 */
 
 /* ---- options ---------------------------------------------------------------------------- */
 
@@ -60,10 +69,16 @@ static struct {
     const char *evlib;
     int quiet, verbose;
     int arena;        /* -m arena: authoritative arena matches instead of relayed rooms */
+    int chat;         /* -m chat: one chat room of N, S senders, -r the room's total rate */
+    int senders;      /* -S: chat senders */
+    const char *room; /* -R: chat room name */
+    int unstored;     /* -N: join with persistence false (messages not stored) */
+    int hidden;       /* -H: non-senders join hidden (no presence events for them) */
 } opt = {
     .host = "127.0.0.1", .port = 7350, .n = 100, .k = 10, .rate = 20, .duration = 10,
     .threads = 0, .pid = 0, .payload = 32, .addrs = 0, .inflight = 64, .auth_conns = 4,
     .setup_timeout = 120, .key = "defaultkey", .prefix = "rtload", .evlib = "uv", .quiet = 0,
+    .senders = 1, .room = "bench",
 };
 
 /* ---- time, /proc ------------------------------------------------------------------------ */
@@ -271,12 +286,15 @@ static atomic_int g_phase;
 static int64_t g_t0, g_tend;  /* written before g_phase becomes PH_RUN */
 static int64_t g_period_ns;
 static atomic_int g_connected, g_conn_failed, g_ready, g_setup_failed, g_resolved, g_closed;
+static atomic_int g_closed_run; /* of g_closed: once sending had started */
 static atomic_int g_err_prints;
+static atomic_int g_members;  /* chat: clients in the room and still open */
+static char g_chan_id[128];   /* chat: the room's channel id ("2...<room>") */
 
 /* ---- clients, rooms, workers -------------------------------------------------------------- */
 
 enum { C_NEW, C_CONNECTING, C_OPEN, C_CTL_SENT, C_READY, C_DONE };
-enum { CTL_NONE, CTL_PING, CTL_CREATE, CTL_JOIN, CTL_RPC };
+enum { CTL_NONE, CTL_PING, CTL_CREATE, CTL_JOIN, CTL_RPC, CTL_CHAN };
 
 typedef struct worker worker_t;
 typedef struct room room_t;
@@ -297,6 +315,12 @@ typedef struct client {
     int64_t pend[MAX_PENDING_SENDS]; /* scheduled times of due sends */
     unsigned char *rx;    /* reassembly of fragmented messages, owned */
     size_t rx_len, rx_cap;
+    /* chat */
+    int sender;           /* 1..S for a sender, 0 for a listener */
+    int64_t *last_seq;    /* owned: per sender, the last sequence number heard (-1: none) */
+    int64_t seq;          /* a sender's next sequence number (also its cid) */
+    int64_t *ack_at;      /* owned, a sender's: send time by seq % CHAT_ACK_RING (0: acked) */
+    int *ack_exp;         /* owned, a sender's: the deliveries that send was expected to make */
 } client_t;
 
 struct room {
@@ -321,10 +345,14 @@ struct worker {
     int64_t slot_ns;
     int *slot_at, *slot_cl;
     int64_t next_slot;    /* absolute slot counter since g_t0 */
-    hist_t *lat, *lat_sched;
+    hist_t *lat, *lat_sched, *lat_ack;
     atomic_ullong received, in_window;
     atomic_ullong expected; /* deliveries the sends should cause (read by main in drain) */
     uint64_t sent, skipped, write_fail, errors, other;
+    /* chat: acks, busy refusals, other send errors, presence events, and per receiver and
+     * sender: a message that came before one already heard (out of order, or twice), and a
+     * skipped sequence number (a gap: lost, or refused at the sender) */
+    uint64_t acks, busy, send_err, presences, ooo, gaps, unparsed;
     char *txbuf;
     size_t txcap;
     atomic_int parked;    /* set by the worker: it no longer touches its figures */
@@ -518,12 +546,56 @@ static int send_ctl(client_t *c)
         n = snprintf(buf, sizeof buf, "{\"cid\":\"2\",\"match_join\":{\"match_id\":\"%s\"}}",
                      c->room->match_id);
         break;
+    case CTL_CHAN: /* chat: the room, stored or not; listeners hidden with -H */
+        n = snprintf(buf, sizeof buf,
+                     "{\"cid\":\"j\",\"channel_join\":{\"target\":\"%s\",\"type\":1,"
+                     "\"persistence\":%s,\"hidden\":%s}}",
+                     opt.room, opt.unstored ? "false" : "true",
+                     opt.hidden && !c->sender ? "true" : "false");
+        break;
     default:
         return 0;
     }
     c->ctl = CTL_NONE;
     c->state = C_CTL_SENT;
     return ws_send(c, buf, (size_t)n);
+}
+
+/* chat: one channel_message_send, cid = its sequence number, whose content is the JSON object
+ * {"t":<send ns>,"q":<seq>,"s":<sender>,"d":<scheduled ns>[,"p":"xxx..."]} padded to -s bytes.
+ * The room's current member count is what it should deliver. */
+static int send_chat(client_t *c, int64_t sched)
+{
+    worker_t *w = c->w;
+    char content[CHAT_CONTENT_MAX + 64], msg[2 * CHAT_CONTENT_MAX + 512];
+    int64_t seq = c->seq++, t = now_ns();
+    int n = snprintf(content, sizeof content,
+                     "{\"t\":%" PRId64 ",\"q\":%" PRId64 ",\"s\":%d,\"d\":%" PRId64,
+                     t, seq, c->sender, sched);
+    if (n + 9 < opt.payload) { /* ,"p":"" and } */
+        n += snprintf(content + n, sizeof content - (size_t)n, ",\"p\":\"");
+        int pad = opt.payload - n - 2;
+        memset(content + n, 'x', (size_t)pad);
+        n += pad;
+        content[n++] = '"';
+    }
+    content[n++] = '}';
+    content[n] = 0;
+    int m = snprintf(msg, sizeof msg,
+                     "{\"cid\":\"%" PRId64 "\",\"channel_message_send\":{\"channel_id\":\"%s\","
+                     "\"content\":\"", seq, g_chan_id);
+    for (int i = 0; i < n; i++) { /* the content is a JSON string here: escape its quotes */
+        if (content[i] == '"')
+            msg[m++] = '\\';
+        msg[m++] = content[i];
+    }
+    m += snprintf(msg + m, sizeof msg - (size_t)m, "\"}}");
+    int members = atomic_load(&g_members);
+    c->ack_at[seq % CHAT_ACK_RING] = t;
+    c->ack_exp[seq % CHAT_ACK_RING] = members;
+    w->sent++;
+    atomic_fetch_add_explicit(&w->expected, (uint64_t)members, memory_order_relaxed);
+    return ws_send(c, msg, (size_t)m);
 }
 
 /* One match_data_send carrying [send time][scheduled time][padding] in its data. */
@@ -535,6 +607,8 @@ static int send_data(client_t *c)
     int64_t sched = c->pend[c->pend_head];
     c->pend_head = (c->pend_head + 1) % MAX_PENDING_SENDS;
     c->pend_len--;
+    if (opt.chat)
+        return send_chat(c, sched);
     if (opt.arena) {
         /* an arena input: int8 dx, int8 dy in -100..100 */
         unsigned char in[2];
@@ -587,6 +661,86 @@ static void on_arena_data(client_t *c, const char *m, size_t len)
     c->last_bcast = now;
 }
 
+/* Reads the number right after key (an escaped key such as {\"t\": inside the content) in
+ * [p, end): 0 with *v, or -1. */
+static int chat_num(const char **p, const char *end, const char *key, int64_t *v)
+{
+    size_t kl = strlen(key);
+    if ((size_t)(end - *p) < kl || memcmp(*p, key, kl) != 0)
+        return -1;
+    const char *q = *p + kl;
+    int64_t x = 0;
+    if (q == end || *q < '0' || *q > '9')
+        return -1;
+    for (; q < end && *q >= '0' && *q <= '9'; q++)
+        x = x * 10 + (*q - '0');
+    *v = x;
+    *p = q;
+    return 0;
+}
+
+/* chat: a channel_message push, recognised without a JSON parse: its content (an escaped JSON
+ * text) starts {\"t\":<send ns>,\"q\":<seq>,\"s\":<sender>,\"d\":<scheduled ns>. */
+static void on_chat_msg(client_t *c, const char *m, size_t len)
+{
+    worker_t *w = c->w;
+    int64_t now = now_ns(), t, q, snd, sched;
+    atomic_fetch_add_explicit(&w->received, 1, memory_order_relaxed);
+    if (now >= g_t0 && now < g_tend)
+        atomic_fetch_add_explicit(&w->in_window, 1, memory_order_relaxed);
+    const char *end = m + len, *p = memmem(m, len, "\"content\":\"", 11);
+    if (p)
+        p += 11;
+    if (!p || chat_num(&p, end, "{\\\"t\\\":", &t) || chat_num(&p, end, ",\\\"q\\\":", &q) ||
+        chat_num(&p, end, ",\\\"s\\\":", &snd) || chat_num(&p, end, ",\\\"d\\\":", &sched) ||
+        snd < 1 || snd > opt.senders) {
+        w->unparsed++;
+        report_other(m, len);
+        return;
+    }
+    hist_add(w->lat, now - t);
+    hist_add(w->lat_sched, now - sched);
+    if (!c->last_seq) {
+        c->last_seq = malloc((size_t)opt.senders * sizeof *c->last_seq);
+        if (!c->last_seq)
+            return;
+        for (int i = 0; i < opt.senders; i++)
+            c->last_seq[i] = -1;
+    }
+    int64_t *last = &c->last_seq[snd - 1];
+    if (q <= *last) {
+        w->ooo++;
+    } else {
+        w->gaps += (uint64_t)(q - *last - 1);
+        *last = q;
+    }
+}
+
+/* chat: a sender's channel_message_ack or error for the send with cid seq. */
+static void on_chat_reply(client_t *c, int64_t seq, const char *err_text)
+{
+    worker_t *w = c->w;
+    if (!c->sender || seq < 0 || seq >= c->seq || seq < c->seq - CHAT_ACK_RING)
+        return;
+    int64_t *at = &c->ack_at[seq % CHAT_ACK_RING];
+    if (!*at)
+        return;
+    if (!err_text) {
+        hist_add(w->lat_ack, now_ns() - *at);
+        w->acks++;
+    } else {
+        /* refused: it was never fanned out, so nobody should expect it */
+        atomic_fetch_sub_explicit(&w->expected, (uint64_t)c->ack_exp[seq % CHAT_ACK_RING],
+                                  memory_order_relaxed);
+        if (strstr(err_text, "busy"))
+            w->busy++;
+        else
+            w->send_err++;
+        report_err("channel_message_send refused", err_text);
+    }
+    *at = 0;
+}
+
 static void on_match_data(client_t *c, const char *m, size_t len)
 {
     worker_t *w = c->w;
@@ -627,7 +781,30 @@ static void on_control(client_t *c, const char *m, size_t len)
     cJSON *match = cJSON_GetObjectItemCaseSensitive(j, "match");
     cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
     cJSON *rpc = cJSON_GetObjectItemCaseSensitive(j, "rpc");
-    if (rpc && opt.arena && c->leader && c->state == C_CTL_SENT && !c->room->match_id[0]) {
+    cJSON *chan = opt.chat ? cJSON_GetObjectItemCaseSensitive(j, "channel") : NULL;
+    const char *cid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "cid"));
+    if (chan && c->state == C_CTL_SENT) {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(chan, "id"));
+        if (!id || !id[0] || strlen(id) >= sizeof g_chan_id) {
+            report_err("channel reply without a usable id", NULL);
+            c->state = C_OPEN;
+            resolve(c, 3);
+        } else {
+            /* every member gets the same id; the first one written stays (one room) */
+            if (!g_chan_id[0])
+                snprintf(g_chan_id, sizeof g_chan_id, "%s", id);
+            c->state = C_READY;
+            atomic_fetch_add(&g_members, 1);
+            resolve(c, 1);
+        }
+    } else if (opt.chat && cid && c->state == C_READY &&
+               (cJSON_GetObjectItemCaseSensitive(j, "channel_message_ack") || err)) {
+        char *e = err ? cJSON_PrintUnformatted(err) : NULL;
+        on_chat_reply(c, strtoll(cid, NULL, 10), err ? (e ? e : "error") : NULL);
+        if (err)
+            w->errors++;
+        free(e);
+    } else if (rpc && opt.arena && c->leader && c->state == C_CTL_SENT && !c->room->match_id[0]) {
         /* create_match answered: its payload is a JSON text holding match_id */
         room_t *r = c->room;
         const char *pl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rpc, "payload"));
@@ -689,7 +866,8 @@ static void on_control(client_t *c, const char *m, size_t len)
             if (c->leader && !c->room->match_id[0])
                 room_kill(c->room, w);
         }
-    } else if (!cJSON_GetObjectItemCaseSensitive(j, "match_presence_event")) {
+    } else if (!cJSON_GetObjectItemCaseSensitive(j, "match_presence_event") &&
+               !cJSON_GetObjectItemCaseSensitive(j, "channel_presence_event")) {
         w->other++;
         report_other(m, len);
     }
@@ -702,6 +880,11 @@ static void on_message(client_t *c, const char *m, size_t len)
     const char *k = len > 2 ? memchr(m, '"', len < 8 ? len : 8) : NULL;
     if (k && (size_t)(m + len - k) > 13 && memcmp(k, "\"match_data\":", 13) == 0)
         on_match_data(c, m, len);
+    else if (k && (size_t)(m + len - k) > 18 && memcmp(k, "\"channel_message\":", 18) == 0)
+        on_chat_msg(c, m, len);
+    else if (k && (size_t)(m + len - k) > 25 &&
+             memcmp(k, "\"channel_presence_event\":", 25) == 0)
+        c->w->presences++; /* a join's storm: counted, not parsed */
     else
         on_control(c, m, len);
 }
@@ -717,8 +900,12 @@ static void client_gone(client_t *c, int failed_connect)
     } else {
         if (ph != PH_QUIT)
             atomic_fetch_add(&g_closed, 1);
+        if (ph == PH_RUN || ph == PH_DRAIN)
+            atomic_fetch_add(&g_closed_run, 1);
         if (c->state == C_READY && c->room)
             c->room->ready--;
+        if (c->state == C_READY && opt.chat)
+            atomic_fetch_sub(&g_members, 1);
         resolve(c, 3);
         if (c->leader && c->room && !c->room->match_id[0] && !c->room->dead)
             room_kill(c->room, w);
@@ -751,6 +938,8 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
         atomic_fetch_add(&g_connected, 1);
         if (opt.rate <= 0)
             want_ctl(c, CTL_PING);
+        else if (opt.chat)
+            want_ctl(c, CTL_CHAN);
         else if (c->leader)
             want_ctl(c, opt.arena ? CTL_RPC : CTL_CREATE);
         else if (c->room->dead)
@@ -1005,6 +1194,18 @@ static void *auth_main(void *arg)
 
 /* ---- main ----------------------------------------------------------------------------------- */
 
+/* The slot in the period at which worker w's client i sends, or -1 when it does not send.
+ * Rooms: the worker's clients spread evenly. Chat: only the senders, spread by their number
+ * across all workers, so the room's messages come at an even pace. */
+static int slot_of(const worker_t *w, int i)
+{
+    if (!opt.chat)
+        return (int)((int64_t)i * w->nslots / w->ncl);
+    if (!w->cl[i].sender)
+        return -1;
+    return (int)((int64_t)(w->cl[i].sender - 1) * w->nslots / opt.senders);
+}
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -1013,7 +1214,8 @@ static void usage(void)
             "  -n clients     sockets (100)                    -k size     room size (10)\n"
             "  -r Hz          sends per client per second; 0 = idle sockets, no matches (20)\n"
             "  -d seconds     sending time, or how long idle sockets are held (10)\n"
-            "  -t threads     lws contexts, one thread each (half the CPUs)\n"
+            "  -t threads     lws contexts, one thread each (half the CPUs; chat: one more,\n"
+            "                 the senders')\n"
             "  -p pid         server pid: CPU and RSS from /proc (none)\n"
             "  -s bytes       match data bytes before base64, >= 16 (32)\n"
             "  -a count       source addresses 127.0.0.1..127.0.0.<count> (1 per 10k sockets)\n"
@@ -1022,9 +1224,14 @@ static void usage(void)
             "  -T seconds     set-up timeout (120)             -K key      server key\n"
             "  -u prefix      device id prefix (rtload)        -e uv|poll  lws event loop (uv)\n"
             "  -q             no progress lines                -v          per-second figures\n"
-            "  -m rooms|arena relayed rooms (default), or authoritative arena matches of K\n"
+            "  -m rooms|arena|chat\n"
+            "                 relayed rooms (default), or authoritative arena matches of K\n"
             "                 (modules/arena: RPC create_match, 2-byte inputs at R Hz, op 2\n"
-            "                 broadcasts counted; K <= 16, R <= 30, -r 0 not allowed)\n");
+            "                 broadcasts counted; K <= 16, R <= 30, -r 0 not allowed), or\n"
+            "                 chat: all N in one room, -r is the room's total messages/s\n"
+            "  chat only:     -S senders (1)   -R room name (bench)   -N unstored (persistence\n"
+            "                 false; default stored)   -H listeners join hidden (no presence\n"
+            "                 events)   -s content bytes, 40-3800 (the content's own size)\n");
 }
 
 static int raise_nofile(long need)
@@ -1046,7 +1253,7 @@ static int raise_nofile(long need)
 int main(int argc, char **argv)
 {
     int ch;
-    while ((ch = getopt(argc, argv, "h:P:n:k:r:d:t:p:s:a:c:A:T:K:u:e:m:qv")) != -1) {
+    while ((ch = getopt(argc, argv, "h:P:n:k:r:d:t:p:s:a:c:A:T:K:u:e:m:S:R:NHqv")) != -1) {
         switch (ch) {
         case 'h': opt.host = optarg; break;
         case 'P': opt.port = atoi(optarg); break;
@@ -1064,11 +1271,17 @@ int main(int argc, char **argv)
         case 'K': opt.key = optarg; break;
         case 'u': opt.prefix = optarg; break;
         case 'e': opt.evlib = optarg; break;
+        case 'S': opt.senders = atoi(optarg); break;
+        case 'R': opt.room = optarg; break;
+        case 'N': opt.unstored = 1; break;
+        case 'H': opt.hidden = 1; break;
         case 'q': opt.quiet = 1; break;
         case 'v': opt.verbose = 1; break;
         case 'm':
             if (strcmp(optarg, "arena") == 0)
                 opt.arena = 1;
+            else if (strcmp(optarg, "chat") == 0)
+                opt.chat = 1;
             else if (strcmp(optarg, "rooms") == 0)
                 opt.arena = 0;
             else
@@ -1079,7 +1292,8 @@ int main(int argc, char **argv)
     }
     if (optind != argc || opt.n < 1 || opt.k < 2 || opt.rate < 0 || opt.rate > 1000 ||
         opt.duration < 0 || opt.duration > 3600 || opt.threads < 0 ||
-        opt.threads > MAX_THREADS || opt.payload < 16 || opt.payload > 2800 ||
+        opt.threads > MAX_THREADS || opt.payload < 16 ||
+        opt.payload > (opt.chat ? CHAT_CONTENT_MAX : 2800) ||
         opt.addrs < 0 || opt.addrs > MAX_ADDRS || opt.inflight < 1 || opt.auth_conns < 1 ||
         opt.auth_conns > 64 || opt.port < 1 || opt.port > 65535 || strlen(opt.prefix) > 60 ||
         (strcmp(opt.evlib, "uv") && strcmp(opt.evlib, "poll")) || opt.arena < 0 ||
@@ -1087,11 +1301,30 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    if (opt.chat) {
+        /* the room name goes into JSON unescaped: keep it plain */
+        size_t rl = strlen(opt.room);
+        int plain = rl >= 1 && rl <= 64;
+        for (size_t i = 0; i < rl; i++)
+            plain &= opt.room[i] > ' ' && opt.room[i] < 127 && opt.room[i] != '"' &&
+                     opt.room[i] != '\\';
+        if (opt.arena || opt.rate <= 0 || opt.senders < 1 || opt.senders > opt.n ||
+            opt.senders > CHAT_MAX_SENDERS || opt.rate / opt.senders > 1000 || !plain) {
+            fprintf(stderr, "rtload: -m chat needs -r > 0, 1 <= -S <= min(N, %d), at most "
+                    "1000 sends/s per sender and a plain room name of 1-64 bytes\n",
+                    CHAT_MAX_SENDERS);
+            return 2;
+        }
+    }
     int idle = opt.rate <= 0;
     if (!opt.threads) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         opt.threads = cpus >= 2 ? (int)(cpus / 2) : 1;
     }
+    /* chat: the senders get a worker of their own, so the listeners' receive load cannot hold
+     * their sends back (with them in a listener's loop, a busy box skipped a third of them) */
+    if (opt.chat && opt.threads < MAX_THREADS)
+        opt.threads++;
     if (!opt.addrs)
         opt.addrs = opt.n <= 10000 ? 1 : (opt.n + 9999) / 10000;
     if (raise_nofile((long)opt.n + opt.auth_conns + 64 * opt.threads + 64) != 0)
@@ -1122,7 +1355,9 @@ int main(int argc, char **argv)
     }
 
     /* clients and rooms (idle mode: rooms of one, no match) */
-    int k = idle ? 1 : opt.k;
+    /* chat: one room on the server, but "rooms" of one here, so the clients (and the senders,
+     * spread over them) split evenly across the workers */
+    int k = idle || opt.chat ? 1 : opt.k;
     int nrooms = (opt.n + k - 1) / k;
     g_clients = calloc((size_t)opt.n, sizeof *g_clients);
     room_t *rooms = calloc((size_t)nrooms, sizeof *rooms);
@@ -1135,10 +1370,18 @@ int main(int argc, char **argv)
     for (int i = 0; i < opt.n; i++) {
         g_clients[i].idx = i;
         g_clients[i].room = &rooms[i / k];
-        g_clients[i].leader = !idle && i % k == 0;
+        g_clients[i].leader = !idle && !opt.chat && i % k == 0;
         g_clients[i].rng = 2463534242u ^ ((uint32_t)i * 2654435761u);
         if (!g_clients[i].rng)
             g_clients[i].rng = 1;
+    }
+    for (int s = 0; opt.chat && s < opt.senders; s++) { /* the first S: worker 0's */
+        client_t *c = &g_clients[s];
+        c->sender = s + 1;
+        c->ack_at = calloc(CHAT_ACK_RING, sizeof *c->ack_at);
+        c->ack_exp = calloc(CHAT_ACK_RING, sizeof *c->ack_exp);
+        if (!c->ack_at || !c->ack_exp)
+            return 1;
     }
 
     /* 1. sign in */
@@ -1167,11 +1410,19 @@ int main(int argc, char **argv)
 
     /* 2. workers: rooms in contiguous blocks, each worker its own lws context */
     worker_t *ws = calloc((size_t)opt.threads, sizeof *ws);
-    g_period_ns = idle ? 0 : (int64_t)(1e9 / opt.rate);
+    /* each sender's period: in chat, the room's rate R is shared by the S senders */
+    g_period_ns = idle ? 0 : (int64_t)(1e9 / (opt.chat ? opt.rate / opt.senders : opt.rate));
     for (int t = 0; t < opt.threads; t++) {
         worker_t *w = &ws[t];
         int r0 = (int)((int64_t)nrooms * t / opt.threads);
         int r1 = (int)((int64_t)nrooms * (t + 1) / opt.threads);
+        if (opt.chat) { /* worker 0: the S senders; the others share the listeners */
+            int nl = opt.threads - 1, left = nrooms - opt.senders;
+            r0 = t == 0 ? 0 : opt.senders + (int)((int64_t)left * (t - 1) / (nl ? nl : 1));
+            r1 = t == 0 ? opt.senders : opt.senders + (int)((int64_t)left * t / (nl ? nl : 1));
+            if (!nl) /* MAX_THREADS: no room for a senders' worker, one does all */
+                r0 = 0, r1 = nrooms;
+        }
         w->id = t;
         w->rooms = rooms + r0;
         w->nrooms = r1 - r0;
@@ -1181,6 +1432,7 @@ int main(int argc, char **argv)
         w->ncl = c1 - c0;
         w->lat = calloc(1, sizeof *w->lat);
         w->lat_sched = calloc(1, sizeof *w->lat_sched);
+        w->lat_ack = calloc(1, sizeof *w->lat_ack);
         for (int i = 0; i < w->ncl; i++)
             w->cl[i].w = w;
         /* the send schedule: 1 ms slots (main's pace), clients spread evenly over the period */
@@ -1194,13 +1446,17 @@ int main(int argc, char **argv)
             w->slot_at = calloc((size_t)w->nslots + 1, sizeof(int));
             w->slot_cl = calloc((size_t)w->ncl + 1, sizeof(int));
             int *fill = calloc((size_t)w->nslots + 1, sizeof(int));
-            for (int i = 0; i < w->ncl; i++)
-                w->slot_at[(int)((int64_t)i * w->nslots / w->ncl) + 1]++;
+            for (int i = 0; i < w->ncl; i++) {
+                int s = slot_of(w, i);
+                if (s >= 0)
+                    w->slot_at[s + 1]++;
+            }
             for (int s = 0; s < w->nslots; s++)
                 w->slot_at[s + 1] += w->slot_at[s];
             for (int i = 0; i < w->ncl; i++) {
-                int s = (int)((int64_t)i * w->nslots / w->ncl);
-                w->slot_cl[w->slot_at[s] + fill[s]++] = i;
+                int s = slot_of(w, i);
+                if (s >= 0)
+                    w->slot_cl[w->slot_at[s] + fill[s]++] = i;
             }
             free(fill);
         }
@@ -1323,14 +1579,24 @@ int main(int argc, char **argv)
     }
 
     /* 5. report */
-    hist_t *lat = calloc(1, sizeof *lat), *lat2 = calloc(1, sizeof *lat2);
+    hist_t *lat = calloc(1, sizeof *lat), *lat2 = calloc(1, sizeof *lat2),
+           *lat_ack = calloc(1, sizeof *lat_ack);
     uint64_t sent = 0, skipped = 0, expected = 0, in_window = 0, received = 0, wfail = 0,
              errors = 0, other = 0;
+    uint64_t acks = 0, busy = 0, send_err = 0, presences = 0, ooo = 0, gaps = 0, unparsed = 0;
     int64_t max_gap = 0;
     for (int t = 0; t < opt.threads; t++) {
         worker_t *w = &ws[t];
         hist_merge(lat, w->lat);
         hist_merge(lat2, w->lat_sched);
+        hist_merge(lat_ack, w->lat_ack);
+        acks += w->acks;
+        busy += w->busy;
+        send_err += w->send_err;
+        presences += w->presences;
+        ooo += w->ooo;
+        gaps += w->gaps;
+        unparsed += w->unparsed;
         sent += w->sent;
         skipped += w->skipped;
         expected += atomic_load(&w->expected);
@@ -1356,22 +1622,55 @@ int main(int argc, char **argv)
                           ? (double)(rss1 - rss0) * 1024.0 / connected : -1;
     /* arena: broadcasts come from the server's ticks, not from the sends: every client in a
      * match at the start should get ARENA_TICK_RATE a second for the whole window */
-    double exp_per_s = idle ? 0.0
+    double exp_per_s = idle        ? 0.0
                        : opt.arena ? (double)ready * ARENA_TICK_RATE
+                       : opt.chat  ? opt.rate * opt.n
                                    : (double)(opt.k - 1) * opt.n * opt.rate;
     if (opt.arena)
         expected = (uint64_t)llround(exp_per_s * opt.duration);
     uint64_t got = opt.arena ? in_window : received;
     double deliv_pct = expected ? 100.0 * (double)got / (double)expected : 0.0;
     printf("rtload: %s, %d clients, %d threads, %d source address%s, server pid %d\n",
-           idle ? "idle sockets" : opt.arena ? "arena matches" : "relayed matches", opt.n,
+           idle ? "idle sockets" : opt.arena ? "arena matches" : opt.chat ? "chat room"
+                                                                        : "relayed matches",
+           opt.n,
            opt.threads, opt.addrs, opt.addrs == 1 ? "" : "es", opt.pid);
     printf("  sign-in:            %d ok, %d failed, %.2f s\n", opt.n - auth_failed, auth_failed,
            auth_s);
     printf("  sockets connected:  %d   connect failures: %d   set-up failures: %d   "
-           "closed early: %d   set-up %.2f s\n",
-           connected, failures, atomic_load(&g_setup_failed), closed, setup_s);
-    if (!idle) {
+           "closed early: %d (%d while sending)   set-up %.2f s\n",
+           connected, failures, atomic_load(&g_setup_failed), closed,
+           atomic_load(&g_closed_run), setup_s);
+    if (opt.chat) {
+        printf("  room:               %s (%s, %s listeners), %d members at the start, %d "
+               "sender%s, %" PRIu64 " presence events heard\n",
+               g_chan_id, opt.unstored ? "unstored" : "stored", opt.hidden ? "hidden" : "visible",
+               ready, opt.senders, opt.senders == 1 ? "" : "s", presences);
+        printf("  sent:               %" PRIu64 " (%.0f/s, target %.0f/s), skipped (backlog) %"
+               PRIu64 ", write failures %" PRIu64 "\n",
+               sent, sent / opt.duration, opt.rate, skipped, wfail);
+        printf("  answers:            %" PRIu64 " acks, %" PRIu64 " refused busy, %" PRIu64
+               " other errors, %" PRIu64 " unanswered\n",
+               acks, busy, send_err, sent - acks - busy - send_err);
+        printf("  ack latency:        p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
+               hist_q_ms(lat_ack, 0.5), hist_q_ms(lat_ack, 0.99),
+               lat_ack->n ? (double)lat_ack->max / 1000.0 : -1);
+        printf("  delivered:          %.0f msg/s in the window (expected R*N = %.0f/s); %" PRIu64
+               " of %" PRIu64 " expected from the accepted sends (%.2f%%)\n",
+               in_window / opt.duration, exp_per_s, received, expected, deliv_pct);
+        printf("  latency send->recv: p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms  max %.2f ms  "
+               "(%" PRIu64 " samples)\n",
+               hist_q_ms(lat, 0.5), hist_q_ms(lat, 0.99), hist_q_ms(lat, 0.999),
+               (double)lat->max / 1000.0, lat->n);
+        printf("  latency sched->recv:p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
+               hist_q_ms(lat2, 0.5), hist_q_ms(lat2, 0.99), (double)lat2->max / 1000.0);
+        printf("  order per sender:   %" PRIu64 " out of order or twice, %" PRIu64 " skipped "
+               "sequence numbers (summed over receivers), %" PRIu64 " unreadable\n",
+               ooo, gaps, unparsed);
+        printf("  generator:          longest event-loop stall %.1f ms\n", (double)max_gap / 1e6);
+        if (other)
+            printf("  other messages: %" PRIu64 "\n", other);
+    } else if (!idle) {
         int rooms_ok = 0;
         for (int r = 0; r < nrooms; r++)
             rooms_ok += rooms[r].match_id[0] != 0;
@@ -1420,14 +1719,20 @@ int main(int argc, char **argv)
            "expected_per_s=%.0f delivered_pct=%.2f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
            "sched_p99_ms=%.2f server_cpu=%.1f gen_cpu=%.1f rss0_kib=%ld rss1_kib=%ld "
            "rss2_kib=%ld hwm_kib=%ld bytes_per_socket=%.0f setup_s=%.2f gen_stall_ms=%.1f "
-           "server_sys=%.1f\n",
-           idle ? "idle" : opt.arena ? "arena" : "rooms", opt.n, idle ? 0 : opt.k, opt.rate,
+           "server_sys=%.1f s=%d acks=%" PRIu64 " busy=%" PRIu64 " send_err=%" PRIu64
+           " ack_p50_ms=%.2f ack_p99_ms=%.2f ack_max_ms=%.2f ooo=%" PRIu64 " gaps=%" PRIu64
+            " presences=%" PRIu64 " received=%" PRIu64 " expected=%" PRIu64 " closed_run=%d\n",
+           idle ? "idle" : opt.arena ? "arena" : opt.chat ? "chat" : "rooms", opt.n,
+           idle || opt.chat ? 0 : opt.k, opt.rate,
            opt.duration, opt.threads,
            connected, failures, atomic_load(&g_setup_failed), closed, sent, skipped,
            idle ? 0.0 : in_window / opt.duration, exp_per_s, deliv_pct, hist_q_ms(lat, 0.5),
            hist_q_ms(lat, 0.99), lat->n ? (double)lat->max / 1000.0 : -1,
            hist_q_ms(lat2, 0.99), server_cpu, self_cpu, rss0, rss1, rss2, hwm2, per_sock,
-           setup_s, (double)max_gap / 1e6, server_sys);
+           setup_s, (double)max_gap / 1e6, server_sys, opt.chat ? opt.senders : 0, acks, busy,
+           send_err, hist_q_ms(lat_ack, 0.5), hist_q_ms(lat_ack, 0.99),
+           lat_ack->n ? (double)lat_ack->max / 1000.0 : -1, ooo, gaps, presences, received,
+           expected, atomic_load(&g_closed_run));
     /* the workers are parked inside lws_service (see worker_main): the kernel closes the
      * sockets and frees the rest */
     fflush(NULL);
