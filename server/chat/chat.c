@@ -18,7 +18,10 @@
 
 #define QUEUE_MAX 1024       /* ops waiting in one channel */
 #define MEMBER_INFLIGHT 64   /* ops one member may have waiting: one sender cannot fill a room */
-#define BATCH_MAX 64         /* ops written in one transaction */
+/* Ops written in one transaction. Each op pushes its message to every member and acks its
+ * sender, so a batch of one sender's ops puts twice its size into that sender's 64-message
+ * outgoing queue at once (rt.c, overflow disconnects): 16 leave half of it free. */
+#define BATCH_MAX 16
 
 static const char BUSY[] = "Server is busy, try again.";
 

@@ -51,7 +51,7 @@ typedef struct rt_session {
     int waking;                             /* shard: on shard->wake */
     rt_msg_t *q[RT_QUEUE_MAX];              /* shard: ring of outgoing messages */
     unsigned q_head, q_len;                 /* shard */
-    int overflow;                           /* shard: queue overflowed, close now */
+    int overflow;                           /* shard: queue overflowed, close now (2: said) */
     int close_status;                       /* shard: close once the queue is empty */
     unsigned char *rx;                      /* message being reassembled */
     size_t rx_len, rx_cap;
@@ -260,7 +260,8 @@ static void msg_unref(rt_msg_t *m)
 static int queue_push_locked(rt_session_t *s, rt_msg_t *m)
 {
     if (s->overflow || s->q_len == RT_QUEUE_MAX) {
-        s->overflow = 1;
+        if (!s->overflow)
+            s->overflow = 1;
         return TV_EBUSY;
     }
     atomic_fetch_add(&m->refs, 1);
@@ -374,12 +375,16 @@ static void cork(struct lws *wsi, int on)
 static int session_writeable(struct lws *wsi, rt_session_t *s)
 {
     rt_shard_t *sh = s->shard;
-    int more = 0, overflow = 0, close_status = 0, corked = 0;
+    int more = 0, overflow = 0, close_status = 0, corked = 0, first = 0;
 
     for (int i = 0; i < WRITES_PER_CALLBACK; i++) {
         rt_msg_t *m = NULL;
         pthread_mutex_lock(&sh->lock);
         overflow = s->overflow;
+        if (overflow == 1) { /* lws may call again while it closes: say it once */
+            s->overflow = 2;
+            first = 1;
+        }
         if (!overflow)
             m = queue_pop_locked(s);
         more = s->q_len > 0;
@@ -400,7 +405,8 @@ static int session_writeable(struct lws *wsi, rt_session_t *s)
         cork(wsi, 0);
     if (overflow) {
         static const char why[] = "outgoing queue full";
-        tv_log_warn("rt", "session %s: %s, closing", s->who.session_id, why);
+        if (first)
+            tv_log_warn("rt", "session %s: %s, closing", s->who.session_id, why);
         lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)why,
                          sizeof why - 1);
         return -1;
