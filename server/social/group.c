@@ -476,6 +476,20 @@ typedef struct {
     size_t nadmins;
 } self_t;
 
+/* The caller's own change of a group named by the path: its state, or NULL once answered. */
+static self_t *self_new(tv_http_req_t *req, tv_app_t *app, char gid[37])
+{
+    if (path_id(req, gid, "Invalid group ID."))
+        return NULL;
+    self_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        tv_http_db_error(req, TV_ENOMEM);
+        return NULL;
+    }
+    *p = (self_t){.db = app->db, .gid = gid, .me = tv_http_claims(req)->uid};
+    return p;
+}
+
 static int delete_tx(tv_db_conn_t *c, void *ctx)
 {
     self_t *p = ctx;
@@ -504,14 +518,9 @@ void tv_group_delete(tv_http_req_t *req, void *a)
 {
     tv_app_t *app = a;
     char gid[37];
-    if (path_id(req, gid, "Invalid group ID."))
+    self_t *p = self_new(req, app, gid);
+    if (!p)
         return;
-    self_t *p = calloc(1, sizeof *p);
-    if (!p) {
-        tv_http_db_error(req, TV_ENOMEM);
-        return;
-    }
-    *p = (self_t){.db = app->db, .gid = gid, .me = tv_http_claims(req)->uid};
     int rc = tv_db_tx(app->db, delete_tx, p);
     if (!answer_failure(req, rc, &p->r)) {
         chat_drop(app, gid, NULL);
@@ -565,15 +574,10 @@ void tv_group_join(tv_http_req_t *req, void *a)
 {
     tv_app_t *app = a;
     char gid[37];
-    if (path_id(req, gid, "Invalid group ID."))
+    self_t *p = self_new(req, app, gid);
+    if (!p)
         return;
-    self_t *p = calloc(1, sizeof *p);
-    if (!p) {
-        tv_http_db_error(req, TV_ENOMEM);
-        return;
-    }
     const tv_token_claims_t *me = tv_http_claims(req);
-    *p = (self_t){.db = app->db, .gid = gid, .me = me->uid};
     int rc = tv_db_tx(app->db, join_tx, p);
     if (!answer_failure(req, rc, &p->r)) {
         char subject[200];
@@ -620,14 +624,9 @@ void tv_group_leave(tv_http_req_t *req, void *a)
 {
     tv_app_t *app = a;
     char gid[37];
-    if (path_id(req, gid, "Invalid group ID."))
+    self_t *p = self_new(req, app, gid);
+    if (!p)
         return;
-    self_t *p = calloc(1, sizeof *p);
-    if (!p) {
-        tv_http_db_error(req, TV_ENOMEM);
-        return;
-    }
-    *p = (self_t){.db = app->db, .gid = gid, .me = tv_http_claims(req)->uid};
     int rc = tv_db_tx(app->db, leave_tx, p);
     if (!answer_failure(req, rc, &p->r)) {
         if (p->has_ev)
