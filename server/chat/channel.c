@@ -2,19 +2,20 @@
  * of room names and message contents, and the signed history cursors. No I/O and no state:
  * unit-tested alone in tests/unit/chat_test.c. */
 #include "chat_internal.h"
+#include "cursor.h"
 #include "error.h"
 #include "json.h"
 #include "util.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #define CURSOR_FORMAT 1
-#define CURSOR_MAC_BYTES 16
-/* format byte, flags byte, create time (8 bytes, big-endian), message id text, MAC */
+/* format byte, flags byte, create time (8 bytes, big-endian), message id text */
 #define CURSOR_BODY (2 + 8 + 36)
-#define CURSOR_RAW (CURSOR_BODY + CURSOR_MAC_BYTES)
+_Static_assert(TV_CHAT_CURSOR_KEY == TV_CURSOR_KEY &&
+                   TV_CURSOR_TEXT_LEN(CURSOR_BODY) <= TV_CHAT_CURSOR_TEXT,
+               "a chat cursor is a core cursor and its text fits TV_CHAT_CURSOR_TEXT");
 
 /* POSIX [[:cntrl:]], what Nakama refuses in room names. */
 static int has_control(const char *s)
@@ -173,50 +174,30 @@ const char *tv_chat_content_check(const char *content)
 
 void tv_chat_cursor_key(const char *secret, unsigned char key[TV_CHAT_CURSOR_KEY])
 {
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)"tavern-chat-cursor", 18);
-    crypto_auth_hmacsha256_final(&st, key);
-}
-
-static void cursor_mac(const unsigned char key[TV_CHAT_CURSOR_KEY], const char *channel_id,
-                       const unsigned char *body, unsigned char mac[CURSOR_MAC_BYTES])
-{
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, key, TV_CHAT_CURSOR_KEY, CURSOR_MAC_BYTES);
-    crypto_generichash_update(&st, (const unsigned char *)channel_id, strlen(channel_id) + 1);
-    crypto_generichash_update(&st, body, CURSOR_BODY);
-    crypto_generichash_final(&st, mac, CURSOR_MAC_BYTES);
+    tv_cursor_key(secret, "tavern-chat-cursor", key);
 }
 
 void tv_chat_cursor_encode(const unsigned char key[TV_CHAT_CURSOR_KEY], const char *channel_id,
                            const tv_chat_cursor_t *c, char out[TV_CHAT_CURSOR_TEXT])
 {
-    unsigned char raw[CURSOR_RAW];
+    unsigned char raw[CURSOR_BODY];
     uint64_t t = (uint64_t)c->create_ms;
     raw[0] = CURSOR_FORMAT;
     raw[1] = (unsigned char)((c->forward ? 1 : 0) | (c->is_next ? 2 : 0));
     for (int i = 0; i < 8; i++)
         raw[2 + i] = (unsigned char)(t >> (56 - 8 * i));
     memcpy(raw + 10, c->id, 36);
-    cursor_mac(key, channel_id, raw, raw + CURSOR_BODY);
-    sodium_bin2base64(out, TV_CHAT_CURSOR_TEXT, raw, sizeof raw,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    /* cannot fail: the body is fixed and its text fits (asserted above) */
+    (void)tv_cursor_seal(key, channel_id, raw, sizeof raw, out, TV_CHAT_CURSOR_TEXT);
 }
 
 int tv_chat_cursor_decode(const unsigned char key[TV_CHAT_CURSOR_KEY], const char *channel_id,
                           const char *text, tv_chat_cursor_t *c)
 {
-    unsigned char raw[CURSOR_RAW], mac[CURSOR_MAC_BYTES];
-    size_t len = 0, n = strlen(text);
-    if (n >= TV_CHAT_CURSOR_TEXT ||
-        sodium_base642bin(raw, sizeof raw, text, n, NULL, &len, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-        len != sizeof raw)
-        return TV_EINVAL;
-    cursor_mac(key, channel_id, raw, mac);
-    if (sodium_memcmp(mac, raw + CURSOR_BODY, CURSOR_MAC_BYTES) != 0 ||
-        raw[0] != CURSOR_FORMAT || raw[1] > 3)
+    unsigned char raw[CURSOR_BODY];
+    size_t len = 0;
+    if (tv_cursor_open(key, channel_id, text, raw, sizeof raw, &len) != TV_OK ||
+        len != sizeof raw || raw[0] != CURSOR_FORMAT || raw[1] > 3)
         return TV_EINVAL;
     uint64_t t = 0;
     for (int i = 0; i < 8; i++)

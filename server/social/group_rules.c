@@ -2,13 +2,14 @@
  * filter of a listing and the signed list cursors. No I/O and no state: unit-tested alone in
  * tests/unit/group_test.c. */
 #include "group.h"
+#include "cursor.h"
 #include "error.h"
 #include "json.h"
 
-#include <sodium.h>
 #include <string.h>
 
-#define MAC_BYTES 16
+_Static_assert(TV_CURSOR_TEXT_LEN(TV_GROUP_CURSOR_PAYLOAD) <= TV_GROUP_CURSOR_TEXT,
+               "a group cursor's text fits TV_GROUP_CURSOR_TEXT");
 
 int tv_group_counts(int state)
 {
@@ -84,50 +85,26 @@ int tv_group_name_filter(const char *name, size_t *prefix_bytes, size_t *prefix_
 
 void tv_group_cursor_key(const char *secret, unsigned char key[32])
 {
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)"tavern-group-cursor", 19);
-    crypto_auth_hmacsha256_final(&st, key);
-}
-
-static void mac(const unsigned char key[32], const char *scope, const unsigned char *body,
-                size_t len, unsigned char out[MAC_BYTES])
-{
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, key, 32, MAC_BYTES);
-    crypto_generichash_update(&st, (const unsigned char *)scope, strlen(scope) + 1);
-    crypto_generichash_update(&st, body, len);
-    crypto_generichash_final(&st, out, MAC_BYTES);
+    tv_cursor_key(secret, "tavern-group-cursor", key);
 }
 
 void tv_group_cursor_encode(const unsigned char key[32], const char *scope, const char *payload,
                             char out[TV_GROUP_CURSOR_TEXT])
 {
-    unsigned char raw[TV_GROUP_CURSOR_PAYLOAD + MAC_BYTES];
     size_t n = strlen(payload);
     if (n > TV_GROUP_CURSOR_PAYLOAD)
-        n = TV_GROUP_CURSOR_PAYLOAD; /* callers stay below; a cut one fails its MAC check */
-    memcpy(raw, payload, n);
-    mac(key, scope, raw, n, raw + n);
-    sodium_bin2base64(out, TV_GROUP_CURSOR_TEXT, raw, n + MAC_BYTES,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        n = TV_GROUP_CURSOR_PAYLOAD; /* callers stay below; a cut one reads back cut */
+    /* cannot fail: the body is bounded and its text fits (asserted above) */
+    (void)tv_cursor_seal(key, scope, payload, n, out, TV_GROUP_CURSOR_TEXT);
 }
 
 int tv_group_cursor_decode(const unsigned char key[32], const char *scope, const char *text,
                            char out[TV_GROUP_CURSOR_PAYLOAD + 1])
 {
-    unsigned char raw[TV_GROUP_CURSOR_PAYLOAD + MAC_BYTES], want[MAC_BYTES];
-    size_t len = 0, n = strlen(text);
-    if (n >= TV_GROUP_CURSOR_TEXT ||
-        sodium_base642bin(raw, sizeof raw, text, n, NULL, &len, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-        len <= MAC_BYTES)
+    size_t len = 0;
+    if (tv_cursor_open(key, scope, text, out, TV_GROUP_CURSOR_PAYLOAD, &len) != TV_OK ||
+        len == 0 || memchr(out, 0, len))
         return TV_EINVAL;
-    len -= MAC_BYTES;
-    mac(key, scope, raw, len, want);
-    if (sodium_memcmp(want, raw + len, MAC_BYTES) != 0 || memchr(raw, 0, len))
-        return TV_EINVAL;
-    memcpy(out, raw, len);
     out[len] = 0;
     return TV_OK;
 }

@@ -2,6 +2,7 @@
  * rules, signed list cursors, reading JSON requests into tv_storage_obj_t, and the store's
  * life cycle. */
 #include "storage_internal.h"
+#include "cursor.h"
 #include "error.h"
 #include "json.h"
 
@@ -11,10 +12,10 @@
 #include <string.h>
 
 #define CURSOR_FORMAT 1
-#define CURSOR_MAC_BYTES 16
 /* format byte, read byte, owner UUID text, then the key */
 #define CURSOR_HEAD (2 + TV_UUID_LEN)
-#define CURSOR_RAW_MAX (CURSOR_HEAD + TV_STORAGE_KEY_MAX + CURSOR_MAC_BYTES)
+#define CURSOR_BODY_MAX (CURSOR_HEAD + TV_STORAGE_KEY_MAX)
+_Static_assert(CURSOR_BODY_MAX <= TV_CURSOR_BODY_MAX, "a storage cursor body fits a cursor");
 
 static const char MUST_BE_SET[] = "Invalid collection or key value supplied. They must be set.";
 static const char BAD_USER_ID[] = "Invalid user ID - make sure user ID is a valid UUID.";
@@ -26,10 +27,7 @@ int tv_storage_new(struct tv_db *db, const char *secret, tv_storage_t **out)
         return TV_ENOMEM;
     s->db = db;
     /* A key of its own for cursors: a cursor MAC can never double as a token signature. */
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)"tavern-storage-cursor", 21);
-    crypto_auth_hmacsha256_final(&st, s->cursor_key);
+    tv_cursor_key(secret, "tavern-storage-cursor", s->cursor_key);
     *out = s;
     return TV_OK;
 }
@@ -107,50 +105,33 @@ void tv_storage_list_reads(const char *caller, const char *owner, int *min_read,
 
 /* --- cursors ------------------------------------------------------------------------------ */
 
-static void cursor_mac(const unsigned char key[32], const char *scope, const unsigned char *raw,
-                       size_t len, unsigned char mac[CURSOR_MAC_BYTES])
-{
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, key, 32, CURSOR_MAC_BYTES);
-    crypto_generichash_update(&st, (const unsigned char *)scope, strlen(scope) + 1); /* + NUL */
-    crypto_generichash_update(&st, raw, len);
-    crypto_generichash_final(&st, mac, CURSOR_MAC_BYTES);
-}
-
 int tv_storage_cursor_encode(const unsigned char key[32], const char *scope,
                              const tv_storage_pos_t *pos, char **out)
 {
-    unsigned char raw[CURSOR_RAW_MAX];
+    unsigned char raw[CURSOR_BODY_MAX];
     size_t klen = strnlen(pos->key, TV_STORAGE_KEY_MAX);
     raw[0] = CURSOR_FORMAT;
     raw[1] = (unsigned char)pos->read;
     memcpy(raw + 2, pos->user_id, TV_UUID_LEN);
     memcpy(raw + CURSOR_HEAD, pos->key, klen);
-    size_t len = CURSOR_HEAD + klen;
-    cursor_mac(key, scope, raw, len, raw + len);
-    len += CURSOR_MAC_BYTES;
-    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    size_t len = CURSOR_HEAD + klen, cap = TV_CURSOR_TEXT_LEN(len);
     if (!(*out = malloc(cap)))
         return TV_ENOMEM;
-    sodium_bin2base64(*out, cap, raw, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return TV_OK;
+    int rc = tv_cursor_seal(key, scope, raw, len, *out, cap); /* cannot fail: cap fits it */
+    if (rc != TV_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 int tv_storage_cursor_decode(const unsigned char key[32], const char *scope, const char *cursor,
                              tv_storage_pos_t *pos)
 {
-    unsigned char raw[CURSOR_RAW_MAX], mac[CURSOR_MAC_BYTES];
+    unsigned char raw[CURSOR_BODY_MAX];
     size_t len = 0;
-    if (strlen(cursor) > sodium_base64_ENCODED_LEN(sizeof raw,
-                                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING) ||
-        sodium_base642bin(raw, sizeof raw, cursor, strlen(cursor), NULL, &len, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-        len <= CURSOR_HEAD + CURSOR_MAC_BYTES)
-        return TV_EINVAL;
-    len -= CURSOR_MAC_BYTES;
-    cursor_mac(key, scope, raw, len, mac);
-    if (sodium_memcmp(mac, raw + len, CURSOR_MAC_BYTES) != 0 || raw[0] != CURSOR_FORMAT ||
-        raw[1] > 2)
+    if (tv_cursor_open(key, scope, cursor, raw, sizeof raw, &len) != TV_OK ||
+        len <= CURSOR_HEAD || raw[0] != CURSOR_FORMAT || raw[1] > 2)
         return TV_EINVAL;
     /* Signed by us, so well-formed; checked anyway in case the key ever leaks. */
     pos->read = raw[1];
