@@ -94,7 +94,7 @@ export async function render(root, ctx) {
       data.account ? kv(data.account) : null);
   }
 
-  const f = form(() => search(), h('div', { class: 'row' }, q.row, h('div', { class: 'field' }, h('button', { type: 'submit', class: 'primary' }, 'Search'))));
+  const f = form(() => search(), h('div', { class: 'row' }, q.row, h('div', { class: 'field btn' }, h('button', { type: 'submit', class: 'primary' }, 'Search'))));
   f.setAttribute('aria-label', 'Search accounts');
   root.append(panel('Find a player', f, results), detail);
   if (ctx.arg) await open(ctx.arg);

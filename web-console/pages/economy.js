@@ -146,7 +146,7 @@ export async function render(root, ctx) {
   }
 
   const lookup = form(() => { fill(userMsg); const id = userId.input.value.trim(); if (id) { location.hash = `#/economy/${api.enc(id)}`; } },
-    h('div', { class: 'row' }, userId.row, h('div', { class: 'field' }, h('button', { type: 'submit', class: 'primary' }, 'Show'))));
+    h('div', { class: 'row' }, userId.row, h('div', { class: 'field btn' }, h('button', { type: 'submit', class: 'primary' }, 'Show'))));
   lookup.setAttribute('aria-label', 'Find a user\'s economy');
 
   // grant / revoke

@@ -29,7 +29,7 @@ export async function render(root) {
     } catch (e) {
       fill(idMsg, errorNotice(e, 'Minting a token'));
     }
-  }, h('div', { class: 'row' }, base.row, uid.row, h('div', { class: 'field' }, h('button', { type: 'submit', class: 'primary' }, 'Use this user'))), tok.row);
+  }, h('div', { class: 'row' }, base.row, uid.row, h('div', { class: 'field btn' }, h('button', { type: 'submit', class: 'primary' }, 'Use this user'))), tok.row);
   who.setAttribute('aria-label', 'Who to call as');
 
   // --- the call

@@ -88,7 +88,7 @@ export async function render(root) {
   }
 
   const f = form(() => browse(), h('div', { class: 'row' }, coll.row, owner.row,
-    h('div', { class: 'field' }, h('button', { type: 'submit', class: 'primary' }, 'List objects'))));
+    h('div', { class: 'field btn' }, h('button', { type: 'submit', class: 'primary' }, 'List objects'))));
   f.setAttribute('aria-label', 'Browse objects');
   root.append(panel('Collections', cols), panel('Objects', f, list), obj);
   await loadCollections();
