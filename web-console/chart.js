@@ -14,7 +14,7 @@ function short(v) {
   if (a >= 1e9) return (v / 1e9).toFixed(1) + 'G';
   if (a >= 1e6) return (v / 1e6).toFixed(1) + 'M';
   if (a >= 1e4) return (v / 1e3).toFixed(0) + 'k';
-  if (a >= 100 || Number.isInteger(v)) return String(Math.round(v));
+  if (a >= 10 || Number.isInteger(v)) return String(Math.round(v));
   return v.toFixed(2);
 }
 

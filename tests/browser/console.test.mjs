@@ -242,6 +242,34 @@ describe('web console', { skip: noBrowser }, () => {
     assert.equal(res.status, 401, res.text);
   });
 
+  test('Status draws live figures and charts from the status API (answers stubbed in the page)', async () => {
+    // Checks the page's rendering of the status contract whether or not this server has it:
+    // the browser answers these two routes itself, then lets them through again.
+    const now = Math.floor(Date.now() / 1000);
+    const samples = Array.from({ length: 30 }, (_, i) => ({ time: new Date((now - (29 - i) * 10) * 1000).toISOString(),
+      ccu: 100 + i * 3, sessions: 110 + i * 3, matches: 10 + (i % 5), msgs_in_per_s: 400 + 20 * Math.sin(i / 3),
+      msgs_out_per_s: 900 + 40 * Math.cos(i / 4), bytes_in_per_s: 40000 + i * 100, bytes_out_per_s: 120000 + i * 250,
+      tick_p50_ms: 1.2, tick_p99_ms: 3 + (i % 7) / 3, tick_overruns: i > 20 ? 2 : 0 }));
+    const status = { node: 'tavern-1', uptime_s: 3600, ccu: 187, sessions: 197, matches: 12, msgs_in_per_s: 410,
+      msgs_out_per_s: 905, bytes_in_per_s: 42900, bytes_out_per_s: 127250, tick_p50_ms: 1.2, tick_p99_ms: 4.1,
+      tick_overruns: 2, db_pool: { in_use: 3, size: 8 } };
+    const json = (body) => (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+    await page.route('**/v2/console/status', json(status));
+    await page.route('**/v2/console/status/history', json({ samples }));
+    try {
+      await go('leaderboards');
+      await go('status');
+      assert.equal(await page.locator('[data-figure="ccu"] dd').textContent(), '187');
+      assert.equal(await page.locator('[data-figure="db_pool_in_use"] dd').textContent(), '3');
+      for (const k of ['ccu', 'msgs_in_per_s', 'bytes_in_per_s', 'tick_p50_ms'])
+        assert.equal(await page.locator(`figure[data-chart="${k}"] polyline`).count() > 0, true, k);
+      assert.match(await page.locator('figure[data-chart="ccu"] svg').getAttribute('aria-label'), /CCU: now 187/);
+      await shot('status-charts');
+    } finally {
+      await page.unrouteAll();
+    }
+  });
+
   test('every page renders (screenshots), the pending ones saying what is missing', async () => {
     for (const id of ['status', 'accounts', 'storage', 'leaderboards', 'matches', 'economy', 'modules',
       'explorer', 'config', 'users', 'audit']) {
