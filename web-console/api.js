@@ -44,7 +44,7 @@ export function claims() {
  *  undefined for a token without one (the bootstrap sign-in). */
 export function role() {
   const c = claims();
-  return c.role ?? c.rol;
+  return c.role ?? c.rol ?? c.vrs?.role;
 }
 
 export function isAdmin() {

@@ -245,14 +245,16 @@ describe('web console', { skip: noBrowser }, () => {
   test('Status draws live figures and charts from the status API (answers stubbed in the page)', async () => {
     // Checks the page's rendering of the status contract whether or not this server has it:
     // the browser answers these two routes itself, then lets them through again.
-    const now = Math.floor(Date.now() / 1000);
-    const samples = Array.from({ length: 30 }, (_, i) => ({ time: new Date((now - (29 - i) * 10) * 1000).toISOString(),
-      ccu: 100 + i * 3, sessions: 110 + i * 3, matches: 10 + (i % 5), msgs_in_per_s: 400 + 20 * Math.sin(i / 3),
-      msgs_out_per_s: 900 + 40 * Math.cos(i / 4), bytes_in_per_s: 40000 + i * 100, bytes_out_per_s: 120000 + i * 250,
-      tick_p50_ms: 1.2, tick_p99_ms: 3 + (i % 7) / 3, tick_overruns: i > 20 ? 2 : 0 }));
-    const status = { node: 'tavern-1', uptime_s: 3600, ccu: 187, sessions: 197, matches: 12, msgs_in_per_s: 410,
-      msgs_out_per_s: 905, bytes_in_per_s: 42900, bytes_out_per_s: 127250, tick_p50_ms: 1.2, tick_p99_ms: 4.1,
-      tick_overruns: 2, db_pool: { in_use: 3, size: 8 } };
+    // The shapes of the status branch's contract: {..., current: sample}, samples with time_ms
+    // and zeros left out.
+    const now = Date.now();
+    const samples = Array.from({ length: 30 }, (_, i) => ({ time_ms: now - (29 - i) * 10000, window_s: 10,
+      ccu: 100 + i * 3, sessions_opened: 4 + (i % 3), sessions_closed: 1 + (i % 2), matches_relayed: 10 + (i % 5),
+      matches_authoritative: 2, msgs_in_per_s: 400 + 20 * Math.sin(i / 3), msgs_out_per_s: 900 + 40 * Math.cos(i / 4),
+      bytes_in_per_s: 40000 + i * 100, bytes_out_per_s: 120000 + i * 250, tick_p50_ms: 1.2, tick_p99_ms: 3 + (i % 7) / 3,
+      ...(i > 20 ? { tick_overruns: 2 } : {}), db_in_use: 1 + (i % 3), db_open: 4, db_max: 8 }));
+    const status = { node: 'tavern-1', version: '0.1.0', uptime_s: 3600, db_engine: 'sqlite',
+      sessions_opened_total: 420, current: { ...samples[29], ccu: 187, db_in_use: 3 } };
     const json = (body) => (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
     await page.route('**/v2/console/status', json(status));
     await page.route('**/v2/console/status/history', json({ samples }));
@@ -260,8 +262,9 @@ describe('web console', { skip: noBrowser }, () => {
       await go('leaderboards');
       await go('status');
       assert.equal(await page.locator('[data-figure="ccu"] dd').textContent(), '187');
-      assert.equal(await page.locator('[data-figure="db_pool_in_use"] dd').textContent(), '3');
-      for (const k of ['ccu', 'msgs_in_per_s', 'bytes_in_per_s', 'tick_p50_ms'])
+      assert.equal(await page.locator('[data-figure="db_in_use"] dd').textContent(), '3');
+      assert.equal(await page.locator('[data-figure="node"] dd').textContent(), 'tavern-1');
+      for (const k of ['ccu', 'matches_relayed', 'msgs_in_per_s', 'bytes_in_per_s', 'tick_p50_ms', 'tick_overruns', 'db_in_use'])
         assert.equal(await page.locator(`figure[data-chart="${k}"] polyline`).count() > 0, true, k);
       assert.match(await page.locator('figure[data-chart="ccu"] svg').getAttribute('aria-label'), /CCU: now 187/);
       await shot('status-charts');

@@ -17,7 +17,8 @@ export async function render(root, ctx) {
     fill(results, h('p', { class: 'muted' }, 'Searching…'));
     try {
       const data = await api.get(`/v2/console/account${api.qs({ filter: q.input.value.trim(), cursor })}`);
-      const rows = firstArray(data, 'users', 'accounts').map((r) => r.user || r);
+      // {accounts: [{user, email, custom_id, disable_time}], cursor}
+      const rows = firstArray(data, 'accounts', 'users').map((r) => (r.user ? { ...r.user, email: r.email, custom_id: r.custom_id, disable_time: r.disable_time } : r));
       const next = nextCursor(data);
       fill(results, table(rows, {
         empty: 'No accounts match.',

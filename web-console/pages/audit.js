@@ -9,7 +9,9 @@ export async function render(root) {
     try {
       const data = await api.get(`/v2/console/audit${api.qs({ cursor })}`);
       const next = nextCursor(data);
-      fill(body, table(firstArray(data, 'entries', 'audit', 'items'), { empty: 'No console writes recorded yet.' }),
+      fill(body, table(firstArray(data, 'entries', 'audit', 'items'), { empty: 'No console writes recorded yet.',
+        columns: [['time', 'time'], ['username', 'who'], ['role', 'role'], ['action', 'action'], ['target', 'target'],
+          ['status', 'status'], ['client', 'client'], ['body', 'body']] }),
         next ? h('p', {}, button('Older entries', () => load(next))) : null);
     } catch (e) {
       fill(body, errorNotice(e, 'Audit log'));

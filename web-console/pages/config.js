@@ -1,7 +1,7 @@
 // Configuration: the server's effective settings, secrets masked by the server
 // (GET /v2/console/config).
 import * as api from '../api.js';
-import { h, fill, panel, table, errorNotice, show } from '../ui.js';
+import { h, fill, panel, table, errorNotice, show, firstArray } from '../ui.js';
 
 function rows(obj, prefix = '', out = []) {
   for (const [k, v] of Object.entries(obj || {})) {
@@ -18,8 +18,11 @@ export async function render(root) {
   root.append(panel('Effective configuration', body));
   try {
     const data = await api.get('/v2/console/config');
-    const list = Array.isArray(data) ? data : Array.isArray(data.settings) ? data.settings : null;
-    fill(body, table(list || rows(data.config || data), { empty: 'No settings returned.' }));
+    // {flags: [{name, value, source, secret}]}; other shapes as flattened settings
+    const list = Array.isArray(data) ? data : firstArray(data, 'flags', 'settings');
+    fill(body, list.length ? table(list.map((f) => (typeof f === 'object' ? { ...f, secret: f.secret ? 'masked' : '' } : { value: f })), {
+      columns: [['name', 'setting', (f) => f.name ?? f.setting], ['value', 'value'], ['source', 'from'], ['secret', 'secret']] })
+      : table(rows(data.config || data), { empty: 'No settings returned.' }));
   } catch (e) {
     fill(body, errorNotice(e, 'Configuration'));
   }

@@ -75,6 +75,7 @@ export async function render(root) {
   try {
     const data = await api.get('/v2/console/explorer/endpoints');
     const list = firstArray(data, 'endpoints').map((e) => (typeof e === 'string' ? { method: e.split(' ')[0], path: e.split(' ')[1] || e } : e));
+    for (const r of data.rpcs || []) list.push({ method: 'POST', path: `/v2/rpc/${r.id ?? r}` });
     if (list.length) known = list;
   } catch (e) {
     fill(epMsg, errorNotice(e, 'The endpoint list'));

@@ -1,7 +1,9 @@
-// Modules: the loaded modules, their RPCs, hooks and match handlers; reload the folder.
-// Backed by GET /v2/console/module and POST /v2/console/module/reload.
+// Modules: the loaded modules, their RPCs, hooks and match handlers, files refused; reload the
+// folder. Backed by GET /v2/console/module and POST /v2/console/module/reload.
 import * as api from '../api.js';
 import { h, fill, panel, table, notice, errorNotice, button, firstArray, kv, show } from '../ui.js';
+
+const list = (v) => (Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : x.id || show(x))).join(', ') : show(v));
 
 export async function render(root) {
   const msg = h('div');
@@ -10,19 +12,18 @@ export async function render(root) {
 
   async function load() {
     try {
+      // {generation, dir, modules: [{name, version, file, abi_version, rpcs, before_hooks,
+      //  after_hooks, match_handlers, ...}], refused: [{file, reason}], mapped}
       const data = await api.get('/v2/console/module');
       const mods = firstArray(data, 'modules');
-      const parts = [table(mods.map((m) => ({ ...m, rpcs: Array.isArray(m.rpcs) ? m.rpcs.length : m.rpcs,
-        hooks: Array.isArray(m.hooks) ? m.hooks.length : m.hooks, match_handlers: Array.isArray(m.match_handlers) ? m.match_handlers.join(', ') : m.match_handlers })),
-      { empty: 'No modules loaded.', caption: 'Modules' })];
-      for (const m of mods) {
-        const name = m.name || m.path || 'module';
-        if (Array.isArray(m.rpcs) && m.rpcs.length) parts.push(h('h3', {}, `${name}: RPCs`), h('p', {}, m.rpcs.map((r) => (typeof r === 'string' ? r : r.id || show(r))).join(', ')));
-        if (Array.isArray(m.hooks) && m.hooks.length) parts.push(h('h3', {}, `${name}: hooks`), h('p', {}, m.hooks.map((r) => (typeof r === 'string' ? r : show(r))).join(', ')));
-      }
-      for (const [k, v] of Object.entries(data)) if (k !== 'modules' && Array.isArray(v)) parts.push(h('h3', {}, k.replace(/_/g, ' ')), table(v.map((x) => (typeof x === 'object' ? x : { value: x }))));
+      const parts = [table(mods, { empty: 'No modules loaded.', caption: 'Modules',
+        columns: [['name', 'name'], ['version', 'version'], ['file', 'file'], ['abi_version', 'ABI'],
+          ['rpcs', 'RPCs', (m) => list(m.rpcs)], ['match_handlers', 'match handlers', (m) => list(m.match_handlers)],
+          ['hooks', 'hooks', (m) => [list(m.before_hooks) && `before: ${list(m.before_hooks)}`, list(m.after_hooks) && `after: ${list(m.after_hooks)}`, list(m.hooks)].filter(Boolean).join('; ')],
+          ['other', 'other', (m) => [m.leaderboard_reset && 'leaderboard reset', m.matchmaker_matched && 'matchmaker matched'].filter(Boolean).join(', ')]] })];
+      if (Array.isArray(data.refused) && data.refused.length) parts.push(h('h3', {}, 'Refused files'), table(data.refused));
       const scalars = Object.fromEntries(Object.entries(data).filter(([, v]) => !Array.isArray(v)));
-      if (Object.keys(scalars).length) parts.push(kv(scalars));
+      if (Object.keys(scalars).length) parts.push(h('h3', {}, 'Loader'), kv(scalars));
       fill(body, parts);
     } catch (e) {
       fill(body, errorNotice(e, 'Modules'));

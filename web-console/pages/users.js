@@ -15,13 +15,15 @@ export async function render(root) {
       const rows = firstArray(await api.get('/v2/console/user'), 'users');
       fill(list, table(rows, {
         empty: 'No console users.',
-        columns: [['username', 'username'], ['role', 'role'], ['email', 'email'], ['create_time', 'created'],
-          ['locked', 'locked', (r) => (r.locked || r.lock_until ? 'yes' : '')]],
+        columns: [['username', 'username'], ['role', 'role'], ['email', 'email'], ['last_signin_time', 'last sign-in'],
+          ['failed_attempts', 'failed sign-ins'], ['locked_until', 'locked until'], ['disabled', 'state', (r) => (r.disabled ? 'disabled' : 'enabled')]],
         actions: (r) => {
           const sel = field(`Role of ${r.username}`, { type: 'select', name: 'role', value: r.role, options: ROLES });
           sel.row.classList.add('small');
           return [sel.row,
             button('Set role', () => act(`Role of ${r.username} set.`, () => api.put(`/v2/console/user/${api.enc(r.username)}`, { role: sel.input.value })), undefined, { 'aria-label': `Set the role of ${r.username}` }),
+            r.locked_until ? button('Unlock', () => act(`Unlocked ${r.username}.`, () => api.post(`/v2/console/user/${api.enc(r.username)}/unlock`)), undefined, { 'aria-label': `Unlock ${r.username}` }) : null,
+            button(r.disabled ? 'Enable' : 'Disable', () => act(`${r.username} ${r.disabled ? 'enabled' : 'disabled'}.`, () => api.put(`/v2/console/user/${api.enc(r.username)}`, { disabled: !r.disabled })), undefined, { 'aria-label': `${r.disabled ? 'Enable' : 'Disable'} ${r.username}` }),
             button('Delete', () => { if (confirm(`Delete console user ${r.username}?`)) act(`Deleted ${r.username}.`, () => api.del(`/v2/console/user/${api.enc(r.username)}`)); }, 'danger', { 'aria-label': `Delete ${r.username}` })];
         },
       }));
