@@ -5,7 +5,8 @@
 // route the server does not have yet skip with the reason, and run once the route exists.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { join } from 'node:path';
 import { startServer, bearer, randomId } from '../lib/server.mjs';
@@ -38,9 +39,9 @@ async function consoleHas(method, path) {
 }
 
 /** GET of a path exactly as written (fetch would resolve "/a/../b" before sending it). */
-function rawGet(port, path) {
+function rawGet(server, port, path) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: srv.host, port, path, method: 'GET' }, (res) => {
+    const req = http.request({ host: server.host, port, path, method: 'GET' }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (d) => { text += d; }).on('end', () => resolve({ status: res.statusCode, text }));
     });
@@ -52,6 +53,50 @@ function rawGet(port, path) {
 async function newUser(prefix) {
   return newWsUser(srv, prefix);
 }
+
+// Serving needs no browser: this part runs even where Chromium is missing.
+describe('console files', () => {
+  let fsrv;
+  before(async () => { fsrv = await startServer(); });
+  after(async () => { await fsrv?.stop(); });
+
+  test('the UI is served with its security headers; unknown paths stay JSON 404s', async () => {
+    const res = await fsrv.get('/', { consolePort: true });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /^text\/html/);
+    assert.match(res.headers.get('content-security-policy'), /script-src 'self'/);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
+    const etag = res.headers.get('etag');
+    assert.match(etag, /^"[0-9a-f]{16}"$/);
+    assert.equal((await fsrv.get('/', { consolePort: true, headers: { 'if-none-match': etag } })).status, 304);
+    const js = await fsrv.get('/pages/economy.js', { consolePort: true });
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('content-type'), /^text\/javascript/);
+    for (const p of ['/nope.js', '/pages/../app.js', '/%2e%2e/app.js', '/v2/app.js', '/pages//status.js']) {
+      const r = await rawGet(fsrv, fsrv.consolePort, p);
+      assert.equal(r.status, 404, p);
+      assert.deepEqual(JSON.parse(r.text), { code: 5, message: 'Not Found' }, p);
+    }
+    assert.equal((await fsrv.post('/index.html', {}, { consolePort: true })).status, 501);
+    assert.equal((await fsrv.get('/index.html')).status, 404, 'the API port serves no UI');
+    const head = await fsrv.request('HEAD', '/style.css', { consolePort: true });
+    assert.equal(head.status, 200);
+    assert.equal(head.text, '');
+    assert.match(head.headers.get('content-type'), /^text\/css/);
+  });
+
+  test('every file of web-console/ is embedded, byte for byte (listed in its meson.build)', async () => {
+    const dir = fileURLToPath(new URL('../../web-console/', import.meta.url));
+    const files = readdirSync(dir, { recursive: true }).filter((f) => /\.(html|js|css|svg|png|ico)$/.test(f));
+    assert.ok(files.length >= 10);
+    for (const f of files) {
+      const res = await fetch(`${fsrv.consoleUrl}/${f}`);
+      assert.equal(res.status, 200, f);
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(readFileSync(dir + f)), `${f} is served as it is`);
+    }
+  });
+});
 
 describe('web console', { skip: noBrowser }, () => {
   before(async () => {
@@ -73,28 +118,6 @@ describe('web console', { skip: noBrowser }, () => {
   after(async () => {
     await browser?.close();
     await srv?.stop();
-  });
-
-  test('the UI is served with its security headers; unknown paths stay JSON 404s', async () => {
-    const res = await srv.get('/', { consolePort: true });
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get('content-type'), /^text\/html/);
-    assert.match(res.headers.get('content-security-policy'), /script-src 'self'/);
-    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
-    assert.equal(res.headers.get('x-frame-options'), 'DENY');
-    const etag = res.headers.get('etag');
-    assert.match(etag, /^"[0-9a-f]{16}"$/);
-    assert.equal((await srv.get('/', { consolePort: true, headers: { 'if-none-match': etag } })).status, 304);
-    const js = await srv.get('/pages/economy.js', { consolePort: true });
-    assert.equal(js.status, 200);
-    assert.match(js.headers.get('content-type'), /^text\/javascript/);
-    for (const p of ['/nope.js', '/pages/../app.js', '/%2e%2e/app.js', '/v2/app.js', '/pages//status.js']) {
-      const r = await rawGet(srv.consolePort, p);
-      assert.equal(r.status, 404, p);
-      assert.deepEqual(JSON.parse(r.text), { code: 5, message: 'Not Found' }, p);
-    }
-    assert.equal((await srv.post('/index.html', {}, { consolePort: true })).status, 501);
-    assert.equal((await srv.get('/index.html')).status, 404, 'the API port serves no UI');
   });
 
   test('sign-in: a wrong password shows an error, the right one the layout', async () => {
