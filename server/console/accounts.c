@@ -490,7 +490,10 @@ void tv_console_account_delete(tv_http_req_t *req, void *p)
         tv_http_error(req, TV_ENOTFOUND, "Account not found.");
         return;
     }
-    tv_session_cache_set_banned(app->sessions, uid, 0); /* the account is gone: forget it */
+    /* The deletion's logout spares tokens issued in its very second (Nakama's rule for a
+     * sign-in right after a logout); the banned set refuses those too, until a restart, when
+     * no row of the user is left to sign in with. */
+    tv_session_cache_set_banned(app->sessions, uid, 1);
     int closed = tv_console_close_sockets(app, uid);
     tv_log_info("console", "account %s deleted by %s (%d sockets closed)", uid,
                 tv_http_claims(req)->usn, closed);
