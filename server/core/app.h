@@ -17,6 +17,8 @@ struct tv_lb;
 struct tv_mm;
 struct tv_shop;
 struct tv_chat;
+struct tv_rt;
+struct tv_http_route;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -34,6 +36,8 @@ typedef struct tv_app {
     struct tv_mm *matchmaker;        /* matchmaker tickets and the matcher thread */
     struct tv_shop *shop;            /* the shop catalog and its cache */
     struct tv_chat *chat;            /* chat channels (groups take leavers out of theirs) */
+    struct tv_rt *rt;                /* WebSocket sessions (a ban or a deletion closes them) */
+    const struct tv_http_route *api_routes; /* the API port's route table (the API explorer) */
 } tv_app_t;
 
 #endif

@@ -10,6 +10,7 @@
 #include "authoritative.h"
 #include "chat.h"
 #include "console.h"
+#include "console_accounts.h"
 #include "economy.h"
 #include "shop_api.h"
 #include "economy_rpc.h"
@@ -211,6 +212,19 @@ static const tv_http_route_t console_routes[] = {
      tv_econ_console_revoke},
     {"POST", "/v2/console/receipt/{receipt_id}/refund", TV_HTTP_AUTH_CONSOLE,
      tv_econ_console_refund},
+    {"GET", "/v2/console/account", TV_HTTP_AUTH_CONSOLE, tv_console_account_list},
+    {"GET", "/v2/console/account/{user_id}", TV_HTTP_AUTH_CONSOLE, tv_console_account_get},
+    {"PUT", "/v2/console/account/{user_id}", TV_HTTP_AUTH_CONSOLE, tv_console_account_update},
+    {"DELETE", "/v2/console/account/{user_id}", TV_HTTP_AUTH_CONSOLE, tv_console_account_delete},
+    {"POST", "/v2/console/account/{user_id}/ban", TV_HTTP_AUTH_CONSOLE, tv_console_account_ban},
+    {"POST", "/v2/console/account/{user_id}/unban", TV_HTTP_AUTH_CONSOLE,
+     tv_console_account_unban},
+    {"GET", "/v2/console/account/{user_id}/export", TV_HTTP_AUTH_CONSOLE,
+     tv_console_account_export},
+    {"POST", "/v2/console/explorer/token", TV_HTTP_AUTH_CONSOLE, tv_console_explorer_token},
+    {"GET", "/v2/console/explorer/endpoints", TV_HTTP_AUTH_CONSOLE,
+     tv_console_explorer_endpoints},
+    {"GET", "/v2/console/config", TV_HTTP_AUTH_CONSOLE, tv_console_config},
     {NULL, NULL, 0, NULL},
 };
 
@@ -436,6 +450,7 @@ static int add_builtin_rpcs(server_t *s)
 static int start(server_t *s, const tv_config_t *cfg)
 {
     s->app.cfg = cfg;
+    s->app.api_routes = api_routes;
     int rc = load_keys(cfg, &s->app);
     if (!rc)
         rc = tv_server_open_db(cfg, &s->db);
@@ -478,6 +493,8 @@ static int start(server_t *s, const tv_config_t *cfg)
                        .auth = rt_auth, .auth_ud = &s->app};
     if (!rc)
         rc = tv_rt_start(&ro, &s->rt);
+    if (!rc)
+        s->app.rt = s->rt; /* a ban or a console deletion closes the user's sockets */
     if (!rc)
         rc = tv_match_new(s->rt, &s->app.matches); /* registers its messages: before any socket */
     if (!rc) /* tick threads: one per core, at most 8 */
@@ -534,6 +551,7 @@ static void stop(server_t *s)
     tv_lb_free(s->app.leaderboards);      /* its reset thread calls module code */
     s->app.leaderboards = NULL;
     tv_notify_set_rt(s->app.notify, NULL);  /* module code has stopped: nothing pushes now */
+    s->app.rt = NULL;                       /* the HTTP daemons have stopped: nobody reads it */
     if (s->rt)
         tv_rt_stop(s->rt);
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */

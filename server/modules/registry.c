@@ -373,6 +373,21 @@ int tv_mod_builtin_add(tv_mod_registry_t *r, const char *id, const char *hook_ap
     return TV_OK;
 }
 
+int tv_mod_rpc_list(tv_mod_registry_t *r, tv_mod_rpc_list_fn fn, void *ud)
+{
+    int n = 0;
+    tv_mod_gen_t *g = tv_mod_acquire(r);
+    for (size_t i = 0; g && i < g->ntab[KIND_RPC]; i++, n++)
+        fn(ud, g->tab[KIND_RPC][i]->key, g->tab[KIND_RPC][i]->mod->name);
+    for (size_t i = 0; r && i < r->nbuiltins; i++)
+        if (!g || !tv_mod_gen_find(g, KIND_RPC, r->builtins[i].key)) {
+            fn(ud, r->builtins[i].key, NULL);
+            n++;
+        }
+    tv_mod_release(g);
+    return n;
+}
+
 void tv_mod_builtin_warn_shadowed(const tv_mod_registry_t *r, const tv_mod_gen_t *g)
 {
     for (size_t i = 0; i < r->nbuiltins; i++) {

@@ -1375,6 +1375,64 @@ describe('economy admin (console)', () => {
   });
 });
 
+describe('console accounts, API explorer and configuration', () => {
+  test('search, view, edit, ban, unban, export, delete answer in the documented shapes', async () => {
+    const c = await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } });
+    const ct = bearer(c.token);
+    const u = await signUp();
+    const other = await signUp();
+    const acc = `/v2/console/account/${u.uid}`;
+    const none = '/v2/console/account/00000000-0000-4000-8000-00000000abcd';
+    const page = await expect('consoleListAccounts', 200, { query: 'limit=1', auth: ct });
+    assert.ok(page.cursor && page.accounts.length === 1);
+    await expect('consoleListAccounts', 200, { query: `limit=1&cursor=${page.cursor}`, auth: ct });
+    assert.deepEqual((await expect('consoleListAccounts', 200, { query: `filter=${u.id}&order=username`, auth: ct })).accounts.map((a) => a.user.id), [u.uid]);
+    assert.deepEqual(await expect('consoleListAccounts', 200, { query: 'filter=contract-nobody-has-this', auth: ct }), {});
+    await expect('consoleListAccounts', 400, { query: 'limit=101', auth: ct });
+    await expect('consoleListAccounts', 400, { query: 'cursor=nope', auth: ct });
+    await expect('consoleGetAccount', 200, { pathOverride: acc, auth: ct });
+    await expect('consoleGetAccount', 404, { pathOverride: none, auth: ct });
+    await expect('consoleGetAccount', 400, { pathOverride: '/v2/console/account/nope', auth: ct });
+    const e = await expect('consoleUpdateAccount', 200, { pathOverride: acc, body: { displayName: 'C', metadata: { a: 1 }, customId: randomId('ccu', 12) }, auth: ct });
+    assert.equal(e.account.user.display_name, 'C');
+    await expect('consoleUpdateAccount', 409, { pathOverride: acc, body: { username: other.usn }, auth: ct });
+    await expect('consoleUpdateAccount', 400, { pathOverride: acc, body: { metadata: [1] }, auth: ct });
+    await expect('consoleUpdateAccount', 404, { pathOverride: none, body: {}, auth: ct });
+    await expect('writeStorageObjects', 200, { auth: bearer(u.token), body: { objects: [{ collection: 'contract', key: 'x', value: '{"n":1}' }] } });
+    const x = await expect('consoleExportAccount', 200, { pathOverride: `${acc}/export`, auth: ct });
+    assert.equal(x.storage_objects.length, 1);
+    await expect('consoleExportAccount', 404, { pathOverride: `${none}/export`, auth: ct });
+    await expect('consoleExportAccount', 400, { pathOverride: '/v2/console/account/nope/export', auth: ct });
+    assert.deepEqual(await expect('consoleBanAccount', 200, { pathOverride: `${acc}/ban`, auth: ct }), {});
+    await expect('getAccount', 401, { auth: bearer(u.token) });
+    await expect('authenticateDevice', 403, { body: { id: u.id }, auth: basic() });
+    await expect('consoleExplorerToken', 403, { body: { user_id: u.uid }, auth: ct });
+    await expect('consoleBanAccount', 404, { pathOverride: `${none}/ban`, auth: ct });
+    await expect('consoleBanAccount', 400, { pathOverride: '/v2/console/account/nope/ban', auth: ct });
+    assert.deepEqual(await expect('consoleUnbanAccount', 200, { pathOverride: `${acc}/unban`, auth: ct }), {});
+    await expect('consoleUnbanAccount', 404, { pathOverride: `${none}/unban`, auth: ct });
+    await expect('consoleUnbanAccount', 400, { pathOverride: '/v2/console/account/nope/unban', auth: ct });
+    assert.deepEqual(await expect('consoleDeleteAccount', 200, { pathOverride: `/v2/console/account/${other.uid}`, auth: ct }), {});
+    await expect('consoleDeleteAccount', 404, { pathOverride: `/v2/console/account/${other.uid}`, auth: ct });
+    await expect('consoleDeleteAccount', 400, { pathOverride: '/v2/console/account/nope', auth: ct });
+  });
+
+  test('explorer token and endpoints, configuration', async () => {
+    const c = await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } });
+    const ct = bearer(c.token);
+    const u = await signUp();
+    const t = await expect('consoleExplorerToken', 200, { body: { userId: u.uid }, auth: ct });
+    assert.equal((await expect('getAccount', 200, { auth: bearer(t.token) })).user.id, u.uid);
+    await expect('consoleExplorerToken', 400, { body: { user_id: 'nope' }, auth: ct });
+    await expect('consoleExplorerToken', 404, { body: { user_id: '00000000-0000-4000-8000-00000000abcd' }, auth: ct });
+    const ep = await expect('consoleExplorerEndpoints', 200, { auth: ct });
+    assert.ok(ep.endpoints.some((r) => r.method === 'GET' && r.path === '/v2/account'));
+    if (moduleDir) assert.ok(ep.rpcs.some((r) => r.id === 'echo'));
+    const cfg = await expect('consoleGetConfig', 200, { auth: ct });
+    assert.equal(cfg.flags.find((f) => f.name === 'console-password').value, '********');
+  });
+});
+
 // Last: every documented operation was seen succeeding in this file, so a documented route
 // cannot go without at least one checked answer.
 test('every documented operation answered 2xx at least once above', (t) => {
