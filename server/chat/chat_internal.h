@@ -129,8 +129,14 @@ typedef struct chat_channel {
      * of each per session (a join and a leave of one session cancel), told by one flush. */
     chat_pres_t *pend;
     size_t npend, pend_cap, pend_leaves;
-    int pres_sched;         /* a flush job is queued on the pool: the channel must stay */
+    /* CHAT_PRES_SCHED | CHAT_PRES_WANT | events out * CHAT_PRES_OUT; not 0: the channel must
+     * stay (a flush job or an rt callback will come for it) */
+    atomic_uint pres_state;
 } chat_channel_t;
+
+#define CHAT_PRES_SCHED 1u /* a flush job is queued on the worker pool */
+#define CHAT_PRES_WANT 2u  /* entries wait for the events out: the last one written flushes */
+#define CHAT_PRES_OUT 4u   /* one presence event queued at some member, not written yet */
 
 typedef struct chat_stripe {
     pthread_mutex_t lock;

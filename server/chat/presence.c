@@ -165,8 +165,16 @@ static chat_channel_t *channel_make(tv_chat_t *c, chat_stripe_t *st, const tv_ch
 
 void tv_chat_channel_release(chat_stripe_t *st, chat_channel_t *ch)
 {
-    if (ch->n || ch->busy || ch->qhead || ch->pres_sched)
+    if (ch->n || ch->busy || ch->qhead)
         return;
+    /* a queued flush job releases it when it runs; presence events still out (at members
+     * that have left, their sockets yet to take them) queue one when the last is taken */
+    unsigned s = atomic_load(&ch->pres_state);
+    while (s >= CHAT_PRES_OUT || (s & CHAT_PRES_SCHED)) {
+        if ((s & (CHAT_PRES_SCHED | CHAT_PRES_WANT)) ||
+            atomic_compare_exchange_weak(&ch->pres_state, &s, s | CHAT_PRES_WANT))
+            return;
+    }
     tv_rt_idmap_del(&st->map, ch->ref.id);
     tv_rt_idmap_free(&ch->by_session);
     free(ch->members);
@@ -174,20 +182,29 @@ void tv_chat_channel_release(chat_stripe_t *st, chat_channel_t *ch)
     free(ch);
 }
 
-void tv_chat_channel_send(tv_chat_t *c, const chat_channel_t *ch, const char *text, size_t len)
+/* tv_chat_channel_send with rt's done callback (see tv_rt_send_many_done): TV_OK when done
+ * will be called, else an error (nothing queued, or nobody to tell). */
+static int channel_send_done(tv_chat_t *c, const chat_channel_t *ch, const char *text,
+                             size_t len, void (*done)(void *), void *arg)
 {
     const char *inline_ids[INLINE_TARGETS], **ids = inline_ids;
     if (!ch->n)
-        return;
+        return TV_ENOTFOUND;
     if (ch->n > INLINE_TARGETS && !(ids = malloc(ch->n * sizeof *ids))) {
         tv_log_warn("chat", "out of memory: a push to channel %s was lost", ch->ref.id);
-        return;
+        return TV_ENOMEM;
     }
     for (size_t i = 0; i < ch->n; i++)
         ids[i] = ch->members[i]->session_id;
-    tv_rt_send_many(c->rt, ids, ch->n, text, len);
+    int rc = tv_rt_send_many_done(c->rt, ids, ch->n, text, len, done, arg);
     if (ids != inline_ids)
         free(ids);
+    return rc < 0 ? rc : TV_OK;
+}
+
+void tv_chat_channel_send(tv_chat_t *c, const chat_channel_t *ch, const char *text, size_t len)
+{
+    channel_send_done(c, ch, text, len, NULL, NULL);
 }
 
 /* ---- presences on the wire ---------------------------------------------------------------- */
@@ -252,21 +269,52 @@ static void pres_text(const chat_channel_t *ch, const chat_pres_t *ps, size_t n,
     tv_rt_buf_lit(b, "}}");
 }
 
+static void pres_run(void *arg);
+
+/* rt's callback (tv_rt_send_many_done) for a presence event of ch, once it has left every
+ * member's queue: the last event out queues the flush of what piled up meanwhile (WANT). Runs
+ * on any thread, maybe under rt's locks or ch's stripe: atomics and a submit only. */
+static void pres_done(void *arg)
+{
+    chat_channel_t *ch = arg;
+    unsigned s = atomic_load(&ch->pres_state), n;
+    int run;
+    do {
+        n = s - CHAT_PRES_OUT;
+        run = n < CHAT_PRES_OUT && (n & CHAT_PRES_WANT) && !(n & CHAT_PRES_SCHED);
+        if (run)
+            n = (n & ~CHAT_PRES_WANT) | CHAT_PRES_SCHED;
+    } while (!atomic_compare_exchange_weak(&ch->pres_state, &s, n));
+    /* from here on ch may be gone unless SCHED was set */
+    if (!run || tv_workers_submit(ch->chat->workers, pres_run, ch) == TV_OK)
+        return;
+    /* refused (the pool is full or stopping): wanted still, the channel's next join, leave or
+     * message tells them; at shutdown they are dropped with the channel */
+    s = atomic_load(&ch->pres_state);
+    while (!atomic_compare_exchange_weak(&ch->pres_state, &s,
+                                         (s & ~CHAT_PRES_SCHED) | CHAT_PRES_WANT))
+        ;
+}
+
 /* Tells ps[0..n) to every member of ch (to_sid NULL) or to session to_sid alone, in events of
- * at most TV_CHAT_PRESENCE_EVENT_MAX presences, in order (stripe held). */
-static void pres_send(tv_chat_t *c, const chat_channel_t *ch, const chat_pres_t *ps, size_t n,
+ * at most TV_CHAT_PRESENCE_EVENT_MAX presences, in order (stripe held). An event to the
+ * members counts as out until every member's socket has taken it (pres_done). */
+static void pres_send(tv_chat_t *c, chat_channel_t *ch, const chat_pres_t *ps, size_t n,
                       const char *to_sid)
 {
     for (size_t at = 0; at < n; at += TV_CHAT_PRESENCE_EVENT_MAX) {
         size_t k = n - at < TV_CHAT_PRESENCE_EVENT_MAX ? n - at : TV_CHAT_PRESENCE_EVENT_MAX;
         tv_rt_buf_t b = {0};
         pres_text(ch, ps + at, k, &b);
-        if (b.oom)
+        if (b.oom) {
             tv_log_warn("chat", "out of memory: a presence event of %s was lost", ch->ref.id);
-        else if (to_sid)
+        } else if (to_sid) {
             tv_rt_send(c->rt, to_sid, b.p, b.len);
-        else
-            tv_chat_channel_send(c, ch, b.p, b.len);
+        } else {
+            atomic_fetch_add(&ch->pres_state, CHAT_PRES_OUT);
+            if (channel_send_done(c, ch, b.p, b.len, pres_done, ch) != TV_OK)
+                pres_done(ch); /* nothing queued: not out */
+        }
         tv_rt_buf_free(&b);
     }
 }
@@ -286,17 +334,51 @@ void tv_chat_presence_flush(tv_chat_t *c, chat_channel_t *ch)
     free(ch->pend);
     ch->pend = NULL;
     ch->npend = ch->pend_cap = ch->pend_leaves = 0;
+    atomic_fetch_and(&ch->pres_state, ~CHAT_PRES_WANT); /* nothing waits now */
 }
 
-/* The pool's turn at ch's pending presences: all of them, however many piled up meanwhile. */
+/* Sees that ch's pending entries will be told (stripe held, ch->npend > 0): a flush job is
+ * queued already, or events are out and the last one taken queues it (WANT); else the job is
+ * queued now, and when the pool refuses it (full, or stopping) they are told at once. */
+static void pres_kick(tv_chat_t *c, chat_channel_t *ch)
+{
+    unsigned s = atomic_load(&ch->pres_state);
+    for (;;) {
+        if (s & CHAT_PRES_SCHED)
+            return;
+        if (s >= CHAT_PRES_OUT) {
+            if ((s & CHAT_PRES_WANT) ||
+                atomic_compare_exchange_weak(&ch->pres_state, &s, s | CHAT_PRES_WANT))
+                return;
+            continue;
+        }
+        /* none out, and none can go out meanwhile (only under the stripe) */
+        if (atomic_compare_exchange_weak(&ch->pres_state, &s,
+                                         (s & ~CHAT_PRES_WANT) | CHAT_PRES_SCHED))
+            break;
+    }
+    if (tv_workers_submit(c->workers, pres_run, ch) == TV_OK)
+        return;
+    atomic_fetch_and(&ch->pres_state, ~CHAT_PRES_SCHED);
+    tv_chat_presence_flush(c, ch);
+}
+
+/* The pool's turn at ch's pending presences: all of them, however many piled up meanwhile;
+ * if events of an earlier flush are still out (a message's push told some since), it waits
+ * for them instead. */
 static void pres_run(void *arg)
 {
     chat_channel_t *ch = arg;
     tv_chat_t *c = ch->chat;
     chat_stripe_t *st = stripe_of(c->channels, ch->ref.id);
     pthread_mutex_lock(&st->lock);
-    ch->pres_sched = 0;
-    tv_chat_presence_flush(c, ch);
+    atomic_fetch_and(&ch->pres_state, ~CHAT_PRES_SCHED);
+    if (ch->npend) {
+        if (atomic_load(&ch->pres_state) < CHAT_PRES_OUT)
+            tv_chat_presence_flush(c, ch);
+        else
+            pres_kick(c, ch);
+    }
     tv_chat_channel_release(st, ch);
     pthread_mutex_unlock(&st->lock);
 }
@@ -315,15 +397,14 @@ static long pres_find(const chat_channel_t *ch, const char *sid, int leave)
 /* Takes entry i out of ch->pend, keeping the others' order. */
 static void pres_cancel(chat_channel_t *ch, long i)
 {
-    ch->pend_leaves -= ch->pend[i].leave;
+    ch->pend_leaves -= (size_t)ch->pend[i].leave;
     memmove(&ch->pend[i], &ch->pend[i + 1], (ch->npend - (size_t)i - 1) * sizeof *ch->pend);
     ch->npend--;
 }
 
-/* Queues p for ch's members (stripe held): the first pending entry schedules the flush job,
- * and the entries that come before it runs ride along. Told at once instead when the pool
- * refuses the job (full, or stopping at shutdown) or memory runs out; a full channel
- * (TV_CHAT_PRESENCE_PENDING_MAX) tells what waits first. 1 when p is pending, 0 when told. */
+/* Queues p for ch's members (stripe held), to be told by pres_kick's flush with whatever
+ * else piles up until then; a full channel (TV_CHAT_PRESENCE_PENDING_MAX) tells what waits
+ * first, and with no memory p is told at once. 1 when p is pending, 0 when told. */
 static int pres_add(tv_chat_t *c, chat_channel_t *ch, const chat_pres_t *p)
 {
     if (ch->npend >= TV_CHAT_PRESENCE_PENDING_MAX)
@@ -341,14 +422,8 @@ static int pres_add(tv_chat_t *c, chat_channel_t *ch, const chat_pres_t *p)
     }
     ch->pend[ch->npend++] = *p;
     ch->pend_leaves += (size_t)p->leave;
-    if (ch->pres_sched)
-        return 1;
-    if (tv_workers_submit(c->workers, pres_run, ch) == TV_OK) {
-        ch->pres_sched = 1;
-        return 1;
-    }
-    tv_chat_presence_flush(c, ch);
-    return 0;
+    pres_kick(c, ch);
+    return ch->npend > 0;
 }
 
 /* The `channel` reply: the visible members (not self when it just joined, as Nakama), self,
