@@ -542,7 +542,6 @@ static void stop(server_t *s)
         tv_workers_stop(s->workers);
     tv_http_stop(s->console);
     tv_http_stop(s->api);
-    tv_workers_free(s->workers);        /* only now: the daemons above could still submit */
     log_match_stats(s);
     tv_amatch_shutdown(s->amatch, 0);       /* no RPC can create a match now: terminate, stop */
     tv_mm_stop(s->app.matchmaker);          /* its thread calls module hooks and pushes */
@@ -554,6 +553,9 @@ static void stop(server_t *s)
     s->app.rt = NULL;                       /* the HTTP daemons have stopped: nobody reads it */
     if (s->rt)
         tv_rt_stop(s->rt);
+    /* only now: the daemons above and the sockets' handlers (chat's presence flushes and
+     * writes, a closing socket's leaves) could still submit, and are answered TV_EUNAVAIL */
+    tv_workers_free(s->workers);
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
     tv_status_free(s->status);              /* after rt and the workers: both reach it */
