@@ -169,9 +169,10 @@ static int pos_decode(const unsigned char key[32], const char *scope, const char
     if (strlen(c) > TV_STORAGE_COLLECTION_MAX || strlen(k) > TV_STORAGE_KEY_MAX ||
         (size_t)(u - raw) + strlen(u) != len || !tv_uuid_valid(u))
         return TV_EINVAL;
-    snprintf(b->pos_collection, sizeof b->pos_collection, "%s", c);
-    snprintf(b->pos_key, sizeof b->pos_key, "%s", k);
-    snprintf(b->pos_user, sizeof b->pos_user, "%s", u);
+    /* lengths checked above */
+    memcpy(b->pos_collection, c, strlen(c) + 1);
+    memcpy(b->pos_key, k, strlen(k) + 1);
+    memcpy(b->pos_user, u, TV_UUID_LEN + 1);
     b->has_pos = 1;
     return TV_OK;
 }
