@@ -24,9 +24,11 @@
 #include "leaderboard_api.h"
 #include "log.h"
 #include "match.h"
+#include "match_console.h"
 #include "matchmaker.h"
 #include "mm_console.h"
 #include "modules.h"
+#include "mod_console.h"
 #include "notification.h"
 #include "password.h"
 #include "rt.h"
@@ -34,6 +36,7 @@
 #include "status.h"
 #include "storage.h"
 #include "storage_api.h"
+#include "storage_console.h"
 #include "token.h"
 #include "util.h"
 #include "workers.h"
@@ -199,6 +202,10 @@ static const tv_http_route_t console_routes[] = {
     {"GET", "/v2/console/matchmaker/tickets", TV_HTTP_AUTH_CONSOLE, tv_mm_console_tickets},
     {"POST", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_create},
     {"DELETE", "/v2/console/leaderboard/{id}", TV_HTTP_AUTH_CONSOLE, tv_lb_console_delete},
+    {"GET", "/v2/console/leaderboard/{id}", TV_HTTP_AUTH_CONSOLE, tv_lb_console_get},
+    {"GET", "/v2/console/leaderboard/{id}/records", TV_HTTP_AUTH_CONSOLE, tv_lb_console_records},
+    {"DELETE", "/v2/console/leaderboard/{id}/owner/{owner_id}", TV_HTTP_AUTH_CONSOLE,
+     tv_lb_console_delete_record},
     {"POST", "/v2/console/tournament", TV_HTTP_AUTH_CONSOLE, tv_tourn_console_create},
     {"GET", "/v2/console/shop", TV_HTTP_AUTH_CONSOLE, tv_shop_console_list},
     {"PUT", "/v2/console/shop/{id}", TV_HTTP_AUTH_CONSOLE, tv_shop_console_put},
@@ -225,6 +232,20 @@ static const tv_http_route_t console_routes[] = {
     {"GET", "/v2/console/explorer/endpoints", TV_HTTP_AUTH_CONSOLE,
      tv_console_explorer_endpoints},
     {"GET", "/v2/console/config", TV_HTTP_AUTH_CONSOLE, tv_console_config},
+    {"GET", "/v2/console/module", TV_HTTP_AUTH_CONSOLE, tv_mod_console_list},
+    {"POST", "/v2/console/module/reload", TV_HTTP_AUTH_CONSOLE, tv_mod_console_reload},
+    {"GET", "/v2/console/match", TV_HTTP_AUTH_CONSOLE, tv_match_console_list},
+    {"GET", "/v2/console/match/{match_id}", TV_HTTP_AUTH_CONSOLE, tv_match_console_get},
+    {"POST", "/v2/console/match/{match_id}/stop", TV_HTTP_AUTH_CONSOLE, tv_match_console_stop},
+    {"GET", "/v2/console/storage/collections", TV_HTTP_AUTH_CONSOLE,
+     tv_storage_console_collections},
+    {"GET", "/v2/console/storage", TV_HTTP_AUTH_CONSOLE, tv_storage_console_list},
+    {"GET", "/v2/console/storage/{collection}/{key}/{user_id}", TV_HTTP_AUTH_CONSOLE,
+     tv_storage_console_get},
+    {"PUT", "/v2/console/storage/{collection}/{key}/{user_id}", TV_HTTP_AUTH_CONSOLE,
+     tv_storage_console_put},
+    {"DELETE", "/v2/console/storage/{collection}/{key}/{user_id}", TV_HTTP_AUTH_CONSOLE,
+     tv_storage_console_delete},
     {NULL, NULL, 0, NULL},
 };
 
@@ -361,11 +382,7 @@ static void route_socket(void *ud, int fd, int is_ws, const struct sockaddr *sa,
 static void load_modules(server_t *s)
 {
     char dir[4096];
-    const tv_config_t *cfg = s->app.cfg;
-    if (cfg->module_path)
-        snprintf(dir, sizeof dir, "%s", cfg->module_path);
-    else
-        snprintf(dir, sizeof dir, "%s/modules", cfg->data_dir);
+    tv_mod_dir(s->app.cfg, dir, sizeof dir);
     tv_mod_load_dir(s->app.modules, dir);
 }
 
@@ -499,6 +516,8 @@ static int start(server_t *s, const tv_config_t *cfg)
         rc = tv_match_new(s->rt, &s->app.matches); /* registers its messages: before any socket */
     if (!rc) /* tick threads: one per core, at most 8 */
         rc = tv_amatch_new(s->rt, s->app.matches, s->app.modules, sched_threads(), &s->amatch);
+    if (!rc)
+        s->app.amatch = s->amatch; /* the console lists and stops them */
     if (!rc && (rc = start_matchmaker(s, cfg)) == TV_OK)
         tv_mm_host_install(s->app.matchmaker); /* modules may add tickets from now on */
     if (!rc)

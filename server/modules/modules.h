@@ -28,6 +28,10 @@ void tv_mod_registry_free(tv_mod_registry_t *r);
  * generation is then kept). Calls modules' init on this thread; one load at a time. */
 int tv_mod_load_dir(tv_mod_registry_t *r, const char *dir);
 
+/* The module folder of a configuration: --module-path, else <data-dir>/modules. */
+struct tv_config;
+void tv_mod_dir(const struct tv_config *cfg, char *out, size_t size);
+
 /* The current generation, with a reference (NULL when r is NULL). Cheap: readers never wait
  * for a load in progress. */
 tv_mod_gen_t *tv_mod_acquire(tv_mod_registry_t *r);

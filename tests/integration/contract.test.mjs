@@ -1433,6 +1433,82 @@ describe('console accounts, API explorer and configuration', () => {
   });
 });
 
+describe('console data: storage, boards, matches, modules', () => {
+  const NIL = '00000000-0000-0000-0000-000000000000';
+  const consoleAuth = async () => bearer((await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } })).token);
+
+  test('storage browser: collections, listing, one object read, written and deleted', async () => {
+    const ct = await consoleAuth();
+    const u = await signUp();
+    await expect('writeStorageObjects', 200, { body: { objects: [{ collection: 'contract-con', key: 'k1', value: '{"a":1}', permission_read: 0 }] }, auth: bearer(u.token) });
+    const cols = await expect('consoleStorageCollections', 200, { query: 'limit=1000', auth: ct });
+    assert.ok(cols.collections.some((c) => c.name === 'contract-con'));
+    await expect('consoleStorageCollections', 400, { query: 'cursor=bad', auth: ct });
+    const list = await expect('consoleStorageList', 200, { query: `collection=contract-con&userId=${u.uid}&keyPrefix=k`, auth: ct });
+    assert.equal(list.objects.length, 1);
+    await expect('consoleStorageList', 400, { query: 'user_id=x', auth: ct });
+    const path = `/v2/console/storage/contract-con/k1/${u.uid}`;
+    const obj = await expect('consoleStorageGet', 200, { pathOverride: path, auth: ct });
+    await expect('consoleStorageGet', 404, { auth: ct });
+    await expect('consoleStorageGet', 400, { pathOverride: '/v2/console/storage/c/k/nope', auth: ct });
+    const ack = await expect('consoleStorageWrite', 200, { pathOverride: path, body: { value: { a: 2 }, version: obj.version, permissionRead: 2 }, auth: ct });
+    await expect('consoleStorageWrite', 409, { pathOverride: path, body: { value: '{"a":3}', version: obj.version }, auth: ct });
+    await expect('consoleStorageWrite', 400, { pathOverride: path, body: { value: 1 }, auth: ct });
+    await expect('consoleStorageDelete', 409, { pathOverride: `${path}?version=${obj.version}`, auth: ct });
+    await expect('consoleStorageDelete', 200, { pathOverride: `${path}?version=${ack.version}`, auth: ct });
+    await expect('consoleStorageDelete', 404, { pathOverride: path, auth: ct });
+    await expect('consoleStorageDelete', 400, { pathOverride: '/v2/console/storage/c/k/nope', auth: ct });
+  });
+
+  test('a board, its records, deleting a record', async () => {
+    const ct = await consoleAuth();
+    await expect('consoleCreateLeaderboard', 200, { body: { id: 'contract-board' }, auth: ct });
+    const u = await signUp();
+    await expect('writeLeaderboardRecord', 200, { body: { score: 3 }, auth: bearer(u.token) });
+    const b = await expect('consoleGetLeaderboard', 200, { auth: ct });
+    assert.equal(b.record_count, 1);
+    await expect('consoleGetLeaderboard', 404, { pathOverride: '/v2/console/leaderboard/contract-none', auth: ct });
+    const r = await expect('consoleLeaderboardRecords', 200, { query: 'limit=10', auth: ct });
+    assert.equal(r.records[0].owner_id, u.uid);
+    await expect('consoleLeaderboardRecords', 400, { query: 'cursor=x', auth: ct });
+    await expect('consoleLeaderboardRecords', 404, { pathOverride: '/v2/console/leaderboard/contract-none/records', auth: ct });
+    await expect('consoleDeleteLeaderboardRecord', 200, { pathOverride: `/v2/console/leaderboard/contract-board/owner/${u.uid}`, auth: ct });
+    await expect('consoleDeleteLeaderboardRecord', 404, { pathOverride: `/v2/console/leaderboard/contract-board/owner/${u.uid}`, auth: ct });
+    await expect('consoleDeleteLeaderboardRecord', 400, { pathOverride: '/v2/console/leaderboard/contract-board/owner/x', auth: ct });
+    await expect('consoleDeleteLeaderboard', 200, { auth: ct });
+  });
+
+  test('matches: list, one, stop', async () => {
+    const ct = await consoleAuth();
+    const u = await signUp();
+    const open = await wsOpen(srv, `token=${encodeURIComponent(u.token)}`);
+    assert.ok(open.ws, `socket opened (${open.status} ${open.body})`);
+    try {
+      open.inbox.send({ cid: '1', match_create: {} });
+      const id = (await open.inbox.next()).match.match_id;
+      const list = await expect('consoleListMatches', 200, { auth: ct });
+      assert.ok(list.matches.some((m) => m.match_id === id));
+      await expect('consoleListMatches', 400, { query: 'limit=0', auth: ct });
+      const one = await expect('consoleGetMatch', 200, { pathOverride: `/v2/console/match/${id}`, auth: ct });
+      assert.equal(one.presences[0].user_id, u.uid);
+      await expect('consoleGetMatch', 404, { auth: ct });
+      await expect('consoleGetMatch', 400, { pathOverride: '/v2/console/match/x', auth: ct });
+      await expect('consoleStopMatch', 200, { pathOverride: `/v2/console/match/${id}/stop`, auth: ct });
+      await expect('consoleStopMatch', 404, { pathOverride: `/v2/console/match/${id}/stop`, auth: ct });
+      await expect('consoleStopMatch', 400, { pathOverride: `/v2/console/match/${NIL}/stop`, auth: ct });
+    } finally {
+      open.ws.close();
+    }
+  });
+
+  test('modules: list and reload', async () => {
+    const ct = await consoleAuth();
+    const before = await expect('consoleListModules', 200, { auth: ct });
+    const after = await expect('consoleReloadModules', 200, { auth: ct });
+    assert.equal(after.generation, (before.generation ?? 0) + 1);
+  });
+});
+
 // Last: every documented operation was seen succeeding in this file, so a documented route
 // cannot go without at least one checked answer.
 test('every documented operation answered 2xx at least once above', (t) => {
