@@ -291,7 +291,10 @@ typedef struct tv_mod_match_handler {
     void *(*loop)(const tv_mod_match_ctx_t *ctx, void *state,
                   const tv_mod_match_message_t *const *messages, size_t n);
 
-    /* The server is shutting down: grace_seconds remain before the match is stopped. */
+    /* The server is shutting down, or an admin stopped this match from the console
+     * (grace_seconds 0): the match ends right after this returns, its presences dropped
+     * without leave (a console stop tells every member). The dispatcher still works here, so
+     * a last broadcast reaches the members. */
     void *(*terminate)(const tv_mod_match_ctx_t *ctx, void *state, int grace_seconds);
 
     /* A signal from server code (Nakama's MatchSignal, host->match_signal): data in (borrowed,

@@ -52,7 +52,7 @@ static int add_devices(tv_db_conn_t *conn, const char *uid, cJSON *account)
     return rc == TV_DB_DONE ? TV_OK : rc;
 }
 
-static int read_account(tv_db_conn_t *conn, const char *uid, cJSON **out)
+int tv_account_read(tv_db_conn_t *conn, const char *uid, cJSON **out)
 {
     tv_db_stmt_t *st;
     int rc = tv_db_prepare(conn, "SELECT " USER_COLS ", u.wallet, u.email, u.custom_id, "
@@ -92,7 +92,7 @@ void tv_account_get(tv_http_req_t *req, void *p)
         return;
     }
     cJSON *a = NULL;
-    rc = read_account(conn, tv_http_claims(req)->uid, &a);
+    rc = tv_account_read(conn, tv_http_claims(req)->uid, &a);
     tv_db_release(app->db, conn);
     if (rc == TV_ENOTFOUND)
         tv_http_error(req, TV_ENOTFOUND, "Account not found.");
@@ -115,10 +115,10 @@ static const field_t update_fields[] = {
     {"location", NULL, 255}, {"timezone", NULL, 255},
 };
 #define NFIELDS (sizeof update_fields / sizeof update_fields[0])
+_Static_assert(NFIELDS == TV_ACCOUNT_UPDATE_NFIELDS, "account.h names the update fields");
 
-/* Reads the wrapper fields (absent = unchanged). Answers 400 and returns non-zero on bad
- * input. */
-static int read_update(tv_http_req_t *req, cJSON *body, const char *vals[NFIELDS])
+int tv_account_read_update(tv_http_req_t *req, const cJSON *body,
+                           const char *vals[TV_ACCOUNT_UPDATE_NFIELDS])
 {
     for (size_t i = 0; i < NFIELDS; i++) {
         const field_t *f = &update_fields[i];
@@ -147,7 +147,7 @@ void tv_account_update(tv_http_req_t *req, void *p)
     tv_app_t *app = p;
     cJSON *body = tv_http_body_json(req);
     const char *vals[NFIELDS];
-    if (!body || read_update(req, body, vals))
+    if (!body || tv_account_read_update(req, body, vals))
         return;
     char now[24];
     tv_i64_str(now, tv_now_s());
@@ -176,28 +176,35 @@ void tv_account_update(tv_http_req_t *req, void *p)
         tv_http_reply_json(req, NULL);
 }
 
-void tv_account_delete(tv_http_req_t *req, void *p)
+int tv_account_delete_user(tv_app_t *app, const char *uid, int *deleted)
 {
-    tv_app_t *app = p;
-    const char *uid = tv_http_claims(req)->uid;
     tv_db_conn_t *conn;
     int rc = tv_db_acquire(app->db, &conn);
-    if (rc) {
-        tv_http_db_error(req, rc);
-        return;
-    }
+    if (rc)
+        return rc;
     const char *args[] = {uid};
-    rc = tv_db_execp(conn, "DELETE FROM users WHERE id = $1", 1, args, NULL);
+    int64_t changed = 0;
+    rc = tv_db_execp(conn, "DELETE FROM users WHERE id = $1", 1, args, &changed);
     tv_db_release(app->db, conn);
     if (rc == TV_DB_DONE)
         rc = tv_auth_revoke_all(app, uid);
-    if (rc) {
-        tv_http_db_error(req, rc);
-        return;
-    }
+    if (rc)
+        return rc;
     tv_lb_forget_owner(app->leaderboards, uid); /* its records went with it (a trigger) */
-    tv_log_info("account", "account %s deleted", uid);
-    tv_http_reply_json(req, NULL);
+    if (changed)
+        tv_log_info("account", "account %s deleted", uid);
+    if (deleted)
+        *deleted = changed > 0;
+    return TV_OK;
+}
+
+void tv_account_delete(tv_http_req_t *req, void *p)
+{
+    int rc = tv_account_delete_user(p, tv_http_claims(req)->uid, NULL);
+    if (rc)
+        tv_http_db_error(req, rc);
+    else
+        tv_http_reply_json(req, NULL);
 }
 
 /* --- user look-ups --- */

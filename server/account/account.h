@@ -8,6 +8,8 @@
 #include <cjson/cJSON.h>
 
 struct tv_db_stmt;
+struct tv_db_conn;
+struct tv_app;
 
 /* The columns of users (aliased u) that tv_account_user_json reads, in order from column 0. */
 #define TV_ACCOUNT_USER_COLS                                                                 \
@@ -16,6 +18,23 @@ struct tv_db_stmt;
 #define TV_ACCOUNT_USER_NCOLS 11
 /* Nakama's User JSON from a row whose first columns are TV_ACCOUNT_USER_COLS. */
 cJSON *tv_account_user_json(struct tv_db_stmt *st);
+
+/* Nakama's Account JSON of uid (user, wallet, email, custom_id, verify and disable times,
+ * devices) into *out (owned by the caller). TV_OK, TV_ENOTFOUND, or a database error. */
+int tv_account_read(struct tv_db_conn *conn, const char *uid, cJSON **out);
+
+/* The editable profile fields of an update, in this order: username, display_name,
+ * avatar_url, lang_tag, location, timezone. */
+#define TV_ACCOUNT_UPDATE_NFIELDS 6
+/* Reads and checks those fields of body into vals (borrowed from body; NULL = absent, left
+ * unchanged). Answers 400 itself and returns non-zero on bad input. */
+int tv_account_read_update(tv_http_req_t *req, const cJSON *body,
+                           const char *vals[TV_ACCOUNT_UPDATE_NFIELDS]);
+
+/* Deletes the account uid as the player's own deletion does: the row (the triggers take its
+ * data), every token refused from now on, its leaderboard ranks forgotten. *deleted (may be
+ * NULL) says whether the account existed. TV_OK or a database error. */
+int tv_account_delete_user(struct tv_app *app, const char *uid, int *deleted);
 
 void tv_account_get(tv_http_req_t *req, void *app);
 void tv_account_update(tv_http_req_t *req, void *app);

@@ -1,4 +1,4 @@
-/* The session deny-list: two small string -> time hash maps (open addressing, linear probing)
+/* The session deny-list: three small string -> time hash maps (open addressing, linear probing)
  * behind one read-write lock; reads are the hot path (every authenticated request). */
 #include "session_cache.h"
 #include "error.h"
@@ -22,6 +22,7 @@ struct tv_session_cache {
     pthread_rwlock_t lock;
     map_t revoked;    /* tid -> exp */
     map_t logout_all; /* uid -> time */
+    map_t banned;     /* uid -> 1 banned, 0 unbanned (slots are never removed; see prune) */
 };
 
 static uint64_t hash_key(const char *s)
@@ -102,6 +103,7 @@ void tv_session_cache_free(tv_session_cache_t *c)
     pthread_rwlock_destroy(&c->lock);
     free(c->revoked.slots);
     free(c->logout_all.slots);
+    free(c->banned.slots);
     free(c);
 }
 
@@ -122,10 +124,32 @@ int tv_session_cache_logout_all(tv_session_cache_t *c, const char *uid, int64_t 
     return rc;
 }
 
+int tv_session_cache_set_banned(tv_session_cache_t *c, const char *uid, int banned)
+{
+    pthread_rwlock_wrlock(&c->lock);
+    const slot_t *s = map_find(&c->banned, uid);
+    /* an unban of a user never banned here adds nothing */
+    int rc = !s && !banned ? TV_OK : map_put(&c->banned, uid, banned ? 1 : 0, 1);
+    pthread_rwlock_unlock(&c->lock);
+    return rc;
+}
+
+int tv_session_cache_is_banned(tv_session_cache_t *c, const char *uid)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    const slot_t *s = map_find(&c->banned, uid);
+    int banned = s && s->t;
+    pthread_rwlock_unlock(&c->lock);
+    return banned;
+}
+
 int tv_session_cache_allows(tv_session_cache_t *c, const tv_token_claims_t *cl)
 {
     pthread_rwlock_rdlock(&c->lock);
     int ok = !(cl->tid[0] && map_find(&c->revoked, cl->tid));
+    const slot_t *b = ok && cl->uid[0] ? map_find(&c->banned, cl->uid) : NULL;
+    if (b && b->t)
+        ok = 0;
     const slot_t *s = ok && cl->uid[0] ? map_find(&c->logout_all, cl->uid) : NULL;
     if (s && cl->iat < s->t) /* Nakama's rule; a sign-in right after must work */
         ok = 0;
@@ -138,22 +162,28 @@ void tv_session_cache_prune(tv_session_cache_t *c, int64_t now)
     pthread_rwlock_wrlock(&c->lock);
     if (c->revoked.cap)
         map_rebuild(&c->revoked, c->revoked.cap, now);
+    if (c->banned.cap) /* drops the slots of unbanned users */
+        map_rebuild(&c->banned, c->banned.cap, 1);
     pthread_rwlock_unlock(&c->lock);
 }
 
+typedef enum { ROWS_REVOKED, ROWS_LOGOUT_ALL, ROWS_BANNED } rows_t;
+
 static int load_rows(tv_session_cache_t *c, tv_db_conn_t *conn, const char *sql, int64_t now,
-                     int revoked)
+                     rows_t kind)
 {
     tv_db_stmt_t *st;
     int rc = tv_db_prepare(conn, sql, &st);
     if (rc)
         return rc;
-    if (revoked)
+    if (kind == ROWS_REVOKED)
         tv_db_bind_int64(st, 1, now);
     while ((rc = tv_db_step(st)) == TV_DB_ROW) {
         const char *key = tv_db_column_text(st, 0);
         int64_t t = tv_db_column_int64(st, 1);
-        rc = revoked ? tv_session_cache_revoke(c, key, t) : tv_session_cache_logout_all(c, key, t);
+        rc = kind == ROWS_REVOKED      ? tv_session_cache_revoke(c, key, t)
+             : kind == ROWS_LOGOUT_ALL ? tv_session_cache_logout_all(c, key, t)
+                                       : tv_session_cache_set_banned(c, key, 1);
         if (rc)
             break;
     }
@@ -168,9 +198,13 @@ int tv_session_cache_load(tv_session_cache_t *c, tv_db_t *db, int64_t now)
     if (rc)
         return rc;
     rc = load_rows(c, conn, "SELECT token_id, expires_at FROM session_revoked "
-                            "WHERE expires_at > $1", now, 1);
+                            "WHERE expires_at > $1", now, ROWS_REVOKED);
     if (rc == TV_OK)
-        rc = load_rows(c, conn, "SELECT user_id, logout_time FROM session_logout_all", now, 0);
+        rc = load_rows(c, conn, "SELECT user_id, logout_time FROM session_logout_all", now,
+                       ROWS_LOGOUT_ALL);
+    if (rc == TV_OK)
+        rc = load_rows(c, conn, "SELECT id, disable_time FROM users WHERE disable_time <> 0", now,
+                       ROWS_BANNED);
     tv_db_release(db, conn);
     return rc;
 }

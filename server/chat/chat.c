@@ -373,10 +373,12 @@ static void fail_op(chat_op_t *op, int db_error)
     op_free(op);
 }
 
-/* Tells the channel's members, then acks the sender, then frees op (stripe held). */
-static void finish(tv_chat_t *c, const chat_channel_t *ch, chat_op_t *op)
+/* Tells the channel's members (after its pending presence events: a join that came before
+ * the message is heard before it), then acks the sender, then frees op (stripe held). */
+static void finish(tv_chat_t *c, chat_channel_t *ch, chat_op_t *op)
 {
     tv_rt_buf_t b = {0};
+    tv_chat_presence_flush(c, ch);
     message_text(&ch->ref, op, &b);
     if (b.oom) {
         tv_rt_buf_free(&b);

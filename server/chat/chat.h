@@ -18,6 +18,10 @@
 #define TV_CHAT_CONTENT_MAX 4096    /* bytes of a message's content, a JSON object text */
 #define TV_CHAT_LIST_MAX 100        /* messages per history page */
 #define TV_CHAT_SESSION_CHANNELS 128 /* channels one socket may be in at once */
+/* Presence events are coalesced per channel: a visible join or leave waits in its channel
+ * until one flush job on the worker pool (or the channel's next message) tells them all. */
+#define TV_CHAT_PRESENCE_EVENT_MAX 256    /* presences in one channel_presence_event */
+#define TV_CHAT_PRESENCE_PENDING_MAX 1024 /* waiting in one channel; the next is told at once */
 
 struct tv_rt;
 struct tv_db;

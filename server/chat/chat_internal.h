@@ -84,8 +84,16 @@ typedef struct chat_member {
     int persistence;       /* its messages are stored */
     int hidden;
     int inflight;          /* its messages waiting in the channel's write queue */
+    int pend_join;         /* its join waits in the channel's pending presences, untold */
     size_t index;          /* its slot in members */
 } chat_member_t;
+
+/* A visible join or leave not told yet (presence.c): the presence as it was then. */
+typedef struct chat_pres {
+    int leave;             /* 1 a leave, 0 a join */
+    int persistence;
+    char session_id[37], user_id[37], username[129];
+} chat_pres_t;
 
 /* CHAT_OP_EVENT: a group event message, stored already by the group's transaction; it waits
  * in the queue only to keep the channel's order, answering nobody. */
@@ -117,7 +125,18 @@ typedef struct chat_channel {
     chat_op_t *qhead, *qtail; /* the write queue, in arrival order (chat.c) */
     size_t qlen;
     int busy;               /* a worker is draining the queue: the channel must stay */
+    /* Presence events, coalesced (presence.c): visible joins and leaves in order, at most one
+     * of each per session (a join and a leave of one session cancel), told by one flush. */
+    chat_pres_t *pend;
+    size_t npend, pend_cap, pend_leaves;
+    /* CHAT_PRES_SCHED | CHAT_PRES_WANT | events out * CHAT_PRES_OUT; not 0: the channel must
+     * stay (a flush job or an rt callback will come for it) */
+    atomic_uint pres_state;
 } chat_channel_t;
+
+#define CHAT_PRES_SCHED 1u /* a flush job is queued on the worker pool */
+#define CHAT_PRES_WANT 2u  /* entries wait for the events out: the last one written flushes */
+#define CHAT_PRES_OUT 4u   /* one presence event queued at some member, not written yet */
 
 typedef struct chat_stripe {
     pthread_mutex_t lock;
@@ -147,10 +166,15 @@ chat_stripe_t *tv_chat_channel_stripe(tv_chat_t *c, const char *channel_id);
 chat_channel_t *tv_chat_channel_get(chat_stripe_t *st, const char *channel_id);
 /* The member of ch for session sid, or NULL. */
 chat_member_t *tv_chat_member_get(chat_channel_t *ch, const char *sid);
-/* Drops ch when nobody is in it and nothing is queued (stripe held). */
+/* Drops ch when nobody is in it, nothing is queued and no presence flush is due (stripe
+ * held). */
 void tv_chat_channel_release(chat_stripe_t *st, chat_channel_t *ch);
 /* Queues text for every member of ch (stripe held): one copy shared by all. */
 void tv_chat_channel_send(tv_chat_t *c, const chat_channel_t *ch, const char *text, size_t len);
+/* Tells ch's members of its pending joins and leaves now, in events of at most
+ * TV_CHAT_PRESENCE_EVENT_MAX presences (stripe held). Every push of a message into a channel
+ * calls it first, so no member hears a message before a presence change that came before it. */
+void tv_chat_presence_flush(tv_chat_t *c, chat_channel_t *ch);
 
 /* What a join did. */
 typedef struct chat_joined {
@@ -159,14 +183,16 @@ typedef struct chat_joined {
 } chat_joined_t;
 
 /* Puts the session of who into channel ref (persistence and hidden as it asked), answers
- * later (consumed in every case) with the `channel` reply and, for a new visible member, tells
- * every member of the join, the joiner included (after its reply). Joining again changes
+ * later (consumed in every case) with the `channel` reply and, for a new visible member, has
+ * every member told of the join, the joiner included (after its reply; coalesced with other
+ * joins and leaves of the channel, see tv_chat_presence_flush). Joining again changes
  * nothing. TV_OK with *out; TV_ENOTFOUND when the session has closed (later is dropped);
  * TV_EBUSY when it is in TV_CHAT_SESSION_CHANNELS channels already, TV_ENOMEM (both answered
  * with an error). */
 int tv_chat_join(tv_chat_t *c, const tv_chat_ref_t *ref, const tv_rt_identity_t *who,
                  int persistence, int hidden, tv_rt_later_t *later, chat_joined_t *out);
-/* Takes session sid out of channel ref, telling the remaining members of a visible leave.
+/* Takes session sid out of channel ref; the remaining members are told of a visible leave
+ * (coalesced as joins are).
  * Nothing when it was not there. */
 void tv_chat_leave(tv_chat_t *c, const char *sid, const tv_chat_ref_t *ref);
 /* Takes session sid out of every channel it is in (its socket closed). */

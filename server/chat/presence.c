@@ -1,13 +1,16 @@
 /* The membership index (see chat.h): channels with their member sessions, striped by channel
  * id, and each session's channels, striped by session id, so a closing socket leaves exactly
- * those. A join answers and announces under its channel's stripe lock, so every member sees
- * one order: a joiner's `channel` reply before any event or message of the channel after it.
+ * those. A join answers under its channel's stripe lock, so every member sees one order: a
+ * joiner's `channel` reply before any event or message of the channel after it. Presence
+ * events are coalesced per channel (pres_add, tv_chat_presence_flush): a burst of joins costs
+ * each member a few events, not one per join, so it cannot overflow their 64-message queues.
  * channel_add and channel_remove are the whole of a membership change: a sync between nodes
  * would call them for other nodes' sessions (without the session side, which is local). */
 #include "chat_internal.h"
 #include "error.h"
 #include "json.h"
 #include "log.h"
+#include "workers.h"
 
 #include <stdio.h>
 
@@ -50,6 +53,7 @@ static void channel_free(chat_channel_t *ch, void (*op_free)(chat_op_t *))
     }
     tv_rt_idmap_free(&ch->by_session);
     free(ch->members);
+    free(ch->pend);
     free(ch);
 }
 
@@ -163,26 +167,44 @@ void tv_chat_channel_release(chat_stripe_t *st, chat_channel_t *ch)
 {
     if (ch->n || ch->busy || ch->qhead)
         return;
+    /* a queued flush job releases it when it runs; presence events still out (at members
+     * that have left, their sockets yet to take them) queue one when the last is taken */
+    unsigned s = atomic_load(&ch->pres_state);
+    while (s >= CHAT_PRES_OUT || (s & CHAT_PRES_SCHED)) {
+        if ((s & (CHAT_PRES_SCHED | CHAT_PRES_WANT)) ||
+            atomic_compare_exchange_weak(&ch->pres_state, &s, s | CHAT_PRES_WANT))
+            return;
+    }
     tv_rt_idmap_del(&st->map, ch->ref.id);
     tv_rt_idmap_free(&ch->by_session);
     free(ch->members);
+    free(ch->pend); /* nobody is left to tell */
     free(ch);
+}
+
+/* tv_chat_channel_send with rt's done callback (see tv_rt_send_many_done): TV_OK when done
+ * will be called, else an error (nothing queued, or nobody to tell). */
+static int channel_send_done(tv_chat_t *c, const chat_channel_t *ch, const char *text,
+                             size_t len, void (*done)(void *), void *arg)
+{
+    const char *inline_ids[INLINE_TARGETS], **ids = inline_ids;
+    if (!ch->n)
+        return TV_ENOTFOUND;
+    if (ch->n > INLINE_TARGETS && !(ids = malloc(ch->n * sizeof *ids))) {
+        tv_log_warn("chat", "out of memory: a push to channel %s was lost", ch->ref.id);
+        return TV_ENOMEM;
+    }
+    for (size_t i = 0; i < ch->n; i++)
+        ids[i] = ch->members[i]->session_id;
+    int rc = tv_rt_send_many_done(c->rt, ids, ch->n, text, len, done, arg);
+    if (ids != inline_ids)
+        free(ids);
+    return rc < 0 ? rc : TV_OK;
 }
 
 void tv_chat_channel_send(tv_chat_t *c, const chat_channel_t *ch, const char *text, size_t len)
 {
-    const char *inline_ids[INLINE_TARGETS], **ids = inline_ids;
-    if (!ch->n)
-        return;
-    if (ch->n > INLINE_TARGETS && !(ids = malloc(ch->n * sizeof *ids))) {
-        tv_log_warn("chat", "out of memory: a push to channel %s was lost", ch->ref.id);
-        return;
-    }
-    for (size_t i = 0; i < ch->n; i++)
-        ids[i] = ch->members[i]->session_id;
-    tv_rt_send_many(c->rt, ids, ch->n, text, len);
-    if (ids != inline_ids)
-        free(ids);
+    channel_send_done(c, ch, text, len, NULL, NULL);
 }
 
 /* ---- presences on the wire ---------------------------------------------------------------- */
@@ -196,35 +218,218 @@ static cJSON *member_json(const chat_member_t *m)
     return tv_rt_presence_json(&who, m->persistence, NULL);
 }
 
-/* Tells every member of ch: channel_presence_event {channel_id, joins | leaves: [m], ...}. */
-static void announce(tv_chat_t *c, const chat_channel_t *ch, const char *kind,
-                     const chat_member_t *m)
+static void pres_of(chat_pres_t *p, const chat_member_t *m, int leave)
 {
-    tv_rt_buf_t b = {0};
-    tv_rt_buf_lit(&b, "{\"channel_presence_event\":{\"channel_id\":");
-    tv_rt_buf_str(&b, ch->ref.id);
-    tv_rt_buf_lit(&b, ",\"");
-    tv_rt_buf_lit(&b, kind);
-    tv_rt_buf_lit(&b, "\":[{\"user_id\":");
-    tv_rt_buf_str(&b, m->user_id);
-    tv_rt_buf_lit(&b, ",\"session_id\":");
-    tv_rt_buf_str(&b, m->session_id);
-    tv_rt_buf_lit(&b, ",\"username\":");
-    tv_rt_buf_str(&b, m->username);
-    if (m->persistence)
-        tv_rt_buf_lit(&b, ",\"persistence\":true");
-    tv_rt_buf_lit(&b, "}]");
-    tv_chat_ref_buf(&b, &ch->ref);
-    tv_rt_buf_lit(&b, "}}");
-    if (b.oom)
-        tv_log_warn("chat", "out of memory: a presence event of %s was lost", ch->ref.id);
-    else
-        tv_chat_channel_send(c, ch, b.p, b.len);
-    tv_rt_buf_free(&b);
+    p->leave = leave;
+    p->persistence = m->persistence;
+    memcpy(p->session_id, m->session_id, sizeof p->session_id);
+    memcpy(p->user_id, m->user_id, sizeof p->user_id);
+    memcpy(p->username, m->username, sizeof p->username);
+}
+
+static cJSON *pres_json(const chat_pres_t *p)
+{
+    tv_rt_identity_t who = {0};
+    memcpy(who.user_id, p->user_id, sizeof who.user_id);
+    memcpy(who.session_id, p->session_id, sizeof who.session_id);
+    memcpy(who.username, p->username, sizeof who.username);
+    return tv_rt_presence_json(&who, p->persistence, NULL);
+}
+
+/* channel_presence_event {channel_id, joins, leaves, room_name | group_id | user_id_one +
+ * user_id_two} of ps[0..n) into b (an empty list is left out, as protojson does). */
+static void pres_text(const chat_channel_t *ch, const chat_pres_t *ps, size_t n, tv_rt_buf_t *b)
+{
+    tv_rt_buf_lit(b, "{\"channel_presence_event\":{\"channel_id\":");
+    tv_rt_buf_str(b, ch->ref.id);
+    for (int leave = 0; leave < 2; leave++) {
+        int listed = 0;
+        for (size_t i = 0; i < n; i++) {
+            const chat_pres_t *p = &ps[i];
+            if (p->leave != leave)
+                continue;
+            if (!listed++)
+                tv_rt_buf_lit(b, leave ? ",\"leaves\":[" : ",\"joins\":[");
+            else
+                tv_rt_buf_lit(b, ",");
+            tv_rt_buf_lit(b, "{\"user_id\":");
+            tv_rt_buf_str(b, p->user_id);
+            tv_rt_buf_lit(b, ",\"session_id\":");
+            tv_rt_buf_str(b, p->session_id);
+            tv_rt_buf_lit(b, ",\"username\":");
+            tv_rt_buf_str(b, p->username);
+            if (p->persistence)
+                tv_rt_buf_lit(b, ",\"persistence\":true");
+            tv_rt_buf_lit(b, "}");
+        }
+        if (listed)
+            tv_rt_buf_lit(b, "]");
+    }
+    tv_chat_ref_buf(b, &ch->ref);
+    tv_rt_buf_lit(b, "}}");
+}
+
+static void pres_run(void *arg);
+
+/* rt's callback (tv_rt_send_many_done) for a presence event of ch, once it has left every
+ * member's queue: the last event out queues the flush of what piled up meanwhile (WANT). Runs
+ * on any thread, maybe under rt's locks or ch's stripe: atomics and a submit only. */
+static void pres_done(void *arg)
+{
+    chat_channel_t *ch = arg;
+    unsigned s = atomic_load(&ch->pres_state), n;
+    int run;
+    do {
+        n = s - CHAT_PRES_OUT;
+        run = n < CHAT_PRES_OUT && (n & CHAT_PRES_WANT) && !(n & CHAT_PRES_SCHED);
+        if (run)
+            n = (n & ~CHAT_PRES_WANT) | CHAT_PRES_SCHED;
+    } while (!atomic_compare_exchange_weak(&ch->pres_state, &s, n));
+    /* from here on ch may be gone unless SCHED was set */
+    if (!run || tv_workers_submit(ch->chat->workers, pres_run, ch) == TV_OK)
+        return;
+    /* refused (the pool is full or stopping): wanted still, the channel's next join, leave or
+     * message tells them; at shutdown they are dropped with the channel */
+    s = atomic_load(&ch->pres_state);
+    while (!atomic_compare_exchange_weak(&ch->pres_state, &s,
+                                         (s & ~CHAT_PRES_SCHED) | CHAT_PRES_WANT))
+        ;
+}
+
+/* Tells ps[0..n) to every member of ch (to_sid NULL) or to session to_sid alone, in events of
+ * at most TV_CHAT_PRESENCE_EVENT_MAX presences, in order (stripe held). An event to the
+ * members counts as out until every member's socket has taken it (pres_done). */
+static void pres_send(tv_chat_t *c, chat_channel_t *ch, const chat_pres_t *ps, size_t n,
+                      const char *to_sid)
+{
+    for (size_t at = 0; at < n; at += TV_CHAT_PRESENCE_EVENT_MAX) {
+        size_t k = n - at < TV_CHAT_PRESENCE_EVENT_MAX ? n - at : TV_CHAT_PRESENCE_EVENT_MAX;
+        tv_rt_buf_t b = {0};
+        pres_text(ch, ps + at, k, &b);
+        if (b.oom) {
+            tv_log_warn("chat", "out of memory: a presence event of %s was lost", ch->ref.id);
+        } else if (to_sid) {
+            tv_rt_send(c->rt, to_sid, b.p, b.len);
+        } else {
+            atomic_fetch_add(&ch->pres_state, CHAT_PRES_OUT);
+            if (channel_send_done(c, ch, b.p, b.len, pres_done, ch) != TV_OK)
+                pres_done(ch); /* nothing queued: not out */
+        }
+        tv_rt_buf_free(&b);
+    }
+}
+
+void tv_chat_presence_flush(tv_chat_t *c, chat_channel_t *ch)
+{
+    if (!ch->npend)
+        return;
+    pres_send(c, ch, ch->pend, ch->npend, NULL);
+    for (size_t i = 0; i < ch->npend; i++) {
+        chat_member_t *m = ch->pend[i].leave ? NULL : tv_chat_member_get(ch, ch->pend[i].session_id);
+        if (m)
+            m->pend_join = 0;
+    }
+    /* the buffer goes too: an idle room keeps nothing, and a burst grows it again in a few
+     * steps */
+    free(ch->pend);
+    ch->pend = NULL;
+    ch->npend = ch->pend_cap = ch->pend_leaves = 0;
+    atomic_fetch_and(&ch->pres_state, ~CHAT_PRES_WANT); /* nothing waits now */
+}
+
+/* Sees that ch's pending entries will be told (stripe held, ch->npend > 0): a flush job is
+ * queued already, or events are out and the last one taken queues it (WANT); else the job is
+ * queued now, and when the pool refuses it (full, or stopping) they are told at once. */
+static void pres_kick(tv_chat_t *c, chat_channel_t *ch)
+{
+    unsigned s = atomic_load(&ch->pres_state);
+    for (;;) {
+        if (s & CHAT_PRES_SCHED)
+            return;
+        if (s >= CHAT_PRES_OUT) {
+            if ((s & CHAT_PRES_WANT) ||
+                atomic_compare_exchange_weak(&ch->pres_state, &s, s | CHAT_PRES_WANT))
+                return;
+            continue;
+        }
+        /* none out, and none can go out meanwhile (only under the stripe) */
+        if (atomic_compare_exchange_weak(&ch->pres_state, &s,
+                                         (s & ~CHAT_PRES_WANT) | CHAT_PRES_SCHED))
+            break;
+    }
+    if (tv_workers_submit(c->workers, pres_run, ch) == TV_OK)
+        return;
+    atomic_fetch_and(&ch->pres_state, ~CHAT_PRES_SCHED);
+    tv_chat_presence_flush(c, ch);
+}
+
+/* The pool's turn at ch's pending presences: all of them, however many piled up meanwhile;
+ * if events of an earlier flush are still out (a message's push told some since), it waits
+ * for them instead. */
+static void pres_run(void *arg)
+{
+    chat_channel_t *ch = arg;
+    tv_chat_t *c = ch->chat;
+    chat_stripe_t *st = stripe_of(c->channels, ch->ref.id);
+    pthread_mutex_lock(&st->lock);
+    atomic_fetch_and(&ch->pres_state, ~CHAT_PRES_SCHED);
+    if (ch->npend) {
+        if (atomic_load(&ch->pres_state) < CHAT_PRES_OUT)
+            tv_chat_presence_flush(c, ch);
+        else
+            pres_kick(c, ch);
+    }
+    tv_chat_channel_release(st, ch);
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* Where the pending leave (leave 1) or join of session sid is in ch->pend, or -1. */
+static long pres_find(const chat_channel_t *ch, const char *sid, int leave)
+{
+    if (leave && !ch->pend_leaves)
+        return -1;
+    for (size_t i = ch->npend; i-- > 0;)
+        if (ch->pend[i].leave == leave && strcmp(ch->pend[i].session_id, sid) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* Takes entry i out of ch->pend, keeping the others' order. */
+static void pres_cancel(chat_channel_t *ch, long i)
+{
+    ch->pend_leaves -= (size_t)ch->pend[i].leave;
+    memmove(&ch->pend[i], &ch->pend[i + 1], (ch->npend - (size_t)i - 1) * sizeof *ch->pend);
+    ch->npend--;
+}
+
+/* Queues p for ch's members (stripe held), to be told by pres_kick's flush with whatever
+ * else piles up until then; a full channel (TV_CHAT_PRESENCE_PENDING_MAX) tells what waits
+ * first, and with no memory p is told at once. 1 when p is pending, 0 when told. */
+static int pres_add(tv_chat_t *c, chat_channel_t *ch, const chat_pres_t *p)
+{
+    if (ch->npend >= TV_CHAT_PRESENCE_PENDING_MAX)
+        tv_chat_presence_flush(c, ch);
+    if (ch->npend == ch->pend_cap) {
+        size_t cap = ch->pend_cap ? ch->pend_cap * 2 : 8;
+        chat_pres_t *grown = realloc(ch->pend, cap * sizeof *grown);
+        if (!grown) {
+            tv_chat_presence_flush(c, ch);
+            pres_send(c, ch, p, 1, NULL);
+            return 0;
+        }
+        ch->pend = grown;
+        ch->pend_cap = cap;
+    }
+    ch->pend[ch->npend++] = *p;
+    ch->pend_leaves += (size_t)p->leave;
+    pres_kick(c, ch);
+    return ch->npend > 0;
 }
 
 /* The `channel` reply: the visible members (not self when it just joined, as Nakama), self,
- * and what the channel is. NULL on no memory. */
+ * and what the channel is. The members are those the others have been told of: a pending join
+ * is not listed yet and a pending leave still is, for the joiner hears the pending events too.
+ * NULL on no memory. */
 static cJSON *channel_body(const chat_channel_t *ch, const chat_member_t *self, int is_new)
 {
     cJSON *body = cJSON_CreateObject(), *list = cJSON_CreateArray(), *me = member_json(self);
@@ -232,13 +437,23 @@ static cJSON *channel_body(const chat_channel_t *ch, const chat_member_t *self, 
         goto fail;
     for (size_t i = 0; i < ch->n; i++) {
         const chat_member_t *m = ch->members[i];
-        if (m->hidden || (is_new && m == self))
+        if (m->hidden || m->pend_join || (is_new && m == self))
             continue;
         cJSON *p = member_json(m);
         if (!p)
             goto fail;
         cJSON_AddItemToArray(list, p);
     }
+    for (size_t i = 0; ch->pend_leaves && i < ch->npend; i++) {
+        const chat_pres_t *p = &ch->pend[i];
+        if (!p->leave || strcmp(p->session_id, self->session_id) == 0)
+            continue;
+        cJSON *o = pres_json(p);
+        if (!o)
+            goto fail;
+        cJSON_AddItemToArray(list, o);
+    }
+
     cJSON_AddStringToObject(body, "id", ch->ref.id);
     tv_json_add_list(body, "presences", list);
     cJSON_AddItemToObject(body, "self", me);
@@ -289,17 +504,22 @@ static void channel_unlink(chat_channel_t *ch, chat_member_t *m)
     free(m);
 }
 
-/* Takes session sid out of ch and tells the others of a visible leave; ch goes when it is
- * empty and idle. */
+/* Takes session sid out of ch and has the others told of a visible leave; ch goes when it is
+ * empty and idle. A leave whose join is still untold cancels it: the others hear nothing. */
 static void channel_remove(tv_chat_t *c, chat_stripe_t *st, chat_channel_t *ch, const char *sid)
 {
     chat_member_t *m = tv_chat_member_get(ch, sid);
     if (!m)
         return;
-    chat_member_t gone = *m;
+    chat_pres_t gone;
+    long i;
+    int hidden = m->hidden, untold = m->pend_join;
+    pres_of(&gone, m, 1);
     channel_unlink(ch, m);
-    if (!gone.hidden)
-        announce(c, ch, "leaves", &gone);
+    if (untold && (i = pres_find(ch, sid, 0)) >= 0)
+        pres_cancel(ch, i);
+    else if (!hidden)
+        pres_add(c, ch, &gone);
     tv_chat_channel_release(st, ch);
 }
 
@@ -314,7 +534,9 @@ static int others_visible(const chat_channel_t *ch, const char *uid)
 
 /* ---- joins and leaves --------------------------------------------------------------------- */
 
-/* The channel part of a join, under the channel's stripe: answers later and announces. */
+/* The channel part of a join, under the channel's stripe: answers later and has the join
+ * told. A new visible join of a session whose leave is still untold, with the same presence,
+ * cancels the leave: the others never hear either, and the joiner alone hears its own join. */
 static int join_channel(tv_chat_t *c, const tv_chat_ref_t *ref, const tv_rt_identity_t *who,
                         int persistence, int hidden, tv_rt_later_t *later, chat_joined_t *out)
 {
@@ -326,6 +548,16 @@ static int join_channel(tv_chat_t *c, const tv_chat_ref_t *ref, const tv_rt_iden
         return TV_ENOMEM;
     }
     chat_member_t *m = tv_chat_member_get(ch, who->session_id);
+    long untold_leave = m ? -1 : pres_find(ch, who->session_id, 1);
+    int rejoin = 0; /* cancels its untold leave */
+    if (untold_leave >= 0) {
+        const chat_pres_t *l = &ch->pend[untold_leave];
+        rejoin = !hidden && l->persistence == persistence &&
+                 strcmp(l->user_id, who->user_id) == 0 && strcmp(l->username, who->username) == 0;
+        /* else the others hear the leave now, before the joiner is a member to hear it too */
+        if (!rejoin)
+            tv_chat_presence_flush(c, ch);
+    }
     out->is_new = !m;
     if (!m && !(m = channel_add(ch, who, persistence, hidden))) {
         tv_chat_channel_release(st, ch);
@@ -342,8 +574,16 @@ static int join_channel(tv_chat_t *c, const tv_chat_ref_t *ref, const tv_rt_iden
         return TV_ENOMEM;
     }
     tv_rt_later_reply(later, "channel", body);
-    if (out->is_new && !hidden)
-        announce(c, ch, "joins", m);
+    if (out->is_new && !hidden) {
+        chat_pres_t p;
+        pres_of(&p, m, 0);
+        if (rejoin) {
+            pres_cancel(ch, pres_find(ch, who->session_id, 1));
+            pres_send(c, ch, &p, 1, who->session_id);
+        } else {
+            m->pend_join = pres_add(c, ch, &p);
+        }
+    }
     pthread_mutex_unlock(&st->lock);
     return TV_OK;
 }

@@ -17,6 +17,9 @@ struct tv_lb;
 struct tv_mm;
 struct tv_shop;
 struct tv_chat;
+struct tv_rt;
+struct tv_http_route;
+struct tv_amatch;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -34,6 +37,9 @@ typedef struct tv_app {
     struct tv_mm *matchmaker;        /* matchmaker tickets and the matcher thread */
     struct tv_shop *shop;            /* the shop catalog and its cache */
     struct tv_chat *chat;            /* chat channels (groups take leavers out of theirs) */
+    struct tv_rt *rt;                /* WebSocket sessions (a ban or a deletion closes them) */
+    const struct tv_http_route *api_routes; /* the API port's route table (the API explorer) */
+    struct tv_amatch *amatch;        /* authoritative matches (the console lists and stops) */
 } tv_app_t;
 
 #endif

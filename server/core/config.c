@@ -69,6 +69,11 @@ static const opt_t opts[] = {
      "rating window half-width per interval waited (default 100)"},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
+_Static_assert(NOPTS <= TV_CONFIG_MAX_OPTS, "tv_config_t.sources holds every flag");
+
+/* Flags whose values are secrets: the console never shows them. */
+static const char *const secret_flags[] = {"server-key", "http-key", "session-secret",
+                                           "refresh-secret", "console-password"};
 
 static int set_str(char **slot, const char *v)
 {
@@ -131,6 +136,7 @@ static int apply_env(tv_config_t *cfg, char **envp, char *err, size_t errlen)
             int rc = apply(cfg, &opts[i], *e + nl + 1, err, errlen);
             if (rc)
                 return rc;
+            cfg->sources[i] = TV_CONFIG_ENV;
         }
     }
     return TV_OK;
@@ -204,7 +210,10 @@ static int parse_flag(tv_config_t *cfg, int argc, char **argv, int *i, char *err
         }
         v = argv[++*i];
     }
-    return apply(cfg, o, v, err, errlen);
+    int rc = apply(cfg, o, v, err, errlen);
+    if (rc == TV_OK)
+        cfg->sources[o - opts] = TV_CONFIG_FLAG;
+    return rc;
 }
 
 static int check(tv_config_t *cfg, char *err, size_t errlen)
@@ -262,6 +271,85 @@ void tv_config_free(tv_config_t *cfg)
             free(*slot);
             *slot = NULL;
         }
+}
+
+const char *tv_config_source_name(tv_config_source_t s)
+{
+    return s == TV_CONFIG_ENV ? "env" : s == TV_CONFIG_FLAG ? "flag" : "default";
+}
+
+void tv_config_each(const tv_config_t *cfg, void (*fn)(void *ud, const tv_config_item_t *it),
+                    void *ud)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        const void *slot = (const char *)cfg + opts[i].offset;
+        char num[24];
+        tv_config_item_t it = {opts[i].flag, NULL, (tv_config_source_t)cfg->sources[i], 0};
+        if (opts[i].kind == OPT_STR) {
+            it.value = *(char *const *)slot;
+        } else {
+            long long v = opts[i].kind == OPT_INT ? *(const int *)slot
+                                                  : (long long)*(const int64_t *)slot;
+            snprintf(num, sizeof num, "%lld", v);
+            it.value = num;
+        }
+        for (size_t k = 0; k < sizeof secret_flags / sizeof secret_flags[0]; k++)
+            it.secret |= strcmp(secret_flags[k], opts[i].flag) == 0;
+        fn(ud, &it);
+    }
+}
+
+/* Appends n bytes of s to out[*len] (size bytes), always NUL-terminated. */
+static void put(char *out, size_t size, size_t *len, const char *s, size_t n)
+{
+    if (*len + 1 >= size)
+        return;
+    if (n > size - 1 - *len)
+        n = size - 1 - *len;
+    memcpy(out + *len, s, n);
+    *len += n;
+    out[*len] = 0;
+}
+
+char *tv_config_mask_url(const char *url, const char *mask, char *out, size_t size)
+{
+    size_t len = 0, ml = strlen(mask);
+    if (!size)
+        return out;
+    out[0] = 0;
+    const char *p = url, *scheme = strstr(url, "://");
+    if (scheme) {
+        /* user-info ends at the last '@' of the whole text: a password may hold '/', '?' or
+         * '@' unencoded, and masking too much is better than showing a secret */
+        const char *auth = scheme + 3, *at = strrchr(auth, '@');
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon) {
+            put(out, size, &len, url, (size_t)(colon + 1 - url));
+            put(out, size, &len, mask, ml);
+            p = at;
+        }
+    }
+    /* query parameters named password (libpq takes them in a URL too) */
+    const char *query = strchr(p, '?');
+    if (!query) {
+        put(out, size, &len, p, strlen(p));
+        return out;
+    }
+    put(out, size, &len, p, (size_t)(query + 1 - p));
+    for (const char *q = query + 1; *q;) {
+        size_t n = strcspn(q, "&");
+        const char *eq = memchr(q, '=', n);
+        if (eq && (size_t)(eq - q) == 8 && strncmp(q, "password", 8) == 0) {
+            put(out, size, &len, q, 9);
+            put(out, size, &len, mask, ml);
+        } else {
+            put(out, size, &len, q, n);
+        }
+        q += n;
+        if (*q == '&')
+            put(out, size, &len, q++, 1);
+    }
+    return out;
 }
 
 const char *tv_config_usage(void)

@@ -8,6 +8,10 @@
 typedef enum { TV_CMD_SERVE, TV_CMD_HELP, TV_CMD_VERSION, TV_CMD_MIGRATE_UP,
                TV_CMD_MIGRATE_STATUS } tv_command_t;
 
+/* Where a flag's value came from. */
+typedef enum { TV_CONFIG_DEFAULT, TV_CONFIG_ENV, TV_CONFIG_FLAG } tv_config_source_t;
+#define TV_CONFIG_MAX_OPTS 64
+
 typedef struct tv_config {
     tv_command_t command;
     char *address;          /* interface to bind, "0.0.0.0" by default */
@@ -37,6 +41,7 @@ typedef struct tv_config {
     int mm_max_tickets;     /* tickets per session */
     char *mm_rating_property; /* numeric property read as the rating ("rating") */
     int mm_rating_step;     /* rating window half-width per interval waited */
+    unsigned char sources[TV_CONFIG_MAX_OPTS]; /* tv_config_source_t of each flag, by index */
 } tv_config_t;
 
 /* Fills cfg from defaults, envp (TAVERN_* variables, may be NULL) and argv. On a bad flag or
@@ -44,6 +49,26 @@ typedef struct tv_config {
 int tv_config_parse(tv_config_t *cfg, int argc, char **argv, char **envp,
                     char *err, size_t errlen);
 void tv_config_free(tv_config_t *cfg);
+/* One flag as the console shows it: name without "--", the value as text (NULL when unset),
+ * where it came from, and whether it is a secret (never shown). */
+typedef struct tv_config_item {
+    const char *flag;
+    const char *value;
+    tv_config_source_t source;
+    int secret;
+} tv_config_item_t;
+/* Calls fn for every flag in --help order. The value is borrowed for the call (numbers are
+ * formatted into a buffer of the caller's stack). A secret's value is passed as it is: the
+ * caller masks it. */
+void tv_config_each(const tv_config_t *cfg, void (*fn)(void *ud, const tv_config_item_t *it),
+                    void *ud);
+/* Copies url into out (size bytes, NUL-terminated, cut if it must) with the password of its
+ * user-info ("scheme://user:PASSWORD@host") and any password=... query parameter replaced by
+ * mask. Returns out. */
+char *tv_config_mask_url(const char *url, const char *mask, char *out, size_t size);
+/* "default", "env" or "flag". */
+const char *tv_config_source_name(tv_config_source_t s);
+
 /* The --help text. */
 const char *tv_config_usage(void);
 

@@ -10,6 +10,7 @@
 #include "authoritative.h"
 #include "chat.h"
 #include "console.h"
+#include "console_accounts.h"
 #include "economy.h"
 #include "shop_api.h"
 #include "economy_rpc.h"
@@ -23,9 +24,11 @@
 #include "leaderboard_api.h"
 #include "log.h"
 #include "match.h"
+#include "match_console.h"
 #include "matchmaker.h"
 #include "mm_console.h"
 #include "modules.h"
+#include "mod_console.h"
 #include "notification.h"
 #include "password.h"
 #include "rt.h"
@@ -33,6 +36,7 @@
 #include "status.h"
 #include "storage.h"
 #include "storage_api.h"
+#include "storage_console.h"
 #include "token.h"
 #include "util.h"
 #include "workers.h"
@@ -198,6 +202,10 @@ static const tv_http_route_t console_routes[] = {
     {"GET", "/v2/console/matchmaker/tickets", TV_HTTP_AUTH_CONSOLE, tv_mm_console_tickets},
     {"POST", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_create},
     {"DELETE", "/v2/console/leaderboard/{id}", TV_HTTP_AUTH_CONSOLE, tv_lb_console_delete},
+    {"GET", "/v2/console/leaderboard/{id}", TV_HTTP_AUTH_CONSOLE, tv_lb_console_get},
+    {"GET", "/v2/console/leaderboard/{id}/records", TV_HTTP_AUTH_CONSOLE, tv_lb_console_records},
+    {"DELETE", "/v2/console/leaderboard/{id}/owner/{owner_id}", TV_HTTP_AUTH_CONSOLE,
+     tv_lb_console_delete_record},
     {"POST", "/v2/console/tournament", TV_HTTP_AUTH_CONSOLE, tv_tourn_console_create},
     {"GET", "/v2/console/shop", TV_HTTP_AUTH_CONSOLE, tv_shop_console_list},
     {"PUT", "/v2/console/shop/{id}", TV_HTTP_AUTH_CONSOLE, tv_shop_console_put},
@@ -211,6 +219,33 @@ static const tv_http_route_t console_routes[] = {
      tv_econ_console_revoke},
     {"POST", "/v2/console/receipt/{receipt_id}/refund", TV_HTTP_AUTH_CONSOLE,
      tv_econ_console_refund},
+    {"GET", "/v2/console/account", TV_HTTP_AUTH_CONSOLE, tv_console_account_list},
+    {"GET", "/v2/console/account/{user_id}", TV_HTTP_AUTH_CONSOLE, tv_console_account_get},
+    {"PUT", "/v2/console/account/{user_id}", TV_HTTP_AUTH_CONSOLE, tv_console_account_update},
+    {"DELETE", "/v2/console/account/{user_id}", TV_HTTP_AUTH_CONSOLE, tv_console_account_delete},
+    {"POST", "/v2/console/account/{user_id}/ban", TV_HTTP_AUTH_CONSOLE, tv_console_account_ban},
+    {"POST", "/v2/console/account/{user_id}/unban", TV_HTTP_AUTH_CONSOLE,
+     tv_console_account_unban},
+    {"GET", "/v2/console/account/{user_id}/export", TV_HTTP_AUTH_CONSOLE,
+     tv_console_account_export},
+    {"POST", "/v2/console/explorer/token", TV_HTTP_AUTH_CONSOLE, tv_console_explorer_token},
+    {"GET", "/v2/console/explorer/endpoints", TV_HTTP_AUTH_CONSOLE,
+     tv_console_explorer_endpoints},
+    {"GET", "/v2/console/config", TV_HTTP_AUTH_CONSOLE, tv_console_config},
+    {"GET", "/v2/console/module", TV_HTTP_AUTH_CONSOLE, tv_mod_console_list},
+    {"POST", "/v2/console/module/reload", TV_HTTP_AUTH_CONSOLE, tv_mod_console_reload},
+    {"GET", "/v2/console/match", TV_HTTP_AUTH_CONSOLE, tv_match_console_list},
+    {"GET", "/v2/console/match/{match_id}", TV_HTTP_AUTH_CONSOLE, tv_match_console_get},
+    {"POST", "/v2/console/match/{match_id}/stop", TV_HTTP_AUTH_CONSOLE, tv_match_console_stop},
+    {"GET", "/v2/console/storage/collections", TV_HTTP_AUTH_CONSOLE,
+     tv_storage_console_collections},
+    {"GET", "/v2/console/storage", TV_HTTP_AUTH_CONSOLE, tv_storage_console_list},
+    {"GET", "/v2/console/storage/{collection}/{key}/{user_id}", TV_HTTP_AUTH_CONSOLE,
+     tv_storage_console_get},
+    {"PUT", "/v2/console/storage/{collection}/{key}/{user_id}", TV_HTTP_AUTH_CONSOLE,
+     tv_storage_console_put},
+    {"DELETE", "/v2/console/storage/{collection}/{key}/{user_id}", TV_HTTP_AUTH_CONSOLE,
+     tv_storage_console_delete},
     {NULL, NULL, 0, NULL},
 };
 
@@ -347,11 +382,7 @@ static void route_socket(void *ud, int fd, int is_ws, const struct sockaddr *sa,
 static void load_modules(server_t *s)
 {
     char dir[4096];
-    const tv_config_t *cfg = s->app.cfg;
-    if (cfg->module_path)
-        snprintf(dir, sizeof dir, "%s", cfg->module_path);
-    else
-        snprintf(dir, sizeof dir, "%s/modules", cfg->data_dir);
+    tv_mod_dir(s->app.cfg, dir, sizeof dir);
     tv_mod_load_dir(s->app.modules, dir);
 }
 
@@ -437,6 +468,7 @@ static int add_builtin_rpcs(server_t *s)
 static int start(server_t *s, const tv_config_t *cfg)
 {
     s->app.cfg = cfg;
+    s->app.api_routes = api_routes;
     int rc = load_keys(cfg, &s->app);
     if (!rc)
         rc = tv_server_open_db(cfg, &s->db);
@@ -480,9 +512,13 @@ static int start(server_t *s, const tv_config_t *cfg)
     if (!rc)
         rc = tv_rt_start(&ro, &s->rt);
     if (!rc)
+        s->app.rt = s->rt; /* a ban or a console deletion closes the user's sockets */
+    if (!rc)
         rc = tv_match_new(s->rt, &s->app.matches); /* registers its messages: before any socket */
     if (!rc) /* tick threads: one per core, at most 8 */
         rc = tv_amatch_new(s->rt, s->app.matches, s->app.modules, sched_threads(), &s->amatch);
+    if (!rc)
+        s->app.amatch = s->amatch; /* the console lists and stops them */
     if (!rc && (rc = start_matchmaker(s, cfg)) == TV_OK)
         tv_mm_host_install(s->app.matchmaker); /* modules may add tickets from now on */
     if (!rc)
@@ -526,7 +562,6 @@ static void stop(server_t *s)
         tv_workers_stop(s->workers);
     tv_http_stop(s->console);
     tv_http_stop(s->api);
-    tv_workers_free(s->workers);        /* only now: the daemons above could still submit */
     log_match_stats(s);
     tv_amatch_shutdown(s->amatch, 0);       /* no RPC can create a match now: terminate, stop */
     tv_mm_stop(s->app.matchmaker);          /* its thread calls module hooks and pushes */
@@ -535,8 +570,12 @@ static void stop(server_t *s)
     tv_lb_free(s->app.leaderboards);      /* its reset thread calls module code */
     s->app.leaderboards = NULL;
     tv_notify_set_rt(s->app.notify, NULL);  /* module code has stopped: nothing pushes now */
+    s->app.rt = NULL;                       /* the HTTP daemons have stopped: nobody reads it */
     if (s->rt)
         tv_rt_stop(s->rt);
+    /* only now: the daemons above and the sockets' handlers (chat's presence flushes and
+     * writes, a closing socket's leaves) could still submit, and are answered TV_EUNAVAIL */
+    tv_workers_free(s->workers);
     tv_match_free(s->app.matches);          /* after rt: its close listener runs until then */
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
     tv_status_free(s->status);              /* after rt and the workers: both reach it */

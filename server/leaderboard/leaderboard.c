@@ -623,3 +623,39 @@ cJSON *tv_lb_list_boards(tv_lb_t *lb, int64_t now)
     tv_lb_snapshot_free(all, n);
     return o;
 }
+
+cJSON *tv_lb_board_json(tv_lb_t *lb, const char *id, int64_t now, int *tournament)
+{
+    lb_board_t *b = tv_lb_board_acquire(lb, id ? id : "");
+    if (!b)
+        return NULL;
+    cJSON *o = board_console_json(b, now);
+    if (tournament)
+        *tournament = b->tournament;
+    tv_lb_board_release(b);
+    return o;
+}
+
+int tv_lb_record_total(tv_lb_t *lb, const char *id, int64_t *count)
+{
+    *count = 0;
+    tv_db_conn_t *c;
+    int rc = tv_db_acquire(lb->db, &c);
+    if (rc)
+        return rc;
+    tv_db_stmt_t *st = NULL;
+    rc = tv_db_prepare(c, "SELECT COUNT(*) FROM leaderboard_record WHERE leaderboard_id = $1",
+                       &st);
+    if (!rc)
+        rc = tv_db_bind_text(st, 1, id);
+    if (!rc)
+        rc = tv_db_step(st);
+    if (rc == TV_DB_ROW) {
+        *count = tv_db_column_int64(st, 0);
+        rc = TV_OK;
+    }
+    if (st)
+        tv_db_reset(st);
+    tv_db_release(lb->db, c);
+    return rc == TV_DB_DONE ? TV_OK : rc;
+}

@@ -74,6 +74,12 @@ int tv_lb_create(tv_lb_t *lb, const tv_lb_def_t *def, tv_lb_err_t *err);
 int tv_lb_delete(tv_lb_t *lb, const char *id);
 /* {leaderboards:[...]} of every board (the console's list), sorted by id. Owned by caller. */
 cJSON *tv_lb_list_boards(tv_lb_t *lb, int64_t now);
+/* One board as the console lists it (owned by the caller), or NULL when there is no such
+ * board; *tournament (when not NULL) says whether it is a tournament. */
+cJSON *tv_lb_board_json(tv_lb_t *lb, const char *id, int64_t now, int *tournament);
+/* Records of board id in every period (the console's figure): TV_OK with *count,
+ * or a database error. */
+int tv_lb_record_total(tv_lb_t *lb, const char *id, int64_t *count);
 
 /* One write. Strings borrowed. */
 typedef struct tv_lb_write {
@@ -88,6 +94,7 @@ typedef struct tv_lb_write {
 enum {
     TV_LB_CLIENT = 1,        /* a client call: authoritative boards refuse writes/deletes */
     TV_LB_TOURNAMENT = 2,    /* the tournament API: the id must name a tournament */
+    TV_LB_MUST_EXIST = 4,    /* delete: no record is TV_ENOTFOUND (the console's 404) */
 };
 
 /* Writes a record with the operator applied atomically in the database; *record (owned by the

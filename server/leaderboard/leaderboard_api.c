@@ -403,3 +403,79 @@ void tv_lb_console_delete(tv_http_req_t *req, void *app)
     else
         tv_http_reply_json(req, NULL);
 }
+
+/* GET /v2/console/leaderboard/{id}: the definition as listed, plus every period's records. */
+void tv_lb_console_get(tv_http_req_t *req, void *app)
+{
+    const char *id = tv_http_param(req, 0);
+    cJSON *o = tv_lb_board_json(lb_of(app), id, tv_now_s(), NULL);
+    if (!o) {
+        tv_http_error(req, TV_ENOTFOUND, "Leaderboard not found.");
+        return;
+    }
+    int64_t total = 0;
+    int rc = tv_lb_record_total(lb_of(app), id, &total);
+    if (rc) {
+        cJSON_Delete(o);
+        tv_http_db_error(req, rc);
+        return;
+    }
+    tv_json_add_int(o, "record_count", total);
+    tv_http_reply_json(req, o);
+}
+
+/* The flags that make the record calls take board id, whichever kind it is; -1 after
+ * answering 404. */
+static int board_flags(tv_http_req_t *req, void *app, const char *id)
+{
+    int tournament = 0;
+    cJSON *o = tv_lb_board_json(lb_of(app), id, tv_now_s(), &tournament);
+    if (!o) {
+        tv_http_error(req, TV_ENOTFOUND, "Leaderboard not found.");
+        return -1;
+    }
+    cJSON_Delete(o);
+    return tournament ? TV_LB_TOURNAMENT : 0;
+}
+
+/* GET /v2/console/leaderboard/{id}/records ?limit&cursor: the current period's top, ranked as
+ * players see it (no owner_ids: the console asks for pages). */
+void tv_lb_console_records(tv_http_req_t *req, void *app)
+{
+    const char *id = tv_http_param(req, 0);
+    int limit;
+    if (tv_http_query_limit(req, 100, TV_LB_LIST_MAX, &limit))
+        return;
+    int flags = board_flags(req, app, id);
+    if (flags < 0)
+        return;
+    tv_lb_query_t q = {NULL, 0, limit, tv_http_query(req, "cursor", NULL), 0};
+    cJSON *out;
+    tv_lb_err_t err = {0};
+    if (tv_lb_list_records(lb_of(app), id, &q, flags, tv_now_s(), &out, &err))
+        reply_err(req, &err);
+    else
+        tv_http_reply_json(req, out);
+}
+
+/* DELETE /v2/console/leaderboard/{id}/owner/{owner_id}: removes the owner's record of the
+ * current period, authoritative boards and tournaments included; the rank cache follows. */
+void tv_lb_console_delete_record(tv_http_req_t *req, void *app)
+{
+    const char *id = tv_http_param(req, 0), *owner = tv_http_param(req, 1);
+    if (!owner || !tv_uuid_valid(owner)) {
+        tv_http_error(req, TV_EINVAL, "Invalid owner ID: must be a UUID.");
+        return;
+    }
+    char lower[TV_UUID_LEN + 1];
+    snprintf(lower, sizeof lower, "%s", owner);
+    tv_uuid_lower(lower);
+    int flags = board_flags(req, app, id);
+    if (flags < 0)
+        return;
+    tv_lb_err_t err = {0};
+    if (tv_lb_delete_record(lb_of(app), id, lower, flags | TV_LB_MUST_EXIST, tv_now_s(), &err))
+        reply_err(req, &err);
+    else
+        tv_http_reply_json(req, NULL);
+}

@@ -32,6 +32,13 @@ void tv_lb_console_create(tv_http_req_t *req, void *app);
 void tv_lb_console_list(tv_http_req_t *req, void *app);
 void tv_lb_console_delete(tv_http_req_t *req, void *app);
 void tv_tourn_console_create(tv_http_req_t *req, void *app);
+/* Console: GET /v2/console/leaderboard/{id} (definition, size, record_count),
+ * GET /v2/console/leaderboard/{id}/records ?limit(1-1000, default 100)&cursor (ranked as
+ * players see them), DELETE /v2/console/leaderboard/{id}/owner/{owner_id} (404 when there is
+ * no record). Tournaments go through the same routes. */
+void tv_lb_console_get(tv_http_req_t *req, void *app);
+void tv_lb_console_records(tv_http_req_t *req, void *app);
+void tv_lb_console_delete_record(tv_http_req_t *req, void *app);
 
 /* A board definition from the console's JSON body (also the module host's def_json). d's
  * strings borrow from b, except metadata: *meta (malloc'd, free it even on failure). TV_OK, or

@@ -300,15 +300,19 @@ int tv_lb_delete_record(tv_lb_t *lb, const char *id, const char *owner, int flag
     tv_i64_str(e, expiry);
     const char *args[] = {b->id, owner, e};
     tv_db_conn_t *c;
+    int64_t changed = 0;
     rc = tv_db_acquire(lb->db, &c);
     if (rc == TV_OK) {
         rc = tv_db_execp(c, "DELETE FROM leaderboard_record WHERE leaderboard_id = $1 AND "
-                            "owner_id = $2 AND expiry_time = CAST($3 AS BIGINT)", 3, args, NULL);
+                            "owner_id = $2 AND expiry_time = CAST($3 AS BIGINT)", 3, args,
+                         &changed);
         tv_db_release(lb->db, c);
     }
     if (rc == TV_DB_DONE)
         tv_lb_cache_remove_board(b, expiry, owner);
     tv_lb_board_release(b);
+    if (rc == TV_DB_DONE && !changed && (flags & TV_LB_MUST_EXIST))
+        return fail(err, TV_ENOTFOUND, "Leaderboard record not found.");
     return rc == TV_DB_DONE ? TV_OK : db_fail(err, rc);
 }
 

@@ -10,6 +10,7 @@
 #include "rt.h"
 #include "rt/idmap.h"
 #include "error.h"
+#include "json.h"
 #include "log.h"
 #include "util.h"
 
@@ -88,6 +89,8 @@ struct amatch {
     int64_t created_ms;
     int reconnect_grace;                 /* seconds a dropped presence is held (0 = none) */
     struct tv_mod_dispatcher disp;
+    /* tick figures for the console: written by the tick thread, read by anyone */
+    atomic_llong ticks, tick_last_us, tick_max_us, tick_sum_us, overruns;
 
     pthread_mutex_t mu;                  /* guards what socket threads and listing read: */
     char *label;                         /*   written by the tick thread under mu */
@@ -100,6 +103,7 @@ struct amatch {
     asig_t *sigs, *sigs_tail;            /*   queued signals */
     int nsigs;
     int terminate, grace;                /*   shutdown asked */
+    int stopped;                         /*   ... by the console (tv_amatch_stop) */
     int ended;                           /*   the match ended: refuse everything */
 };
 
@@ -649,6 +653,28 @@ static void forget_unless_member(amatch_t *m, const char *session_id)
         tv_joined_remove(m->a->joined, session_id, m->id);
 }
 
+/* A stopped match's last word: every connected member hears all members leave (itself
+ * included) in one match_presence_event, so clients learn the match is over. */
+static void goodbye(amatch_t *m)
+{
+    cJSON *ev = cJSON_CreateObject(), *arr = NULL;
+    int ok = ev && cJSON_AddStringToObject(ev, "match_id", m->id) &&
+             (arr = cJSON_AddArrayToObject(ev, "leaves"));
+    for (size_t i = 0; ok && i < m->npres; i++) {
+        cJSON *pj = pres_json(m->pres[i]);
+        ok = pj != NULL;
+        if (pj)
+            cJSON_AddItemToArray(arr, pj);
+    }
+    char *text = ok ? tv_rt_envelope_text(NULL, "match_presence_event", ev) : NULL;
+    if (!ok)
+        cJSON_Delete(ev);
+    if (text) {
+        send_all(m, text, strlen(text));
+        cJSON_free(text);
+    }
+}
+
 static int tick_run(amatch_t *m, int64_t sched_tick)
 {
     msg_t *msgs[TV_AMATCH_INPUT_QUEUE];
@@ -668,7 +694,7 @@ static int tick_run(amatch_t *m, int64_t sched_tick)
     size_t n = m->nmsgs;
     memcpy(msgs, m->msgs, n * sizeof *msgs);
     m->nmsgs = 0;
-    int terminate = m->terminate, grace = m->grace;
+    int terminate = m->terminate, grace = m->grace, stopped = m->stopped;
     pthread_mutex_unlock(&m->mu);
 
     int dead = 0;
@@ -704,7 +730,9 @@ static int tick_run(amatch_t *m, int64_t sched_tick)
         }
         for (size_t i = 0; i < n; i++)
             free(msgs[i]);
-        return end_match(m, "server shutdown");
+        if (stopped)
+            goodbye(m);
+        return end_match(m, stopped ? "stopped from the console" : "server shutdown");
     }
     if (!dead) {
         const tv_mod_match_message_t *pub[TV_AMATCH_INPUT_QUEUE];
@@ -721,11 +749,30 @@ static int tick_run(amatch_t *m, int64_t sched_tick)
     return dead ? end_match(m, "the handler returned no state") : TV_SCHED_CONTINUE;
 }
 
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int tick(void *ud, int64_t sched_tick)
 {
-    amatch_t *prev = tls_match;
-    tls_match = ud;
-    int rc = tick_run(ud, sched_tick);
+    amatch_t *m = ud, *prev = tls_match;
+    tls_match = m;
+    int64_t t0 = mono_us();
+    int rate = m->tick_rate;
+    int rc = tick_run(m, sched_tick);
+    if (rc == TV_SCHED_CONTINUE) { /* a match that ended is freed by done: not touched */
+        int64_t us = mono_us() - t0;
+        atomic_fetch_add(&m->ticks, 1);
+        atomic_store(&m->tick_last_us, us);
+        atomic_fetch_add(&m->tick_sum_us, us);
+        if (us > atomic_load(&m->tick_max_us))
+            atomic_store(&m->tick_max_us, us); /* only this match's tick writes it */
+        if (rate > 0 && us > 1000000 / rate)
+            atomic_fetch_add(&m->overruns, 1);
+    }
     tls_match = prev;
     return rc;
 }
@@ -1323,4 +1370,131 @@ void tv_amatch_stats(tv_amatch_t *a, tv_amatch_stats_t *out)
     if (a->sched)
         tv_sched_stats(a->sched, &out->sched);
     pthread_rwlock_unlock(&a->lock);
+}
+
+/* ---- the console --------------------------------------------------------------------------- */
+
+/* A match as the console shows it (mu held): id, handler, label, size, tick rate, presences,
+ * create time; with figures, its tick counts and durations too. NULL on no memory. */
+static cJSON *console_json(amatch_t *m, int figures)
+{
+    cJSON *o = cJSON_CreateObject(), *ps = cJSON_CreateArray();
+    int ok = o && ps && cJSON_AddStringToObject(o, "match_id", m->id) &&
+             cJSON_AddTrueToObject(o, "authoritative") &&
+             cJSON_AddStringToObject(o, "handler_name", m->handler_name);
+    for (size_t i = 0; ok && i < m->npres; i++) {
+        cJSON *pj = pres_json(m->pres[i]);
+        ok = pj != NULL;
+        if (pj)
+            cJSON_AddItemToArray(ps, pj);
+    }
+    if (!ok) {
+        cJSON_Delete(ps);
+        cJSON_Delete(o);
+        return NULL;
+    }
+    tv_json_add_str(o, "label", m->label);
+    tv_json_add_int(o, "size", (int64_t)m->npres);
+    tv_json_add_int(o, "tick_rate", m->tick_rate);
+    tv_json_add_list(o, "presences", ps);
+    tv_json_add_time(o, "create_time", m->created_ms / 1000);
+    if (!figures)
+        return o;
+    int64_t ticks = atomic_load(&m->ticks);
+    tv_json_add_str(o, "module", tv_mod_match_module_name(m->ref));
+    tv_json_add_int(o, "ticks", ticks);
+    tv_json_add_int(o, "tick_last_us", atomic_load(&m->tick_last_us));
+    tv_json_add_int(o, "tick_max_us", atomic_load(&m->tick_max_us));
+    tv_json_add_int(o, "tick_avg_us", ticks ? atomic_load(&m->tick_sum_us) / ticks : 0);
+    tv_json_add_int(o, "overruns", atomic_load(&m->overruns));
+    if (m->stopped)
+        tv_json_add_bool(o, "stopping", 1);
+    return o;
+}
+
+static int by_created(const void *x, const void *y)
+{
+    const hit_t *a = x, *b = y;
+    return a->created < b->created ? -1 : a->created > b->created;
+}
+
+int tv_amatch_console_list(tv_amatch_t *a, int limit, cJSON *out)
+{
+    hit_t *hits = NULL;
+    size_t nh = 0, cap = 0;
+    int rc = TV_OK;
+    if (!a)
+        return 0;
+    pthread_rwlock_rdlock(&a->lock);
+    size_t pos = 0;
+    amatch_t *m;
+    while (rc == TV_OK && (m = tv_rt_idmap_next(&a->map, &pos))) {
+        pthread_mutex_lock(&m->mu);
+        cJSON *o = m->ended ? NULL : console_json(m, 0);
+        int64_t created = m->created_ms;
+        int skip = m->ended;
+        pthread_mutex_unlock(&m->mu);
+        if (skip)
+            continue;
+        if (!o)
+            rc = TV_ENOMEM;
+        if (rc == TV_OK && nh == cap) {
+            cap = cap ? 2 * cap : 16;
+            hit_t *nhits = realloc(hits, cap * sizeof *nhits);
+            if (!nhits)
+                rc = TV_ENOMEM;
+            else
+                hits = nhits;
+        }
+        if (rc != TV_OK)
+            cJSON_Delete(o);
+        else
+            hits[nh++] = (hit_t){o, 0, created};
+    }
+    pthread_rwlock_unlock(&a->lock);
+    if (nh)
+        qsort(hits, nh, sizeof *hits, by_created);
+    int added = 0;
+    for (size_t i = 0; i < nh; i++) {
+        if (rc == TV_OK && cJSON_GetArraySize(out) < limit) {
+            cJSON_AddItemToArray(out, hits[i].obj);
+            added++;
+        } else {
+            cJSON_Delete(hits[i].obj);
+        }
+    }
+    free(hits);
+    return rc == TV_OK ? added : rc;
+}
+
+int tv_amatch_console_get(tv_amatch_t *a, const char *match_id, cJSON **out)
+{
+    *out = NULL;
+    amatch_t *m = a ? find_locked(a, match_id) : NULL;
+    if (!m)
+        return TV_ENOTFOUND;
+    *out = console_json(m, 1);
+    pthread_mutex_unlock(&m->mu);
+    return *out ? TV_OK : TV_ENOMEM;
+}
+
+int tv_amatch_stop(tv_amatch_t *a, const char *match_id, int wait_ms)
+{
+    amatch_t *m = a ? find_locked(a, match_id) : NULL;
+    if (!m)
+        return TV_ENOTFOUND;
+    m->terminate = 1; /* grace stays 0 (or a shutdown's): the match ends after terminate */
+    m->stopped = 1;
+    pthread_mutex_unlock(&m->mu);
+    /* Its next tick (at most one period away) runs terminate and ends it. Poll: the worker
+     * waits, the tick thread never does. */
+    int64_t end = tv_mono_ms() + wait_ms;
+    while ((m = find_locked(a, match_id)) != NULL) {
+        pthread_mutex_unlock(&m->mu);
+        if (tv_mono_ms() >= end)
+            return TV_EBUSY;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return TV_OK;
 }

@@ -5,6 +5,7 @@
 #ifndef TV_MATCH_AUTHORITATIVE_H
 #define TV_MATCH_AUTHORITATIVE_H
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 
 #include <tavern/module.h>
@@ -63,6 +64,24 @@ int tv_amatch_create(tv_amatch_t *a, const char *name, const char *params, char 
  * 3 bad arguments; 14 no room; 13 out of memory. Any thread but a tick thread. */
 int tv_amatch_signal(tv_amatch_t *a, const char *match_id, const char *data, size_t len,
                      char **result, size_t *result_len);
+
+/* ---- the console ------------------------------------------------------------------------ */
+
+/* Appends the running matches, oldest first, as the console lists them ({match_id,
+ * authoritative, handler_name, label, size, tick_rate, presences: [{user_id, session_id,
+ * username}], create_time}) until out holds limit items. Returns how many were added, or
+ * TV_ENOMEM. Takes each match's lock briefly; never waits for a tick. */
+int tv_amatch_console_list(tv_amatch_t *a, int limit, cJSON *out);
+/* One match with its tick figures (module, ticks, tick_last_us, tick_max_us, tick_avg_us,
+ * overruns since it started): TV_OK with *out (owned by the caller), TV_ENOTFOUND, TV_ENOMEM. */
+int tv_amatch_console_get(tv_amatch_t *a, const char *match_id, cJSON **out);
+/* Stops a match: at its next tick, after the inputs and signals already queued, its terminate
+ * callback runs with grace_seconds 0, then every connected member gets one
+ * match_presence_event whose leaves are all the members, and the match ends (its presences
+ * drop without leave callbacks, as at shutdown). Waits up to wait_ms for that (any thread but
+ * a tick thread). TV_OK ended; TV_EBUSY asked, not ended yet (it will at its next tick);
+ * TV_ENOTFOUND no such running match. */
+int tv_amatch_stop(tv_amatch_t *a, const char *match_id, int wait_ms);
 
 typedef struct tv_amatch_stats {
     int64_t matches;       /* authoritative matches running */

@@ -48,6 +48,19 @@ int tv_match_list_authoritative(tv_match_t *m, const tv_match_filter_t *f, cJSON
  * (through the hook, when one is set), then relayed ones. Answers 400 for a bad query. */
 void tv_match_list_http(tv_http_req_t *req, tv_match_t *m);
 
+/* ---- the console ----------------------------------------------------------------------- */
+
+/* Appends relayed matches as the console shows them, {match_id, size, presences: [{user_id,
+ * session_id, username}], create_time}, until out holds limit items. Returns how many were
+ * added, or TV_ENOMEM. Holds one stripe at a time, briefly. */
+int tv_match_console_relayed(tv_match_t *m, int limit, cJSON *out);
+/* The relayed match uuid (lower-case, without the "."): TV_OK with *out (owned by the
+ * caller), TV_ENOTFOUND, TV_ENOMEM. */
+int tv_match_console_relayed_get(tv_match_t *m, const char *uuid, cJSON **out);
+/* Ends the relayed match uuid: every member gets one match_presence_event whose leaves are all
+ * the members (itself included), and the match is gone. TV_OK or TV_ENOTFOUND. */
+int tv_match_console_relayed_stop(tv_match_t *m, const char *uuid);
+
 /* ---- plug-ins: authoritative matches and match tokens --------------------------------- */
 
 /* What the authoritative match room provides; every member may be NULL. Set once, before the

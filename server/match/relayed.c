@@ -30,6 +30,7 @@ typedef struct presence {
 
 typedef struct relayed {
     char id[37];          /* lower-case UUID: the map key */
+    int64_t created_ms;   /* unix ms, for the console */
     presence_t *members;  /* in join order */
     size_t n, cap;
 } relayed_t;
@@ -120,6 +121,7 @@ static relayed_t *relayed_make(tv_match_t *m, stripe_t *st, const char *uuid)
     if (!r)
         return NULL;
     memcpy(r->id, uuid, sizeof r->id);
+    r->created_ms = tv_now_ms();
     if (tv_rt_idmap_put(&st->map, r->id, r) != TV_OK) {
         free(r);
         return NULL;
@@ -803,4 +805,104 @@ int tv_match_list_relayed(tv_match_t *m, const tv_match_filter_t *f, cJSON *out)
         pthread_mutex_unlock(&st->lock);
     }
     return added;
+}
+
+/* ---- the console ------------------------------------------------------------------------- */
+
+/* {match_id, size, presences, create_time} of r (stripe held). NULL on no memory. */
+static cJSON *console_json(const relayed_t *r)
+{
+    char id[38];
+    snprintf(id, sizeof id, "%s.", r->id);
+    cJSON *o = cJSON_CreateObject(), *ps = cJSON_CreateArray();
+    int ok = o && ps && cJSON_AddStringToObject(o, "match_id", id);
+    for (size_t i = 0; ok && i < r->n; i++) {
+        cJSON *p = presence_json(&r->members[i]);
+        ok = p != NULL;
+        if (p)
+            cJSON_AddItemToArray(ps, p);
+    }
+    if (!ok) {
+        cJSON_Delete(ps);
+        cJSON_Delete(o);
+        return NULL;
+    }
+    tv_json_add_int(o, "size", (int64_t)r->n);
+    tv_json_add_list(o, "presences", ps);
+    tv_json_add_time(o, "create_time", r->created_ms / 1000);
+    return o;
+}
+
+int tv_match_console_relayed(tv_match_t *m, int limit, cJSON *out)
+{
+    int added = 0;
+    for (int i = 0; i < STRIPES && cJSON_GetArraySize(out) < limit; i++) {
+        stripe_t *st = &m->matches[i];
+        size_t pos = 0;
+        relayed_t *r;
+        pthread_mutex_lock(&st->lock);
+        while (cJSON_GetArraySize(out) < limit && (r = tv_rt_idmap_next(&st->map, &pos))) {
+            cJSON *o = console_json(r);
+            if (!o) {
+                pthread_mutex_unlock(&st->lock);
+                return TV_ENOMEM;
+            }
+            cJSON_AddItemToArray(out, o);
+            added++;
+        }
+        pthread_mutex_unlock(&st->lock);
+    }
+    return added;
+}
+
+int tv_match_console_relayed_get(tv_match_t *m, const char *uuid, cJSON **out)
+{
+    stripe_t *st = stripe_of(m->matches, uuid);
+    *out = NULL;
+    pthread_mutex_lock(&st->lock);
+    relayed_t *r = tv_rt_idmap_get(&st->map, uuid);
+    if (r)
+        *out = console_json(r);
+    pthread_mutex_unlock(&st->lock);
+    return !r ? TV_ENOTFOUND : *out ? TV_OK : TV_ENOMEM;
+}
+
+int tv_match_console_relayed_stop(tv_match_t *m, const char *uuid)
+{
+    stripe_t *st = stripe_of(m->matches, uuid);
+    const char *inline_ids[INLINE_TARGETS], **ids = inline_ids;
+    tv_rt_buf_t b = {0};
+
+    pthread_mutex_lock(&st->lock);
+    relayed_t *r = tv_rt_idmap_get(&st->map, uuid);
+    if (!r) {
+        pthread_mutex_unlock(&st->lock);
+        return TV_ENOTFOUND;
+    }
+    /* Everyone hears every member leave, themselves included: the match is over for them. */
+    tv_rt_buf_lit(&b, "{\"match_presence_event\":{\"match_id\":\"");
+    tv_rt_buf_lit(&b, r->id);
+    tv_rt_buf_lit(&b, ".\",\"leaves\":[");
+    for (size_t i = 0; i < r->n; i++) {
+        if (i)
+            tv_rt_buf_lit(&b, ",");
+        buf_presence(&b, r->members[i].user_id, r->members[i].session_id,
+                     r->members[i].username);
+    }
+    tv_rt_buf_lit(&b, "]}}");
+    if (r->n > INLINE_TARGETS && !(ids = malloc(r->n * sizeof *ids)))
+        ids = NULL; /* no memory to tell them: the match still ends */
+    for (size_t i = 0; ids && i < r->n; i++)
+        ids[i] = r->members[i].session_id;
+    if (ids && r->n && !b.oom)
+        tv_rt_send_many(m->rt, ids, r->n, b.p, b.len);
+    for (size_t i = 0; i < r->n; i++)
+        tv_joined_remove(m->joined, r->members[i].session_id, r->id);
+    tv_log_info("match", "relayed match %s. stopped from the console (%zu members)", r->id, r->n);
+    relayed_drop(m, st, r);
+    pthread_mutex_unlock(&st->lock);
+    tv_rt_buf_free(&b);
+    if (ids != inline_ids)
+        free(ids);
+    return TV_OK;
 }

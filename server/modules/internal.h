@@ -23,6 +23,7 @@ typedef enum { KIND_RPC, KIND_BEFORE, KIND_AFTER, KIND_MATCH, KIND_LB_RESET, KIN
 typedef struct tv_mod_match {
     mod_kind_t kind;
     char *key;                       /* lower-cased id / API name / match name */
+    char *name;                      /* the name as the module registered it (the console) */
     tv_module_t *mod;                /* who registered it */
     union {
         tv_mod_rpc_fn rpc;
@@ -43,6 +44,7 @@ struct tv_module {
     int fd;                          /* the private copy dl was loaded from (see loader.c) */
     char *file;                      /* the .so's name in the module dir, for logs */
     char *name, *version;            /* copied from tavern_module_info */
+    unsigned abi_major, abi_minor;   /* the ABI the module was built against */
     /* the registration window: open only while init runs on the loader thread (atomic: a
      * thread the module started may call register_* concurrently, and must be refused) */
     atomic_int open;
@@ -61,6 +63,9 @@ struct tv_mod_gen {
     size_t nmods, capmods;
     mod_entry_t **tab[KIND_COUNT];   /* sorted by key once sealed; borrowed from mods */
     size_t ntab[KIND_COUNT], captab[KIND_COUNT];
+    char *dir;                       /* the folder it was loaded from (NULL when unknown) */
+    struct mod_refused { char *file, *why; } *refused; /* the files this load refused */
+    size_t nrefused, caprefused;
 };
 
 /* A built-in RPC (tv_mod_builtin_add): set at start-up, read without a lock afterwards. */
@@ -83,6 +88,8 @@ int tv_mod_module_register(tv_module_t *m, mod_kind_t kind, const char *name, tv
 tv_mod_gen_t *tv_mod_gen_new(uint64_t id);
 /* Adds an initialised module (takes a reference) and its registrations. TV_ENOMEM. */
 int tv_mod_gen_add(tv_mod_gen_t *g, tv_module_t *m);
+/* Notes a file the load refused and why (copied; a failure to note is ignored). */
+void tv_mod_gen_refuse(tv_mod_gen_t *g, const char *file, const char *why);
 /* Sorts the tables: after this the generation is read-only and may be published. */
 void tv_mod_gen_seal(tv_mod_gen_t *g);
 /* The registration of kind with key (lower-cased already), or NULL. */

@@ -151,6 +151,8 @@ static int resolve(tv_module_t *m, const tv_mod_gen_t *build, init_fn *init, cha
         snprintf(why, whylen, "no tavern_module_init symbol");
         return TV_EINVAL;
     }
+    m->abi_major = info->abi_major;
+    m->abi_minor = info->abi_minor;
     m->name = strdup(info->name);
     m->version = strdup(info->version ? info->version : "");
     if (!m->name || !m->version) {
@@ -206,8 +208,10 @@ static int load_one(tv_mod_gen_t *build, const char *dir, const char *file)
         rc = run_init(m, build, init, why, sizeof why);
     if (!rc && (rc = tv_mod_gen_add(build, m)) != TV_OK)
         snprintf(why, sizeof why, "out of memory");
-    if (rc)
+    if (rc) {
         tv_log_error("modules", "module %s refused: %s", path, why);
+        tv_mod_gen_refuse(build, file, why);
+    }
     else
         log_loaded(m);
     tv_mod_module_unref(m); /* the generation holds its own reference */
@@ -233,6 +237,7 @@ int tv_mod_load_dir(tv_mod_registry_t *r, const char *dir)
         rc = TV_ENOMEM;
         goto out;
     }
+    g->dir = strdup(dir); /* for the console; NULL (no memory) only hides it there */
     int refused = 0;
     for (int i = 0; i < n; i++)
         refused += load_one(g, dir, list[i]->d_name) != TV_OK;

@@ -28,6 +28,10 @@ void tv_mod_registry_free(tv_mod_registry_t *r);
  * generation is then kept). Calls modules' init on this thread; one load at a time. */
 int tv_mod_load_dir(tv_mod_registry_t *r, const char *dir);
 
+/* The module folder of a configuration: --module-path, else <data-dir>/modules. */
+struct tv_config;
+void tv_mod_dir(const struct tv_config *cfg, char *out, size_t size);
+
 /* The current generation, with a reference (NULL when r is NULL). Cheap: readers never wait
  * for a load in progress. */
 tv_mod_gen_t *tv_mod_acquire(tv_mod_registry_t *r);
@@ -93,6 +97,12 @@ int tv_mod_builtin_add(tv_mod_registry_t *r, const char *id, const char *hook_ap
 
 /* 1 when id (any case) is a module's RPC in the current generation or a built-in one. */
 int tv_mod_rpc_exists(tv_mod_registry_t *r, const char *id);
+
+/* Calls fn once per RPC id callable now: the current generation's (sorted, with the module's
+ * name) and then the built-in ones no module replaces (module NULL). Strings are borrowed for
+ * the call only. Returns how many. */
+typedef void (*tv_mod_rpc_list_fn)(void *ud, const char *id, const char *module);
+int tv_mod_rpc_list(tv_mod_registry_t *r, tv_mod_rpc_list_fn fn, void *ud);
 
 /* POST and GET /v2/rpc/{id} (route auth TV_HTTP_AUTH_RPC); app is a tv_app_t. */
 void tv_mod_rpc_http(tv_http_req_t *req, void *app);

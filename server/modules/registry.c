@@ -82,6 +82,7 @@ void tv_mod_module_unref(tv_module_t *m)
         close(m->fd);
     for (size_t i = 0; i < m->nentries; i++) {
         free(m->entries[i]->key);
+        free(m->entries[i]->name);
         free(m->entries[i]);
     }
     free(m->entries);
@@ -155,10 +156,12 @@ int tv_mod_module_register(tv_module_t *m, mod_kind_t kind, const char *name, tv
                                                                     join_attempt)))
         return TV_GRPC_INVALID_ARGUMENT;
     mod_entry_t *e = calloc(1, sizeof *e);
-    if (!e || !(e->key = tv_mod_lower(name)) ||
+    if (!e || !(e->key = tv_mod_lower(name)) || !(e->name = strdup(name)) ||
         grow(&m->entries, &m->cap, m->nentries, sizeof *m->entries)) {
-        if (e)
+        if (e) {
             free(e->key);
+            free(e->name);
+        }
         free(e);
         return TV_GRPC_RESOURCE_EXHAUSTED;
     }
@@ -181,6 +184,7 @@ int tv_mod_module_register(tv_module_t *m, mod_kind_t kind, const char *name, tv
         rc = TV_GRPC_INVALID_ARGUMENT;
     if (rc != TV_GRPC_OK) {
         free(e->key);
+        free(e->name);
         free(e);
         return rc;
     }
@@ -207,7 +211,28 @@ static void gen_free(tv_mod_gen_t *g)
     free(g->mods);
     for (int k = 0; k < KIND_COUNT; k++)
         free(g->tab[k]);
+    for (size_t i = 0; i < g->nrefused; i++) {
+        free(g->refused[i].file);
+        free(g->refused[i].why);
+    }
+    free(g->refused);
+    free(g->dir);
     free(g);
+}
+
+void tv_mod_gen_refuse(tv_mod_gen_t *g, const char *file, const char *why)
+{
+    if (grow(&g->refused, &g->caprefused, g->nrefused, sizeof *g->refused))
+        return;
+    char *f = strdup(file), *w = strdup(why);
+    if (!f || !w) {
+        free(f);
+        free(w);
+        return;
+    }
+    g->refused[g->nrefused].file = f;
+    g->refused[g->nrefused].why = w;
+    g->nrefused++;
 }
 
 int tv_mod_gen_add(tv_mod_gen_t *g, tv_module_t *m)
@@ -371,6 +396,21 @@ int tv_mod_builtin_add(tv_mod_registry_t *r, const char *id, const char *hook_ap
     b->ud = ud;
     r->nbuiltins++;
     return TV_OK;
+}
+
+int tv_mod_rpc_list(tv_mod_registry_t *r, tv_mod_rpc_list_fn fn, void *ud)
+{
+    int n = 0;
+    tv_mod_gen_t *g = tv_mod_acquire(r);
+    for (size_t i = 0; g && i < g->ntab[KIND_RPC]; i++, n++)
+        fn(ud, g->tab[KIND_RPC][i]->key, g->tab[KIND_RPC][i]->mod->name);
+    for (size_t i = 0; r && i < r->nbuiltins; i++)
+        if (!g || !tv_mod_gen_find(g, KIND_RPC, r->builtins[i].key)) {
+            fn(ud, r->builtins[i].key, NULL);
+            n++;
+        }
+    tv_mod_release(g);
+    return n;
 }
 
 void tv_mod_builtin_warn_shadowed(const tv_mod_registry_t *r, const tv_mod_gen_t *g)

@@ -27,9 +27,11 @@
 #define RT_MAX_LISTENERS 16
 
 /* One outgoing text, shared by every session it was pushed to (tv_rt_send_many): immutable
- * once made, freed with its last reference. */
+ * once made, freed with its last reference (telling done first, see tv_rt_send_many_done). */
 typedef struct rt_msg {
     atomic_int refs;
+    void (*done)(void *arg);
+    void *done_arg;
     size_t len;
     char text[];
 } rt_msg_t;
@@ -243,6 +245,8 @@ static rt_msg_t *msg_new(const char *text, size_t len)
     if (!m)
         return NULL;
     atomic_init(&m->refs, 1);
+    m->done = NULL;
+    m->done_arg = NULL;
     m->len = len;
     memcpy(m->text, text, len);
     return m;
@@ -250,8 +254,11 @@ static rt_msg_t *msg_new(const char *text, size_t len)
 
 static void msg_unref(rt_msg_t *m)
 {
-    if (m && atomic_fetch_sub(&m->refs, 1) == 1)
+    if (m && atomic_fetch_sub(&m->refs, 1) == 1) {
+        if (m->done)
+            m->done(m->done_arg);
         free(m);
+    }
 }
 
 /* Appends m to s's queue, taking a reference. Caller holds the shard lock. TV_EBUSY when the
@@ -539,11 +546,21 @@ int tv_rt_send(tv_rt_t *rt, const char *session_id, const char *json, size_t len
 int tv_rt_send_many(tv_rt_t *rt, const char *const *session_ids, size_t n, const char *json,
                     size_t len)
 {
+    return tv_rt_send_many_done(rt, session_ids, n, json, len, NULL, NULL);
+}
+
+int tv_rt_send_many_done(tv_rt_t *rt, const char *const *session_ids, size_t n,
+                         const char *json, size_t len, void (*done)(void *arg), void *arg)
+{
     uint64_t wake = 0;
     int rc = push_begin(rt), reached = 0;
     if (rc != TV_OK)
         return rc;
     rt_msg_t *m = msg_new(json, len);
+    if (m) {
+        m->done = done;
+        m->done_arg = arg;
+    }
     for (size_t i = 0; m && i < n; i++)
         if (push_to(rt, session_ids[i], m, &wake) == TV_OK)
             reached++;

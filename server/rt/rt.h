@@ -117,6 +117,14 @@ int tv_rt_send(tv_rt_t *rt, const char *session_id, const char *json, size_t len
  * or TV_ENOMEM / TV_EUNAVAIL. */
 int tv_rt_send_many(tv_rt_t *rt, const char *const *session_ids, size_t n, const char *json,
                     size_t len);
+/* As tv_rt_send_many, and done(arg) is called once the text has left every queue it was put
+ * in (written to its socket, or dropped with its session): how a sender paces itself to what
+ * the sockets take. It runs once, on whichever thread lets go of the text last, possibly
+ * inside this call and under rt's own locks: done may only touch atomics and submit work
+ * (tv_workers_submit), never take a lock the caller may hold while sending. Not called when
+ * this returns TV_ENOMEM or TV_EUNAVAIL (nothing was queued). */
+int tv_rt_send_many_done(tv_rt_t *rt, const char *const *session_ids, size_t n,
+                         const char *json, size_t len, void (*done)(void *arg), void *arg);
 /* Queues the text for every session of a user. Returns how many were reached, or an error as
  * tv_rt_send_many. */
 int tv_rt_send_user(tv_rt_t *rt, const char *user_id, const char *json, size_t len);

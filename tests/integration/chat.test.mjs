@@ -3,8 +3,10 @@
 // neither listed nor announced), channel_message_send with its ack and the push to every
 // member, updates and removes of one's own stored messages only, the direct-message rules
 // (not oneself, an existing user, no block either way, the "wants to chat" notification),
-// limits and bad input, sockets that close leaving their channels, and the stored history of
-// GET /v2/channel/{channel_id} paged both ways with its cursors.
+// limits and bad input, sockets that close leaving their channels, the stored history of
+// GET /v2/channel/{channel_id} paged both ways with its cursors, and presence events coalesced
+// in bursts (nobody disconnected, each join heard once, a join before the joiner's message, a
+// join and a leave of one socket within one burst cancelled).
 // Run by meson on SQLite and PostgreSQL; see tests/lib/server.mjs for the environment.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,6 +48,25 @@ class Peer {
     assert.ok(m[kind], `expected ${kind}, got ${JSON.stringify(m)}`);
     assert.equal(m.cid, undefined, 'pushes carry no cid');
     return m[kind];
+  }
+
+  /** Sends the requests in one go (no waiting in between); resolves to their replies. */
+  async askAll(...msgs) {
+    const cids = msgs.map((msg) => {
+      const cid = String(++cidSeq);
+      this.inbox.send({ cid, ...msg });
+      return cid;
+    });
+    const replies = new Map();
+    while (replies.size < cids.length) {
+      const m = await this.inbox.next();
+      if (cids.includes(m.cid)) replies.set(m.cid, m);
+      else {
+        assert.equal(m.cid, undefined, `a reply to another request: ${JSON.stringify(m)}`);
+        this.backlog.push(m);
+      }
+    }
+    return cids.map((cid) => replies.get(cid));
   }
 
   async error(msg, message) {
@@ -440,4 +461,175 @@ test('history: pages both ways with next and previous cursors, a cacheable curso
   assert.deepEqual(ok(await history(u, '2...nobody-here-yet')), {});
   assert.equal((await srv.get(`/v2/channel/${encodeURIComponent(id)}`)).status, 401);
   a.close();
+});
+
+/** Opens n sockets of fresh users, a few at a time. */
+async function connectMany(n) {
+  const peers = [];
+  while (peers.length < n)
+    peers.push(...await Promise.all(Array.from({ length: Math.min(25, n - peers.length) }, () => connect())));
+  return peers;
+}
+
+/** What p hears up to the next channel_message: the presence events (in order) and it. */
+async function eventsUntilMessage(p) {
+  const events = [];
+  for (;;) {
+    const m = p.backlog.length ? p.backlog.shift() : await p.inbox.next();
+    if (m.channel_message) return { events, message: m.channel_message };
+    assert.ok(m.channel_presence_event, `expected a presence event or a message, got ${JSON.stringify(m)}`);
+    events.push(m.channel_presence_event);
+  }
+}
+
+const sids = (list) => (list ?? []).map((p) => p.session_id);
+
+test('a burst of joins is coalesced: nobody is disconnected, everyone hears each join once', async () => {
+  // Every member's outgoing queue holds 64 messages (as Nakama's); one event per join, each to
+  // every member, overflowed it and disconnected most of a room that joined at once.
+  const name = roomName();
+  const id = `2...${name}`;
+  const listener = await connect();
+  await joinRoom(listener, name);
+  assert.deepEqual((await listener.push('channel_presence_event')).joins, [presenceOf(listener)]);
+  const peers = await connectMany(150);
+  const replies = await Promise.all(peers.map((p) => join(p, name))); // all sent in one go
+  for (const [i, r] of replies.entries()) {
+    assert.ok(r.channel, JSON.stringify(r));
+    peers[i].self = r.channel.self.session_id;
+  }
+  const everyone = [listener.self, ...peers.map((p) => p.self)].sort();
+
+  // the listener hears each joiner exactly once, and some events carry several joins
+  const heard = [];
+  let most = 0;
+  while (heard.length < peers.length) {
+    const ev = await listener.push('channel_presence_event');
+    assert.equal(ev.leaves, undefined);
+    assert.equal(ev.channel_id, id);
+    assert.equal(ev.room_name, name);
+    assert.ok(ev.joins.length <= 256, 'at most 256 presences an event');
+    heard.push(...sids(ev.joins));
+    most = Math.max(most, ev.joins.length);
+  }
+  assert.deepEqual(heard.sort(), peers.map((p) => p.self).sort(), 'each joiner once');
+  assert.ok(most > 1, `the joins were coalesced (the largest event held ${most})`);
+
+  // a message reaches everyone after every presence event; each joiner's reply and events
+  // together name every member exactly once (itself by its own join)
+  assert.ok((await send(listener, id, { text: 'all here?' })).channel_message_ack);
+  assert.equal((await eventsUntilMessage(listener)).events.length, 0);
+  for (const [i, p] of peers.entries()) {
+    const { events, message } = await eventsUntilMessage(p);
+    assert.equal(message.content, '{"text":"all here?"}');
+    const seen = [...sids(replies[i].channel.presences), ...events.flatMap((e) => sids(e.joins))];
+    assert.deepEqual(events.flatMap((e) => sids(e.leaves)), []);
+    assert.deepEqual(seen.sort(), everyone, `the view of joiner ${i}`);
+    assert.equal(p.inbox.closed, null, 'no socket was disconnected');
+  }
+  assert.equal(listener.inbox.closed, null);
+  for (const p of [listener, ...peers]) p.close();
+});
+
+test('a join is heard before the joiner\'s first message, stored or not, within a burst', async () => {
+  const name = roomName();
+  const id = `2...${name}`;
+  const listener = await connect();
+  await joinRoom(listener, name);
+  await listener.push('channel_presence_event');
+  // each joins and sends at once, all together: a message must not overtake a pending join
+  const peers = await connectMany(60);
+  const answers = await Promise.all(peers.map((p, i) => p.askAll(
+    { channel_join: { target: name, type: 1, persistence: i % 2 === 0 } },
+    { channel_message_send: { channel_id: id, content: JSON.stringify({ i }) } })));
+  for (const [i, p] of peers.entries()) {
+    p.self = answers[i][0].channel.self.session_id;
+    assert.ok(answers[i][1].channel_message_ack, JSON.stringify(answers[i][1]));
+  }
+  const byUser = new Map(peers.map((p) => [p.u.uid, p]));
+  const joined = new Set();
+  for (let messages = 0; messages < peers.length;) {
+    const m = listener.backlog.length ? listener.backlog.shift() : await listener.inbox.next();
+    if (m.channel_presence_event) {
+      for (const s of sids(m.channel_presence_event.joins)) joined.add(s);
+      continue;
+    }
+    assert.ok(m.channel_message, JSON.stringify(m));
+    const from = byUser.get(m.channel_message.sender_id);
+    assert.ok(joined.has(from.self), `the message of ${from.self} came before its join`);
+    messages++;
+  }
+  // each joiner: its reply, then its own join, then its own message
+  for (const [i, p] of peers.entries()) {
+    let own = false;
+    for (;;) {
+      const m = p.backlog.length ? p.backlog.shift() : await p.inbox.next();
+      if (m.channel_presence_event) own ||= sids(m.channel_presence_event.joins).includes(p.self);
+      else if (m.channel_message?.sender_id === p.u.uid) {
+        assert.equal(m.channel_message.content, JSON.stringify({ i }));
+        break;
+      }
+    }
+    assert.ok(own, `joiner ${i} heard its own join before its message`);
+  }
+  for (const p of [listener, ...peers]) p.close();
+});
+
+test('a join and a leave of one socket within one burst leave no stale presence', async () => {
+  const name = roomName();
+  const id = `2...${name}`;
+  const listener = await connect();
+  await joinRoom(listener, name);
+  await listener.push('channel_presence_event');
+  const stayers = await connectMany(20);
+  for (const p of stayers) await joinRoom(p, name, { persistence: false });
+  const rejoiners = stayers.slice(0, 10); // leave and join again in one go
+  const flickers = await connectMany(20); // join and leave in one go
+  // drain what the set-up told: 20 joins
+  for (let n = 0; n < 20;) n += (await listener.push('channel_presence_event')).joins.length;
+
+  const leaveMsg = { channel_leave: { channel_id: id } };
+  const joinMsg = (extra = {}) => ({ channel_join: { target: name, type: 1, ...extra } });
+  const burst = [
+    ...flickers.map((p) => p.askAll(joinMsg(), leaveMsg)),
+    ...rejoiners.map((p) => p.askAll(leaveMsg, joinMsg({ persistence: false }))),
+  ];
+  const answers = await Promise.all(burst);
+  for (const [i, p] of flickers.entries()) p.self = answers[i][0].channel.self.session_id;
+
+  // the listener's view, built from the events up to a message, is the room as it is
+  assert.ok((await send(listener, id, { text: 'who is here?' })).channel_message_ack);
+  const { events } = await eventsUntilMessage(listener);
+  const view = new Set([listener.self, ...stayers.map((p) => p.self)]);
+  const flicker = new Set(flickers.map((p) => p.self));
+  const told = new Map(); // session -> what the listener heard of it, in order
+  for (const e of events) {
+    // within one event a session is either joined or left, never both
+    const j = sids(e.joins), l = sids(e.leaves);
+    assert.equal(new Set([...j, ...l]).size, j.length + l.length, JSON.stringify(e));
+    for (const s of l) { view.delete(s); told.set(s, [...(told.get(s) ?? []), 'leave']); }
+    for (const s of j) { view.add(s); told.set(s, [...(told.get(s) ?? []), 'join']); }
+  }
+  assert.deepEqual([...view].sort(), [listener.self, ...stayers.map((p) => p.self)].sort());
+  let cancelled = 0;
+  for (const s of [...flicker, ...rejoiners.map((p) => p.self)]) {
+    const t = told.get(s) ?? [];
+    const pair = flicker.has(s) ? ['join', 'leave'] : ['leave', 'join'];
+    assert.ok(t.length === 0 || JSON.stringify(t) === JSON.stringify(pair), `${s}: ${t}`);
+    cancelled += t.length === 0;
+  }
+  // the pairs came in one read of each socket: the flush job cannot run between nearly all
+  assert.ok(cancelled > 0, 'a join and a leave within one pending window cancel');
+
+  // a rejoiner hears its own join after its reply (alone when its leave was cancelled)
+  for (const p of rejoiners) {
+    const own = [];
+    for (;;) {
+      const m = p.backlog.length ? p.backlog.shift() : await p.inbox.next();
+      if (m.channel_message) break;
+      own.push(...sids(m.channel_presence_event.joins));
+    }
+    assert.ok(own.includes(p.self), 'the rejoiner hears its own join');
+  }
+  for (const p of [listener, ...stayers, ...flickers]) p.close();
 });

@@ -1377,6 +1377,140 @@ describe('economy admin (console)', () => {
   });
 });
 
+describe('console accounts, API explorer and configuration', () => {
+  test('search, view, edit, ban, unban, export, delete answer in the documented shapes', async () => {
+    const c = await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } });
+    const ct = bearer(c.token);
+    const u = await signUp();
+    const other = await signUp();
+    const acc = `/v2/console/account/${u.uid}`;
+    const none = '/v2/console/account/00000000-0000-4000-8000-00000000abcd';
+    const page = await expect('consoleListAccounts', 200, { query: 'limit=1', auth: ct });
+    assert.ok(page.cursor && page.accounts.length === 1);
+    await expect('consoleListAccounts', 200, { query: `limit=1&cursor=${page.cursor}`, auth: ct });
+    assert.deepEqual((await expect('consoleListAccounts', 200, { query: `filter=${u.id}&order=username`, auth: ct })).accounts.map((a) => a.user.id), [u.uid]);
+    assert.deepEqual(await expect('consoleListAccounts', 200, { query: 'filter=contract-nobody-has-this', auth: ct }), {});
+    await expect('consoleListAccounts', 400, { query: 'limit=101', auth: ct });
+    await expect('consoleListAccounts', 400, { query: 'cursor=nope', auth: ct });
+    await expect('consoleGetAccount', 200, { pathOverride: acc, auth: ct });
+    await expect('consoleGetAccount', 404, { pathOverride: none, auth: ct });
+    await expect('consoleGetAccount', 400, { pathOverride: '/v2/console/account/nope', auth: ct });
+    const e = await expect('consoleUpdateAccount', 200, { pathOverride: acc, body: { displayName: 'C', metadata: { a: 1 }, customId: randomId('ccu', 12) }, auth: ct });
+    assert.equal(e.account.user.display_name, 'C');
+    await expect('consoleUpdateAccount', 409, { pathOverride: acc, body: { username: other.usn }, auth: ct });
+    await expect('consoleUpdateAccount', 400, { pathOverride: acc, body: { metadata: [1] }, auth: ct });
+    await expect('consoleUpdateAccount', 404, { pathOverride: none, body: {}, auth: ct });
+    await expect('writeStorageObjects', 200, { auth: bearer(u.token), body: { objects: [{ collection: 'contract', key: 'x', value: '{"n":1}' }] } });
+    const x = await expect('consoleExportAccount', 200, { pathOverride: `${acc}/export`, auth: ct });
+    assert.equal(x.storage_objects.length, 1);
+    await expect('consoleExportAccount', 404, { pathOverride: `${none}/export`, auth: ct });
+    await expect('consoleExportAccount', 400, { pathOverride: '/v2/console/account/nope/export', auth: ct });
+    assert.deepEqual(await expect('consoleBanAccount', 200, { pathOverride: `${acc}/ban`, auth: ct }), {});
+    await expect('getAccount', 401, { auth: bearer(u.token) });
+    await expect('authenticateDevice', 403, { body: { id: u.id }, auth: basic() });
+    await expect('consoleExplorerToken', 403, { body: { user_id: u.uid }, auth: ct });
+    await expect('consoleBanAccount', 404, { pathOverride: `${none}/ban`, auth: ct });
+    await expect('consoleBanAccount', 400, { pathOverride: '/v2/console/account/nope/ban', auth: ct });
+    assert.deepEqual(await expect('consoleUnbanAccount', 200, { pathOverride: `${acc}/unban`, auth: ct }), {});
+    await expect('consoleUnbanAccount', 404, { pathOverride: `${none}/unban`, auth: ct });
+    await expect('consoleUnbanAccount', 400, { pathOverride: '/v2/console/account/nope/unban', auth: ct });
+    assert.deepEqual(await expect('consoleDeleteAccount', 200, { pathOverride: `/v2/console/account/${other.uid}`, auth: ct }), {});
+    await expect('consoleDeleteAccount', 404, { pathOverride: `/v2/console/account/${other.uid}`, auth: ct });
+    await expect('consoleDeleteAccount', 400, { pathOverride: '/v2/console/account/nope', auth: ct });
+  });
+
+  test('explorer token and endpoints, configuration', async () => {
+    const c = await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } });
+    const ct = bearer(c.token);
+    const u = await signUp();
+    const t = await expect('consoleExplorerToken', 200, { body: { userId: u.uid }, auth: ct });
+    assert.equal((await expect('getAccount', 200, { auth: bearer(t.token) })).user.id, u.uid);
+    await expect('consoleExplorerToken', 400, { body: { user_id: 'nope' }, auth: ct });
+    await expect('consoleExplorerToken', 404, { body: { user_id: '00000000-0000-4000-8000-00000000abcd' }, auth: ct });
+    const ep = await expect('consoleExplorerEndpoints', 200, { auth: ct });
+    assert.ok(ep.endpoints.some((r) => r.method === 'GET' && r.path === '/v2/account'));
+    if (moduleDir) assert.ok(ep.rpcs.some((r) => r.id === 'echo'));
+    const cfg = await expect('consoleGetConfig', 200, { auth: ct });
+    assert.equal(cfg.flags.find((f) => f.name === 'console-password').value, '********');
+  });
+});
+
+describe('console data: storage, boards, matches, modules', () => {
+  const NIL = '00000000-0000-0000-0000-000000000000';
+  const consoleAuth = async () => bearer((await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } })).token);
+
+  test('storage browser: collections, listing, one object read, written and deleted', async () => {
+    const ct = await consoleAuth();
+    const u = await signUp();
+    await expect('writeStorageObjects', 200, { body: { objects: [{ collection: 'contract-con', key: 'k1', value: '{"a":1}', permission_read: 0 }] }, auth: bearer(u.token) });
+    const cols = await expect('consoleStorageCollections', 200, { query: 'limit=1000', auth: ct });
+    assert.ok(cols.collections.some((c) => c.name === 'contract-con'));
+    await expect('consoleStorageCollections', 400, { query: 'cursor=bad', auth: ct });
+    const list = await expect('consoleStorageList', 200, { query: `collection=contract-con&userId=${u.uid}&keyPrefix=k`, auth: ct });
+    assert.equal(list.objects.length, 1);
+    await expect('consoleStorageList', 400, { query: 'user_id=x', auth: ct });
+    const path = `/v2/console/storage/contract-con/k1/${u.uid}`;
+    const obj = await expect('consoleStorageGet', 200, { pathOverride: path, auth: ct });
+    await expect('consoleStorageGet', 404, { auth: ct });
+    await expect('consoleStorageGet', 400, { pathOverride: '/v2/console/storage/c/k/nope', auth: ct });
+    const ack = await expect('consoleStorageWrite', 200, { pathOverride: path, body: { value: { a: 2 }, version: obj.version, permissionRead: 2 }, auth: ct });
+    await expect('consoleStorageWrite', 409, { pathOverride: path, body: { value: '{"a":3}', version: obj.version }, auth: ct });
+    await expect('consoleStorageWrite', 400, { pathOverride: path, body: { value: 1 }, auth: ct });
+    await expect('consoleStorageDelete', 409, { pathOverride: `${path}?version=${obj.version}`, auth: ct });
+    await expect('consoleStorageDelete', 200, { pathOverride: `${path}?version=${ack.version}`, auth: ct });
+    await expect('consoleStorageDelete', 404, { pathOverride: path, auth: ct });
+    await expect('consoleStorageDelete', 400, { pathOverride: '/v2/console/storage/c/k/nope', auth: ct });
+  });
+
+  test('a board, its records, deleting a record', async () => {
+    const ct = await consoleAuth();
+    await expect('consoleCreateLeaderboard', 200, { body: { id: 'contract-board' }, auth: ct });
+    const u = await signUp();
+    await expect('writeLeaderboardRecord', 200, { body: { score: 3 }, auth: bearer(u.token) });
+    const b = await expect('consoleGetLeaderboard', 200, { auth: ct });
+    assert.equal(b.record_count, 1);
+    await expect('consoleGetLeaderboard', 404, { pathOverride: '/v2/console/leaderboard/contract-none', auth: ct });
+    const r = await expect('consoleLeaderboardRecords', 200, { query: 'limit=10', auth: ct });
+    assert.equal(r.records[0].owner_id, u.uid);
+    await expect('consoleLeaderboardRecords', 400, { query: 'cursor=x', auth: ct });
+    await expect('consoleLeaderboardRecords', 404, { pathOverride: '/v2/console/leaderboard/contract-none/records', auth: ct });
+    await expect('consoleDeleteLeaderboardRecord', 200, { pathOverride: `/v2/console/leaderboard/contract-board/owner/${u.uid}`, auth: ct });
+    await expect('consoleDeleteLeaderboardRecord', 404, { pathOverride: `/v2/console/leaderboard/contract-board/owner/${u.uid}`, auth: ct });
+    await expect('consoleDeleteLeaderboardRecord', 400, { pathOverride: '/v2/console/leaderboard/contract-board/owner/x', auth: ct });
+    await expect('consoleDeleteLeaderboard', 200, { auth: ct });
+  });
+
+  test('matches: list, one, stop', async () => {
+    const ct = await consoleAuth();
+    const u = await signUp();
+    const open = await wsOpen(srv, `token=${encodeURIComponent(u.token)}`);
+    assert.ok(open.ws, `socket opened (${open.status} ${open.body})`);
+    try {
+      open.inbox.send({ cid: '1', match_create: {} });
+      const id = (await open.inbox.next()).match.match_id;
+      const list = await expect('consoleListMatches', 200, { auth: ct });
+      assert.ok(list.matches.some((m) => m.match_id === id));
+      await expect('consoleListMatches', 400, { query: 'limit=0', auth: ct });
+      const one = await expect('consoleGetMatch', 200, { pathOverride: `/v2/console/match/${id}`, auth: ct });
+      assert.equal(one.presences[0].user_id, u.uid);
+      await expect('consoleGetMatch', 404, { auth: ct });
+      await expect('consoleGetMatch', 400, { pathOverride: '/v2/console/match/x', auth: ct });
+      await expect('consoleStopMatch', 200, { pathOverride: `/v2/console/match/${id}/stop`, auth: ct });
+      await expect('consoleStopMatch', 404, { pathOverride: `/v2/console/match/${id}/stop`, auth: ct });
+      await expect('consoleStopMatch', 400, { pathOverride: `/v2/console/match/${NIL}/stop`, auth: ct });
+    } finally {
+      open.ws.close();
+    }
+  });
+
+  test('modules: list and reload', async () => {
+    const ct = await consoleAuth();
+    const before = await expect('consoleListModules', 200, { auth: ct });
+    const after = await expect('consoleReloadModules', 200, { auth: ct });
+    assert.equal(after.generation, (before.generation ?? 0) + 1);
+  });
+});
+
 // Last: every documented operation was seen succeeding in this file, so a documented route
 // cannot go without at least one checked answer.
 test('every documented operation answered 2xx at least once above', (t) => {

@@ -83,6 +83,41 @@ static void test_session_cache(void)
     tv_session_cache_free(c);
 }
 
+/* The banned-user set: every token of the user, whenever issued, until the unban. */
+static void test_banned(void)
+{
+    tv_session_cache_t *c = tv_session_cache_new();
+    const char *u1 = "2f8e3c52-1d1b-4a8e-8c1e-5f2a9b7c6d5e", *u2 = "3f8e3c52-1d1b-4a8e-8c1e-5f2a9b7c6d5e";
+    tv_token_claims_t old = claims("ac1e2d7a-6f7a-4a44-9d35-1c1e1a2b3c4d", u1, 10);
+    tv_token_claims_t future = claims("bc1e2d7a-6f7a-4a44-9d35-1c1e1a2b3c4d", u1, 1 << 30);
+    tv_token_claims_t other = claims("cc1e2d7a-6f7a-4a44-9d35-1c1e1a2b3c4d", u2, 10);
+    CHECK(tv_session_cache_set_banned(c, u1, 0) == TV_OK); /* an unban of nobody: a no-op */
+    CHECK(!tv_session_cache_is_banned(c, u1) && tv_session_cache_allows(c, &old));
+    CHECK(tv_session_cache_set_banned(c, u1, 1) == TV_OK);
+    CHECK(tv_session_cache_is_banned(c, u1));
+    CHECK(!tv_session_cache_allows(c, &old) && !tv_session_cache_allows(c, &future));
+    CHECK(tv_session_cache_allows(c, &other));
+    CHECK(tv_session_cache_set_banned(c, u1, 0) == TV_OK);
+    CHECK(tv_session_cache_allows(c, &old) && tv_session_cache_allows(c, &future));
+    /* many users banned, most unbanned again; a prune keeps only the banned ones */
+    char uid[37];
+    int all = 1;
+    for (int i = 0; i < 3000; i++) {
+        snprintf(uid, sizeof uid, "00000000-0000-4000-9000-%012d", i);
+        all &= tv_session_cache_set_banned(c, uid, 1) == TV_OK;
+        if (i % 3)
+            all &= tv_session_cache_set_banned(c, uid, 0) == TV_OK;
+    }
+    CHECK(all);
+    tv_session_cache_prune(c, 0);
+    tv_token_claims_t t = claims("dc1e2d7a-6f7a-4a44-9d35-1c1e1a2b3c4d", "00000000-0000-4000-9000-000000000003", 1);
+    CHECK(!tv_session_cache_allows(c, &t));
+    strcpy(t.uid, "00000000-0000-4000-9000-000000000004");
+    CHECK(tv_session_cache_allows(c, &t));
+    CHECK(tv_session_cache_allows(c, &old));
+    tv_session_cache_free(c);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -92,5 +127,6 @@ int main(void)
     test_bcrypt(pw);
     tv_password_free(pw);
     test_session_cache();
+    test_banned();
     return check_summary();
 }

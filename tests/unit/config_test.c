@@ -118,8 +118,70 @@ static void test_commands(void)
           strstr(usage, "migrate up|status"));
 }
 
+static const char *mask(const char *url)
+{
+    static char out[256];
+    return tv_config_mask_url(url, "********", out, sizeof out);
+}
+
+/* The database URL as the console shows it: never the password. */
+static void test_mask_url(void)
+{
+    CHECK(strcmp(mask("postgres://u:secret@h:5432/d"), "postgres://u:********@h:5432/d") == 0);
+    CHECK(strcmp(mask("postgres://u@h/d"), "postgres://u@h/d") == 0);
+    CHECK(strcmp(mask("postgres://h/d"), "postgres://h/d") == 0);
+    CHECK(strcmp(mask("sqlite:///var/lib/tavern/t.db"), "sqlite:///var/lib/tavern/t.db") == 0);
+    CHECK(strcmp(mask("postgresql://u:p@ss/w?rd@h/d?sslmode=require"),
+                 "postgresql://u:********@h/d?sslmode=require") == 0); /* unencoded / ? @ */
+    CHECK(strcmp(mask("postgres://h/d?sslmode=require&password=secret&x=1"),
+                 "postgres://h/d?sslmode=require&password=********&x=1") == 0);
+    CHECK(strcmp(mask("postgres://u:a@h/d?password=b"), "postgres://u:********@h/d?password=********") == 0);
+    CHECK(strcmp(mask("postgres://u:@h/d"), "postgres://u:********@h/d") == 0);
+    CHECK(strcmp(mask(""), "") == 0);
+    char tiny[12];
+    tv_config_mask_url("postgres://u:secret@h/d", "********", tiny, sizeof tiny);
+    CHECK(strlen(tiny) == 11 && !strstr(tiny, "secret")); /* cut, NUL-terminated */
+}
+
+typedef struct {
+    int n, secrets, env, flag;
+    char seen[512];
+} each_t;
+
+static void count_item(void *ud, const tv_config_item_t *it)
+{
+    each_t *e = ud;
+    e->n++;
+    e->secrets += it->secret;
+    e->env += it->source == TV_CONFIG_ENV;
+    e->flag += it->source == TV_CONFIG_FLAG;
+    if (it->secret)
+        snprintf(e->seen + strlen(e->seen), sizeof e->seen - strlen(e->seen), "%s ", it->flag);
+    if (strcmp(it->flag, "workers") == 0)
+        CHECK(strcmp(it->value, "3") == 0);
+}
+
+/* Every flag with its source; the secrets marked. */
+static void test_each(void)
+{
+    tv_config_t c;
+    char err[256];
+    char *env[] = {"TAVERN_HTTP_KEY=h", NULL};
+    char *argv[] = {"tavern", "--workers", "3", "--console-password=p"};
+    CHECK(parse(&c, 4, argv, env, err) == TV_OK);
+    each_t e = {0};
+    tv_config_each(&c, count_item, &e);
+    CHECK(e.n >= 27 && e.env == 1 && e.flag == 2);
+    CHECK(e.secrets == 5);
+    CHECK(strcmp(e.seen, "server-key http-key session-secret refresh-secret console-password ") == 0);
+    CHECK(strcmp(tv_config_source_name(TV_CONFIG_ENV), "env") == 0);
+    tv_config_free(&c);
+}
+
 int main(void)
 {
+    test_mask_url();
+    test_each();
     test_defaults();
     test_env_then_flags();
     test_refusals();
