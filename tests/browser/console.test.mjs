@@ -176,7 +176,7 @@ describe('web console', { skip: noBrowser }, () => {
 
     // a record written through the API
     const u = await newUser('lb-');
-    const w = await srv.post(`/v2/leaderboard/${id}`, { record: { score: '42' } }, { auth: bearer(u.token) });
+    const w = await srv.post(`/v2/leaderboard/${id}`, { score: '42' }, { auth: bearer(u.token) });
     assert.equal(w.status, 200, w.text);
     await go('leaderboards');
     await shot('leaderboards');
@@ -187,9 +187,15 @@ describe('web console', { skip: noBrowser }, () => {
       return;
     }
     await page.getByRole('button', { name: `Records of ${id}` }).click();
-    await page.locator('#records').getByRole('cell', { name: u.usn }).waitFor();
+    await page.locator('#records').getByRole('cell', { name: u.usn, exact: true }).waitFor();
     assert.match(await page.locator('#records').textContent(), /42/);
     await shot('leaderboard-records');
+    // and delete it from the page
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: `Delete the record of ${u.usn}` }).click();
+    await page.locator('#records').getByText('No records on this board.').waitFor();
+    const mine = await srv.get(`/v2/leaderboard/${id}?owner_ids=${u.uid}`, { auth: bearer(u.token) });
+    assert.ok(!(mine.json.owner_records ?? []).length && !(mine.json.records ?? []).length, mine.text);
   });
 
   test('Economy: a catalog item made in the editor is on sale in GET /v2/shop', async () => {

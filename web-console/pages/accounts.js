@@ -23,7 +23,7 @@ export async function render(root, ctx) {
       fill(results, table(rows, {
         empty: 'No accounts match.',
         columns: [['id', 'id'], ['username', 'username'], ['display_name', 'display name'], ['email', 'email'],
-          ['create_time', 'created'], ['disable_time', 'banned', (r) => (r.disable_time ? `since ${r.disable_time}` : '')], ['online', 'online', (r) => (r.online ? 'yes' : '')]],
+          ['create_time', 'created'], ['disable_time', 'banned', (r) => (r.disable_time ? `since ${r.disable_time}` : '')]],
         actions: (r) => [button('Open', () => { location.hash = `#/accounts/${api.enc(r.id || r.user_id)}`; }, undefined, { 'aria-label': `Open ${r.username || r.id}` })],
       }), next ? h('p', {}, button('Next page', () => search(next))) : null);
     } catch (e) {
