@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what tavern needs on Debian 12, as root: the build tools and libraries, and with
-# --tests also PostgreSQL and Node.js (for the integration and client-compatibility tests).
+# --tests also PostgreSQL, Node.js and Chromium (for the integration, client-compatibility and
+# console browser tests).
 set -euo pipefail
 
 pkgs=(gcc pkg-config meson ninja-build
       libmicrohttpd-dev libwebsockets-dev libwebsockets-evlib-ev libev-dev libsqlite3-dev libpq-dev libjwt-dev libcjson-dev
       libsodium-dev libcrypt-dev)
 if [ "${1:-}" = "--tests" ]; then
-  pkgs+=(postgresql ca-certificates)
+  # chromium: the console's browser tests drive Debian's build (no browser download)
+  pkgs+=(postgresql ca-certificates chromium)
   # Keep a Node.js that is already there (e.g. a newer one from another source): Debian's
   # npm package would conflict with it.
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

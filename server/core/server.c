@@ -399,12 +399,13 @@ static void warn_defaults(const tv_config_t *cfg)
 static int start_http(server_t *s, const tv_config_t *cfg)
 {
     tv_http_opts_t api = {"api", cfg->address, -1, cfg->http_threads, (size_t)cfg->max_body,
-                          api_routes, tv_auth_check, &s->app, s->workers};
+                          api_routes, tv_auth_check, &s->app, s->workers, NULL};
     int rc = tv_http_start(&api, &s->api);
     if (rc)
         return rc;
     tv_http_opts_t con = {"console", cfg->address, cfg->console_port, 1, (size_t)cfg->max_body,
-                          console_routes, tv_auth_check, &s->app, s->workers};
+                          console_routes, tv_auth_check, &s->app, s->workers,
+                          tv_web_console};
     return tv_http_start(&con, &s->console);
 }
 

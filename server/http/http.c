@@ -1,6 +1,7 @@
 /* libmicrohttpd daemons and the request life cycle: read the body (bounded), copy what the
  * handler needs, suspend the connection, run auth + handler on a worker, resume and answer.
- * CORS preflights, unknown routes and oversized bodies are answered on the I/O thread. */
+ * CORS preflights, unknown routes, static files and oversized bodies are answered on the I/O
+ * thread. */
 #include "http_internal.h"
 #include "error.h"
 #include "json.h"
@@ -18,6 +19,7 @@
 struct tv_http {
     tv_http_opts_t o;
     struct MHD_Daemon *d;
+    tv_http_static_t files;
 };
 
 static void req_free(tv_http_req_t *req)
@@ -168,6 +170,14 @@ static enum MHD_Result dispatch(tv_http_t *h, struct MHD_Connection *c, tv_http_
 {
     if (req->body_too_large)
         return answer_now(c, req, TV_EINVAL, "Request body too large.");
+    if (!req->route && !req->method_mismatch) {
+        enum MHD_Result res;
+        int rc = tv_http_static_answer(&h->files, c, req, &res);
+        if (rc == TV_OK)
+            return res;
+        if (rc == TV_EUNIMPL)
+            req->method_mismatch = 1;
+    }
     if (!req->route)
         return req->method_mismatch ? answer_now(c, req, TV_EUNIMPL, "Method Not Allowed")
                                     : answer_now(c, req, TV_ENOTFOUND, "Not Found");
@@ -252,6 +262,10 @@ int tv_http_start(const tv_http_opts_t *opts, tv_http_t **out)
     if (!h)
         return TV_ENOMEM;
     h->o = *opts;
+    if (tv_http_static_init(&h->files, opts->files) != TV_OK) {
+        free(h);
+        return TV_ENOMEM;
+    }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
     struct sockaddr_storage ss;
@@ -259,6 +273,7 @@ int tv_http_start(const tv_http_opts_t *opts, tv_http_t **out)
     if (tv_sockaddr_parse(opts->address ? opts->address : "0.0.0.0", opts->port > 0 ? opts->port : 0,
                           &ss, &sslen) != TV_OK) {
         tv_log_error("http", "%s: bad listen address '%s'", opts->name, opts->address);
+        tv_http_static_free(&h->files);
         free(h);
         return TV_EINVAL;
     }
@@ -280,6 +295,7 @@ int tv_http_start(const tv_http_opts_t *opts, tv_http_t **out)
     if (!h->d) {
         tv_log_error("http", "%s: cannot start HTTP on %s:%d (port in use?)", opts->name,
                      opts->address ? opts->address : "0.0.0.0", opts->port);
+        tv_http_static_free(&h->files);
         free(h);
         return TV_EINTERNAL;
     }
@@ -304,5 +320,6 @@ void tv_http_stop(tv_http_t *h)
     if (!h)
         return;
     MHD_stop_daemon(h->d);
+    tv_http_static_free(&h->files);
     free(h);
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "embedded.h"
 #include "token.h"
 #include "workers.h"
 
@@ -49,6 +50,9 @@ typedef struct tv_http_opts {
     tv_http_auth_fn auth;
     void *app;                     /* passed to handlers */
     tv_workers_t *workers;         /* borrowed */
+    const tv_embedded_t *files;    /* optional static files (borrowed, {NULL}-terminated):
+                                      GET/HEAD of a path outside /v2/ that no route takes
+                                      answers the file of that name ("/" is index.html) */
 } tv_http_opts_t;
 
 /* Starts a daemon. *out is owned by the caller (tv_http_stop). TV_EINTERNAL with a logged

@@ -42,4 +42,20 @@ struct tv_http_req {
  * req->method_mismatch. NULL when none. */
 const tv_http_route_t *tv_http_route_find(const tv_http_route_t *routes, tv_http_req_t *req);
 
+/* static.c: the embedded files of a daemon (tv_http_opts_t.files) with their ETags. */
+typedef struct {
+    const tv_embedded_t *files; /* borrowed; NULL when the daemon serves none */
+    size_t n;
+    char (*etags)[20];          /* owned: "\"<16 hex>\"" per file */
+} tv_http_static_t;
+
+/* Computes the ETags. TV_OK or TV_ENOMEM. */
+int tv_http_static_init(tv_http_static_t *st, const tv_embedded_t *files);
+void tv_http_static_free(tv_http_static_t *st);
+/* Answers a request that matched no route from the files: TV_OK when it queued an answer
+ * (*result is libmicrohttpd's), TV_ENOTFOUND when no file has that path (paths under /v2/
+ * never do), TV_EUNIMPL for a file asked with a method other than GET or HEAD. */
+int tv_http_static_answer(const tv_http_static_t *st, struct MHD_Connection *c,
+                          const tv_http_req_t *req, enum MHD_Result *result);
+
 #endif
