@@ -17,6 +17,7 @@ struct tv_lb;
 struct tv_mm;
 struct tv_shop;
 struct tv_chat;
+struct tv_console;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -34,6 +35,7 @@ typedef struct tv_app {
     struct tv_mm *matchmaker;        /* matchmaker tickets and the matcher thread */
     struct tv_shop *shop;            /* the shop catalog and its cache */
     struct tv_chat *chat;            /* chat channels (groups take leavers out of theirs) */
+    struct tv_console *console;      /* console users, their cache and the audit log */
 } tv_app_t;
 
 #endif
