@@ -250,25 +250,28 @@ static int read_signin(tv_db_t *db, const char *username, signin_row_t *r)
  * the user is locked after it. */
 static int count_failure(tv_console_t *con, const char *id, int64_t now, int *locked)
 {
-    char max[24], until[24], t[24];
-    tv_i64_str(max, con->cfg->console_max_failures);
-    tv_i64_str(until, now + con->cfg->console_lockout);
-    tv_i64_str(t, now);
     *locked = 0;
     tv_db_conn_t *c;
     tv_db_stmt_t *st = NULL;
     int rc = tv_db_acquire(con->db, &c);
     if (rc)
         return rc;
+    /* numbers bound as numbers: SQLite never converts a text parameter compared with an
+     * expression such as failed_attempts + 1 */
     rc = tv_db_prepare(c,
         "UPDATE console_user SET "
         "locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END, "
         "failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 "
         "ELSE failed_attempts + 1 END "
         "WHERE id = $1 AND locked_until <= $4 RETURNING locked_until", &st);
-    const char *args[] = {id, max, until, t};
-    for (int i = 0; rc == TV_OK && i < 4; i++)
-        rc = tv_db_bind_text(st, i + 1, args[i]);
+    if (rc == TV_OK)
+        rc = tv_db_bind_text(st, 1, id);
+    if (rc == TV_OK)
+        rc = tv_db_bind_int64(st, 2, con->cfg->console_max_failures);
+    if (rc == TV_OK)
+        rc = tv_db_bind_int64(st, 3, now + con->cfg->console_lockout);
+    if (rc == TV_OK)
+        rc = tv_db_bind_int64(st, 4, now);
     if (rc == TV_OK)
         rc = tv_db_step(st);
     if (rc == TV_DB_ROW) {
