@@ -366,7 +366,8 @@ void tv_console_authenticate(tv_http_req_t *req, void *app)
     }
     if (rc != TV_OK || !r.found) {
         int locked = 0;
-        if (r.found && (rc = count_failure(con, r.id, now, &locked)) != TV_OK) {
+        /* the lock runs from now, after the slow hash, not from the request's start */
+        if (r.found && (rc = count_failure(con, r.id, tv_now_s(), &locked)) != TV_OK) {
             tv_http_db_error(req, rc);
             return;
         }

@@ -15,7 +15,7 @@ import { startServer, bearer, decodeJwt } from '../lib/server.mjs';
 
 const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const MAX_FAILURES = 3;
-const LOCKOUT_S = 2;
+const LOCKOUT_S = 3;
 const PASSWORDS = new Set(['password']); // every password this file sends: none may be audited
 const ROLES = ['readonly', 'maintainer', 'developer', 'admin'];
 const rank = (r) => ROLES.indexOf(r);
