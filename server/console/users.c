@@ -100,7 +100,8 @@ static const char *read_fields(const cJSON *body, fields_t *f)
 {
     const char *role, *email;
     memset(f, 0, sizeof *f);
-    if (tv_json_get_str(body, "role", NULL, &role) || tv_json_get_str(body, "email", NULL, &email) ||
+    if (tv_json_get_str(body, "role", NULL, &role) ||
+        tv_json_get_str(body, "email", NULL, &email) ||
         tv_json_get_str(body, "password", NULL, &f->password))
         return "Invalid console user: role, email and password must be strings.";
     if (role) {
@@ -158,8 +159,9 @@ void tv_console_user_create(tv_http_req_t *req, void *app)
         return;
     }
     if (!f.has_role || !f.password || f.has_disabled) {
-        tv_http_error(req, TV_EINVAL, f.has_disabled ? "A new console user cannot be disabled."
-                                                     : "A console user needs a role and a password.");
+        tv_http_error(req, TV_EINVAL, f.has_disabled
+                                          ? "A new console user cannot be disabled."
+                                          : "A console user needs a role and a password.");
         return;
     }
     char hash[TV_PASSWORD_HASH_MAX], id[37], t[24];

@@ -14,7 +14,10 @@ const char *tv_http_method(const tv_http_req_t *req) { return req->method; }
 const char *tv_http_path(const tv_http_req_t *req) { return req->path; }
 const char *tv_http_authorization(const tv_http_req_t *req) { return req->authorization; }
 const tv_http_route_t *tv_http_route(const tv_http_req_t *req) { return req->route; }
-int tv_http_status(const tv_http_req_t *req) { return req->state == REQ_ANSWERED ? req->status : 0; }
+int tv_http_status(const tv_http_req_t *req)
+{
+    return req->state == REQ_ANSWERED ? req->status : 0;
+}
 
 void tv_http_peer(const tv_http_req_t *req, char *out, size_t size)
 {
