@@ -3,6 +3,7 @@
  * runs before a database connection is taken, so no pooled connection waits on argon2id. */
 #include "auth_api.h"
 #include "app.h"
+#include "console.h"
 #include "db.h"
 #include "error.h"
 #include "json.h"
@@ -144,8 +145,7 @@ static int same_key(const char *given, const char *key)
     return given && strlen(given) == kl && sodium_memcmp(given, key, kl) == 0;
 }
 
-static int check_bearer(tv_app_t *app, const char *key, int console, tv_http_req_t *req,
-                        const char **msg)
+static int check_bearer(tv_app_t *app, const char *key, tv_http_req_t *req, const char **msg)
 {
     const char *h = tv_http_authorization(req);
     *msg = "Auth token required";
@@ -155,9 +155,8 @@ static int check_bearer(tv_app_t *app, const char *key, int console, tv_http_req
     tv_token_claims_t *c = tv_http_claims_mut(req);
     if (tv_token_decode(key, h + 7, tv_now_s(), c) != TV_OK)
         return TV_EUNAUTH;
-    int ok = console ? c->uid[0] == 0 && c->usn[0]
-                     : tv_uuid_valid(c->uid) && tv_session_cache_allows(app->sessions, c);
-    return ok ? TV_OK : TV_EUNAUTH;
+    return tv_uuid_valid(c->uid) && tv_session_cache_allows(app->sessions, c) ? TV_OK
+                                                                              : TV_EUNAUTH;
 }
 
 int tv_auth_check(void *p, tv_http_auth_t kind, tv_http_req_t *req, const char **msg)
@@ -169,16 +168,16 @@ int tv_auth_check(void *p, tv_http_auth_t kind, tv_http_req_t *req, const char *
     case TV_HTTP_AUTH_SERVER_KEY:
         return check_server_key(app, tv_http_authorization(req), msg);
     case TV_HTTP_AUTH_SESSION:
-        return check_bearer(app, app->session_key, 0, req, msg);
+        return check_bearer(app, app->session_key, req, msg);
     case TV_HTTP_AUTH_CONSOLE:
-        return check_bearer(app, app->console_key, 1, req, msg);
+        return tv_console_check(app, req, msg);
     case TV_HTTP_AUTH_RPC:
         /* Nakama's order: the http_key query parameter, Basic, then a session token */
         if (same_key(tv_http_query(req, "http_key", NULL), app->cfg->http_key) ||
             basic_user_is(tv_http_authorization(req), app->cfg->http_key))
             return TV_OK;
         if (tv_http_authorization(req) && strncmp(tv_http_authorization(req), "Bearer ", 7) == 0)
-            return check_bearer(app, app->session_key, 0, req, msg);
+            return check_bearer(app, app->session_key, req, msg);
         *msg = "Auth token or HTTP key required";
         return TV_EUNAUTH;
     }

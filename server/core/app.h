@@ -20,6 +20,7 @@ struct tv_chat;
 struct tv_rt;
 struct tv_http_route;
 struct tv_amatch;
+struct tv_console;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -40,6 +41,7 @@ typedef struct tv_app {
     struct tv_rt *rt;                /* WebSocket sessions (a ban or a deletion closes them) */
     const struct tv_http_route *api_routes; /* the API port's route table (the API explorer) */
     struct tv_amatch *amatch;        /* authoritative matches (the console lists and stops) */
+    struct tv_console *console;      /* console users, their cache and the audit log */
 } tv_app_t;
 
 #endif

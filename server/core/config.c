@@ -45,6 +45,12 @@ static const opt_t opts[] = {
     {"console-user", OPT_STR, OFF(console_user), 0, 0, "console user name (default admin)"},
     {"console-password", OPT_STR, OFF(console_password), 0, 0,
      "console password (default password: change it)"},
+    {"console-token-ttl", OPT_I64, OFF(console_token_ttl), 1, 86400,
+     "console token lifetime in seconds (default 3600)"},
+    {"console-max-failures", OPT_INT, OFF(console_max_failures), 1, 1000,
+     "consecutive failed console sign-ins that lock the user (default 5)"},
+    {"console-lockout", OPT_I64, OFF(console_lockout), 1, 604800,
+     "seconds a locked console user must wait (default 900)"},
     {"module-path", OPT_STR, OFF(module_path), 0, 0,
      "folder of module .so files (default <data-dir>/modules)"},
     {"log-level", OPT_STR, OFF(log_level), 0, 0, "debug, info, warn or error (default info)"},
@@ -149,6 +155,9 @@ static int set_defaults(tv_config_t *cfg)
     cfg->console_port = 7351;
     cfg->session_ttl = 7200;
     cfg->refresh_ttl = 604800;
+    cfg->console_token_ttl = 3600;
+    cfg->console_max_failures = 5;
+    cfg->console_lockout = 900;
     cfg->http_threads = 2;
     cfg->ws_threads = 2;
     cfg->workers = 8;

@@ -27,6 +27,9 @@ typedef struct tv_config {
     int64_t refresh_ttl;    /* seconds */
     char *console_user;     /* "admin" */
     char *console_password; /* "password" */
+    int64_t console_token_ttl; /* console token lifetime in seconds, 3600 */
+    int console_max_failures;  /* consecutive failed sign-ins that lock a console user, 5 */
+    int64_t console_lockout;   /* seconds a locked console user waits, 900 */
     char *module_path;      /* NULL = <data_dir>/modules */
     char *log_level;        /* debug|info|warn|error */
     char *log_format;       /* text|json */

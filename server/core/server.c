@@ -246,6 +246,12 @@ static const tv_http_route_t console_routes[] = {
      tv_storage_console_put},
     {"DELETE", "/v2/console/storage/{collection}/{key}/{user_id}", TV_HTTP_AUTH_CONSOLE,
      tv_storage_console_delete},
+    {"GET", "/v2/console/user", TV_HTTP_AUTH_CONSOLE, tv_console_user_list},
+    {"POST", "/v2/console/user", TV_HTTP_AUTH_CONSOLE, tv_console_user_create},
+    {"PUT", "/v2/console/user/{username}", TV_HTTP_AUTH_CONSOLE, tv_console_user_update},
+    {"DELETE", "/v2/console/user/{username}", TV_HTTP_AUTH_CONSOLE, tv_console_user_delete},
+    {"POST", "/v2/console/user/{username}/unlock", TV_HTTP_AUTH_CONSOLE, tv_console_user_unlock},
+    {"GET", "/v2/console/audit", TV_HTTP_AUTH_CONSOLE, tv_console_audit_list},
     {NULL, NULL, 0, NULL},
 };
 
@@ -399,13 +405,13 @@ static void warn_defaults(const tv_config_t *cfg)
 static int start_http(server_t *s, const tv_config_t *cfg)
 {
     tv_http_opts_t api = {"api", cfg->address, -1, cfg->http_threads, (size_t)cfg->max_body,
-                          api_routes, tv_auth_check, &s->app, s->workers, NULL};
+                          api_routes, tv_auth_check, &s->app, s->workers, NULL, NULL};
     int rc = tv_http_start(&api, &s->api);
     if (rc)
         return rc;
     tv_http_opts_t con = {"console", cfg->address, cfg->console_port, 1, (size_t)cfg->max_body,
                           console_routes, tv_auth_check, &s->app, s->workers,
-                          tv_web_console};
+                          .files = tv_web_console, .done = tv_console_audit_done};
     return tv_http_start(&con, &s->console);
 }
 
@@ -484,6 +490,10 @@ static int start(server_t *s, const tv_config_t *cfg)
         rc = tv_session_cache_load(s->app.sessions, s->db, tv_now_s());
     if (!rc && !(s->app.pw = tv_password_new(cfg->hash_concurrency)))
         rc = TV_ENOMEM;
+    /* the bootstrap admin: hashes (slow), here at start-up before any daemon runs */
+    if (!rc && (rc = tv_console_new(s->db, s->app.pw, cfg, s->app.console_key, s->app.session_key,
+                                    &s->app.console)) == TV_OK)
+        rc = tv_console_bootstrap(s->app.console);
     if (!rc && (s->app.notify = tv_notify_new(s->db)) == NULL)
         rc = TV_ENOMEM;
     if (!rc)
@@ -589,6 +599,7 @@ static void stop(server_t *s)
     tv_storage_host_uninstall();            /* no module call runs any more */
     tv_storage_free(s->app.storage);
     tv_shop_free(s->app.shop);
+    tv_console_free(s->app.console);
     tv_password_free(s->app.pw);
     tv_session_cache_free(s->app.sessions);
     tv_db_close(s->db);

@@ -125,15 +125,19 @@ static void run_request(void *arg)
     tv_http_req_t *req = arg;
     tv_http_t *h = req->http;
     const char *msg = "Auth token invalid";
-    if (req->route->auth != TV_HTTP_AUTH_NONE &&
-        h->o.auth(h->o.app, req->route->auth, req, &msg) != TV_OK)
-        tv_http_error(req, TV_EUNAUTH, msg);
+    int rc = req->route->auth == TV_HTTP_AUTH_NONE
+                 ? TV_OK
+                 : h->o.auth(h->o.app, req->route->auth, req, &msg);
+    if (rc != TV_OK)
+        tv_http_error(req, rc == TV_EPERM || rc == TV_EUNAVAIL ? rc : TV_EUNAUTH, msg);
     else
         req->route->fn(req, h->o.app);
     if (req->state != REQ_ANSWERED) {
         tv_log_error("http", "%s %s: handler gave no answer", req->method, req->path);
         tv_http_error(req, TV_EINTERNAL, "Internal server error.");
     }
+    if (h->o.done)
+        h->o.done(h->o.app, req);
     MHD_resume_connection(req->conn);
 }
 

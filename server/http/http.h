@@ -35,7 +35,9 @@ typedef struct tv_http_route {
 } tv_http_route_t;
 
 /* Checks the credentials a route asks for; fills req's claims for session/console tokens.
- * Returns TV_OK or TV_EUNAUTH with the message to send (Nakama's wording). */
+ * Returns TV_OK, or with the message to send (Nakama's wording; borrowed, read at once):
+ * TV_EUNAUTH (401), TV_EPERM (403: the credentials are good but may not call this route) or
+ * TV_EUNAVAIL (503: the check needed the database and it failed). */
 typedef int (*tv_http_auth_fn)(void *app, tv_http_auth_t kind, tv_http_req_t *req,
                                const char **message);
 
@@ -53,6 +55,9 @@ typedef struct tv_http_opts {
     const tv_embedded_t *files;    /* optional static files (borrowed, {NULL}-terminated):
                                       GET/HEAD of a path outside /v2/ that no route takes
                                       answers the file of that name ("/" is index.html) */
+    /* When set: runs on the worker after every routed request has its answer (the auth
+     * refusals included), before the answer is sent; may read req, never answer it. */
+    void (*done)(void *app, tv_http_req_t *req);
 } tv_http_opts_t;
 
 /* Starts a daemon. *out is owned by the caller (tv_http_stop). TV_EINTERNAL with a logged
@@ -78,6 +83,12 @@ int tv_http_query_each(const tv_http_req_t *req, const char *name, const char *a
 /* The `limit` query value: dflt when absent, else a decimal in 1..max. TV_OK and *out, or
  * TV_EINVAL after answering 400 "Invalid limit - limit must be between 1 and <max>.". */
 int tv_http_query_limit(tv_http_req_t *req, int dflt, int max, int *out);
+/* The route the request matched (borrowed from the route table). */
+const tv_http_route_t *tv_http_route(const tv_http_req_t *req);
+/* The status of the answer given so far (0 before one). */
+int tv_http_status(const tv_http_req_t *req);
+/* The client's address as text ("127.0.0.1", "::1"; "" when unknown) into out[size]. */
+void tv_http_peer(const tv_http_req_t *req, char *out, size_t size);
 /* The Authorization header, or NULL. */
 const char *tv_http_authorization(const tv_http_req_t *req);
 const char *tv_http_body(const tv_http_req_t *req, size_t *len);

@@ -3,7 +3,9 @@
 #include "error.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,28 @@
 const char *tv_http_method(const tv_http_req_t *req) { return req->method; }
 const char *tv_http_path(const tv_http_req_t *req) { return req->path; }
 const char *tv_http_authorization(const tv_http_req_t *req) { return req->authorization; }
+const tv_http_route_t *tv_http_route(const tv_http_req_t *req) { return req->route; }
+int tv_http_status(const tv_http_req_t *req)
+{
+    return req->state == REQ_ANSWERED ? req->status : 0;
+}
+
+void tv_http_peer(const tv_http_req_t *req, char *out, size_t size)
+{
+    if (!size)
+        return;
+    out[0] = 0;
+    /* the address libmicrohttpd keeps for the connection's life: read-only here */
+    const union MHD_ConnectionInfo *ci =
+        req->conn ? MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)size);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)size);
+}
 const tv_token_claims_t *tv_http_claims(const tv_http_req_t *req) { return &req->claims; }
 tv_token_claims_t *tv_http_claims_mut(tv_http_req_t *req) { return &req->claims; }
 

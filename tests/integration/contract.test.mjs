@@ -1511,6 +1511,47 @@ describe('console data: storage, boards, matches, modules', () => {
   });
 });
 
+describe('console users, roles and the audit log', () => {
+  test('console users and audit entries answer in the documented shapes; roles answer 403', async () => {
+    const c = await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } });
+    const ct = bearer(c.token);
+    const list = await expect('consoleListUsers', 200, { auth: ct });
+    assert.ok(list.users.some((u) => u.username === 'admin' && u.role === 'admin'));
+    const made = await expect('consoleCreateUser', 200, { body: { username: 'contract-ro', role: 'readonly', password: PASSWORD, email: 'contract-ro@example.com' }, auth: ct });
+    assert.equal(made.role, 'readonly');
+    await expect('consoleCreateUser', 409, { body: { username: 'contract-ro', role: 'readonly', password: PASSWORD }, auth: ct });
+    await expect('consoleCreateUser', 400, { body: { username: 'contract ro', role: 'readonly', password: PASSWORD }, auth: ct });
+    await expect('consoleCreateUser', 400, { body: { username: 'contract-x', role: 'root', password: PASSWORD }, auth: ct });
+    await expect('consoleCreateUser', 400, { body: { username: 'contract-x', role: 'readonly', password: 'short' }, auth: ct });
+    const ro = await expect('consoleAuthenticate', 200, { body: { username: 'contract-ro', password: PASSWORD } });
+    const rt = bearer(ro.token);
+    await expect('consoleListLeaderboards', 200, { auth: rt });
+    await expect('consoleCreateLeaderboard', 403, { body: { id: 'contract-ro-board' }, auth: rt });
+    await expect('consoleListUsers', 403, { auth: rt });
+    await expect('consoleListAudit', 403, { auth: rt });
+    const path = '/v2/console/user/contract-ro';
+    const up = await expect('consoleUpdateUser', 200, { pathOverride: path, body: { role: 'maintainer', email: '' }, auth: ct });
+    assert.equal(up.role, 'maintainer');
+    assert.equal(up.email, undefined);
+    await expect('consoleListLeaderboards', 401, { auth: rt }); // its role changed
+    await expect('consoleUpdateUser', 404, { body: { role: 'readonly' }, auth: ct });
+    await expect('consoleUpdateUser', 400, { pathOverride: '/v2/console/user/admin', body: { role: 'readonly' }, auth: ct });
+    await expect('consoleUnlockUser', 200, { pathOverride: `${path}/unlock`, auth: ct });
+    await expect('consoleUnlockUser', 404, { auth: ct });
+    await expect('consoleDeleteUser', 200, { pathOverride: path, auth: ct });
+    await expect('consoleDeleteUser', 404, { pathOverride: path, auth: ct });
+    await expect('consoleDeleteUser', 400, { pathOverride: '/v2/console/user/admin', auth: ct });
+    const page = await expect('consoleListAudit', 200, { query: 'limit=2', auth: ct });
+    assert.equal(page.entries.length, 2);
+    assert.ok(page.cursor);
+    const next = await expect('consoleListAudit', 200, { query: `limit=2&cursor=${encodeURIComponent(page.cursor)}`, auth: ct });
+    assert.ok(next.entries[0].id < page.entries[1].id);
+    await expect('consoleListAudit', 200, { query: 'user=contract-ro&action=POST%20/v2/console/leaderboard', auth: ct });
+    await expect('consoleListAudit', 400, { query: `user=admin&cursor=${encodeURIComponent(page.cursor)}`, auth: ct });
+    await expect('consoleListAudit', 400, { query: 'limit=101', auth: ct });
+  });
+});
+
 // Last: every documented operation was seen succeeding in this file, so a documented route
 // cannot go without at least one checked answer.
 test('every documented operation answered 2xx at least once above', (t) => {
