@@ -17,6 +17,7 @@ struct tv_lb;
 struct tv_mm;
 struct tv_shop;
 struct tv_chat;
+struct tv_metrics_svc;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -34,6 +35,7 @@ typedef struct tv_app {
     struct tv_mm *matchmaker;        /* matchmaker tickets and the matcher thread */
     struct tv_shop *shop;            /* the shop catalog and its cache */
     struct tv_chat *chat;            /* chat channels (groups take leavers out of theirs) */
+    struct tv_metrics_svc *metrics;  /* /metrics gauges and the Status page's sampler */
 } tv_app_t;
 
 #endif

@@ -49,6 +49,8 @@ typedef struct tv_http_opts {
     tv_http_auth_fn auth;
     void *app;                     /* passed to handlers */
     tv_workers_t *workers;         /* borrowed */
+    int slow_ms;                   /* requests answered after this many ms get a warn line
+                                      (0: never); at debug level every request gets one */
 } tv_http_opts_t;
 
 /* Starts a daemon. *out is owned by the caller (tv_http_stop). TV_EINTERNAL with a logged
@@ -74,6 +76,10 @@ int tv_http_query_each(const tv_http_req_t *req, const char *name, const char *a
 /* The `limit` query value: dflt when absent, else a decimal in 1..max. TV_OK and *out, or
  * TV_EINVAL after answering 400 "Invalid limit - limit must be between 1 and <max>.". */
 int tv_http_query_limit(tv_http_req_t *req, int dflt, int max, int *out);
+/* The request's id: its X-Request-Id header when sane (1-64 of [A-Za-z0-9._:-]), else a
+ * fresh UUID; echoed in the answer's X-Request-Id and carried by every log line logged while
+ * the handler runs. */
+const char *tv_http_request_id(const tv_http_req_t *req);
 /* The Authorization header, or NULL. */
 const char *tv_http_authorization(const tv_http_req_t *req);
 const char *tv_http_body(const tv_http_req_t *req, size_t *len);
@@ -89,6 +95,9 @@ tv_token_claims_t *tv_http_claims_mut(tv_http_req_t *req);
 void tv_http_reply_json(tv_http_req_t *req, cJSON *body);
 /* Any status with a raw JSON text (copied). */
 void tv_http_reply_raw(tv_http_req_t *req, int status, const char *json);
+/* Any status with a text body (consumed) of the given type (static text, e.g.
+ * "text/plain; version=0.0.4; charset=utf-8"). */
+void tv_http_reply_text(tv_http_req_t *req, int status, const char *content_type, char *body);
 /* Nakama's error shape {"code":grpc,"message":msg} with the status for err (a TV_E* code);
  * a 401 also carries WWW-Authenticate. */
 void tv_http_error(tv_http_req_t *req, int err, const char *msg);
