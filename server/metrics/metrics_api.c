@@ -159,11 +159,10 @@ static double rate(int64_t from, int64_t to, double secs)
     return secs > 0 && to >= from ? (double)(to - from) / secs : 0;
 }
 
-static void add_num_or_null(cJSON *o, const char *name, double v)
+/* A figure, left out when zero (or negative: unknown), as protojson leaves defaults out. */
+static void num(cJSON *o, const char *name, double v)
 {
-    if (v < 0)
-        cJSON_AddNullToObject(o, name);
-    else
+    if (v > 0)
         cJSON_AddNumberToObject(o, name, v);
 }
 
@@ -174,25 +173,25 @@ static cJSON *sample_json(const raw_t *a, const raw_t *b)
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    cJSON_AddNumberToObject(o, "time_ms", (double)b->unix_ms);
-    cJSON_AddNumberToObject(o, "window_s", secs);
-    cJSON_AddNumberToObject(o, "ccu", (double)b->ccu);
-    cJSON_AddNumberToObject(o, "sessions_opened", (double)(b->opened - a->opened));
-    cJSON_AddNumberToObject(o, "sessions_closed", (double)(b->closed - a->closed));
-    cJSON_AddNumberToObject(o, "matches_relayed", (double)b->relayed);
-    cJSON_AddNumberToObject(o, "matches_authoritative", (double)b->authoritative);
-    cJSON_AddNumberToObject(o, "msgs_in_per_s", rate(a->msgs_in, b->msgs_in, secs));
-    cJSON_AddNumberToObject(o, "msgs_out_per_s", rate(a->msgs_out, b->msgs_out, secs));
-    cJSON_AddNumberToObject(o, "bytes_in_per_s", rate(a->bytes_in, b->bytes_in, secs));
-    cJSON_AddNumberToObject(o, "bytes_out_per_s", rate(a->bytes_out, b->bytes_out, secs));
-    add_num_or_null(o, "tick_p50_ms", tick_quantile(a, b, 0.50));
-    add_num_or_null(o, "tick_p99_ms", tick_quantile(a, b, 0.99));
-    cJSON_AddNumberToObject(o, "tick_overruns", (double)(b->overruns - a->overruns));
-    cJSON_AddNumberToObject(o, "db_in_use", b->db_in_use);
-    cJSON_AddNumberToObject(o, "db_open", b->db_open);
-    cJSON_AddNumberToObject(o, "db_max", b->db_max);
-    cJSON_AddNumberToObject(o, "matchmaker_tickets", (double)b->mm_tickets);
-    cJSON_AddNumberToObject(o, "matchmaker_matched", (double)(b->mm_matched - a->mm_matched));
+    num(o, "time_ms", (double)b->unix_ms);
+    num(o, "window_s", secs);
+    num(o, "ccu", (double)b->ccu);
+    num(o, "sessions_opened", (double)(b->opened - a->opened));
+    num(o, "sessions_closed", (double)(b->closed - a->closed));
+    num(o, "matches_relayed", (double)b->relayed);
+    num(o, "matches_authoritative", (double)b->authoritative);
+    num(o, "msgs_in_per_s", rate(a->msgs_in, b->msgs_in, secs));
+    num(o, "msgs_out_per_s", rate(a->msgs_out, b->msgs_out, secs));
+    num(o, "bytes_in_per_s", rate(a->bytes_in, b->bytes_in, secs));
+    num(o, "bytes_out_per_s", rate(a->bytes_out, b->bytes_out, secs));
+    num(o, "tick_p50_ms", tick_quantile(a, b, 0.50));
+    num(o, "tick_p99_ms", tick_quantile(a, b, 0.99));
+    num(o, "tick_overruns", (double)(b->overruns - a->overruns));
+    num(o, "db_in_use", b->db_in_use);
+    num(o, "db_open", b->db_open);
+    num(o, "db_max", b->db_max);
+    num(o, "matchmaker_tickets", (double)b->mm_tickets);
+    num(o, "matchmaker_matched", (double)(b->mm_matched - a->mm_matched));
     return o;
 }
 
@@ -325,7 +324,7 @@ static void collect(tv_metrics_svc_t *s)
     tv_metric_set(s->g_uptime, (mono_ms() - s->start_mono_ms) / 1000);
 }
 
-static int scrape_allowed(tv_app_t *app, tv_http_req_t *req)
+static int scrape_allowed(tv_app_t *app, tv_http_req_t *req, const char **msg)
 {
     if (app->cfg->metrics_open)
         return 1;
@@ -333,15 +332,15 @@ static int scrape_allowed(tv_app_t *app, tv_http_req_t *req)
     if (tok && h && strncmp(h, "Bearer ", 7) == 0 && strlen(h + 7) == strlen(tok) &&
         sodium_memcmp(h + 7, tok, strlen(tok)) == 0)
         return 1;
-    const char *msg;
-    return tv_auth_check(app, TV_HTTP_AUTH_CONSOLE, req, &msg) == TV_OK;
+    return tv_auth_check(app, TV_HTTP_AUTH_CONSOLE, req, msg) == TV_OK;
 }
 
 void tv_metrics_http_scrape(tv_http_req_t *req, void *p)
 {
     tv_app_t *app = p;
-    if (!scrape_allowed(app, req)) {
-        tv_http_error(req, TV_EUNAUTH, "Auth token invalid");
+    const char *msg = "Auth token required";
+    if (!scrape_allowed(app, req, &msg)) {
+        tv_http_error(req, TV_EUNAUTH, msg);
         return;
     }
     if (!app->metrics) {
@@ -383,13 +382,13 @@ void tv_metrics_http_status(tv_http_req_t *req, void *p)
     cJSON_AddStringToObject(o, "node", s->src.node ? s->src.node : "");
     cJSON_AddStringToObject(o, "version", TV_VERSION);
     cJSON_AddStringToObject(o, "start_time", start);
-    cJSON_AddNumberToObject(o, "uptime_s", (double)((now.mono_ms - s->start_mono_ms) / 1000));
+    num(o, "uptime_s", (double)((now.mono_ms - s->start_mono_ms) / 1000));
     cJSON_AddStringToObject(o, "db_engine", s->src.db ? tv_db_engine(s->src.db) : "");
-    cJSON_AddNumberToObject(o, "sessions_opened_total", (double)now.opened);
-    cJSON_AddNumberToObject(o, "sessions_closed_total", (double)now.closed);
-    cJSON_AddNumberToObject(o, "tick_overruns_total", (double)now.overruns);
-    cJSON_AddNumberToObject(o, "matchmaker_matched_total", (double)now.mm_matched);
-    cJSON_AddNumberToObject(o, "matchmaker_expired_total", (double)now.mm_expired);
+    num(o, "sessions_opened_total", (double)now.opened);
+    num(o, "sessions_closed_total", (double)now.closed);
+    num(o, "tick_overruns_total", (double)now.overruns);
+    num(o, "matchmaker_matched_total", (double)now.mm_matched);
+    num(o, "matchmaker_expired_total", (double)now.mm_expired);
     cJSON_AddItemToObject(o, "current", cur);
     tv_http_reply_json(req, o);
 }
