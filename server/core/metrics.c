@@ -89,7 +89,8 @@ tv_metric_family_t *tv_metrics_family(tv_metric_type_t type, const char *name, c
                                       const char *labels, const double *bounds, int nbounds)
 {
     if (!name_ok(name, 1) || !help ||
-        (type == TV_METRIC_HISTOGRAM && (!bounds || nbounds < 1 || nbounds > TV_METRICS_MAX_BUCKETS)))
+        (type == TV_METRIC_HISTOGRAM &&
+         (!bounds || nbounds < 1 || nbounds > TV_METRICS_MAX_BUCKETS)))
         return NULL;
     pthread_mutex_lock(&mu);
     tv_metric_family_t *f = NULL;

@@ -121,7 +121,8 @@ static void test_render_exact(void)
         printf("--- got:\n%s--- want:\n%s", text, want);
     free(text);
     char esc[8];
-    CHECK(tv_metrics_escape_label(esc, sizeof esc, "a\"b\"cdef") == 7 && strcmp(esc, "a\\\"b\\\"c") == 0);
+    CHECK(tv_metrics_escape_label(esc, sizeof esc, "a\"b\"cdef") == 7 &&
+          strcmp(esc, "a\\\"b\\\"c") == 0);
 }
 
 #define THREADS 4
@@ -141,7 +142,8 @@ static void *hammer(void *p)
 static void test_concurrent(void)
 {
     tv_metrics_reset();
-    shared_c = tv_metrics_one(tv_metrics_family(TV_METRIC_COUNTER, "t_c_total", "c", NULL, NULL, 0));
+    shared_c =
+        tv_metrics_one(tv_metrics_family(TV_METRIC_COUNTER, "t_c_total", "c", NULL, NULL, 0));
     shared_h = tv_metrics_one(
         tv_metrics_family(TV_METRIC_HISTOGRAM, "t_h_seconds", "h", NULL, bounds, 3));
     pthread_t t[THREADS];
