@@ -410,7 +410,6 @@ void tv_metrics_http_history(tv_http_req_t *req, void *p)
     }
     cJSON_AddNumberToObject(o, "interval_ms", s->src.sample_ms);
     cJSON_AddNumberToObject(o, "capacity", TV_METRICS_HISTORY);
-    cJSON_AddItemToObject(o, "samples", arr);
     pthread_mutex_lock(&s->mu);
     for (int i = 1; i < s->n; i++) {
         cJSON *e = sample_json(ring_at(s, i - 1), ring_at(s, i));
@@ -418,5 +417,9 @@ void tv_metrics_http_history(tv_http_req_t *req, void *p)
             cJSON_AddItemToArray(arr, e);
     }
     pthread_mutex_unlock(&s->mu);
+    if (cJSON_GetArraySize(arr)) /* none yet (a fresh server): left out, as protojson does */
+        cJSON_AddItemToObject(o, "samples", arr);
+    else
+        cJSON_Delete(arr);
     tv_http_reply_json(req, o);
 }
