@@ -21,6 +21,7 @@ struct tv_rt;
 struct tv_http_route;
 struct tv_amatch;
 struct tv_console;
+struct tv_metrics_svc;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -42,6 +43,7 @@ typedef struct tv_app {
     const struct tv_http_route *api_routes; /* the API port's route table (the API explorer) */
     struct tv_amatch *amatch;        /* authoritative matches (the console lists and stops) */
     struct tv_console *console;      /* console users, their cache and the audit log */
+    struct tv_metrics_svc *metrics;  /* /metrics gauges and the Status page's sampler */
 } tv_app_t;
 
 #endif

@@ -73,6 +73,19 @@ static const opt_t opts[] = {
      "numeric ticket property holding the rating (default rating)"},
     {"matchmaker-rating-step", OPT_INT, OFF(mm_rating_step), 1, 1000000,
      "rating window half-width per interval waited (default 100)"},
+    {"slow-request-ms", OPT_INT, OFF(slow_request_ms), 0, 3600000,
+     "HTTP requests slower than this get a warn log line (default 1000; 0 = off)"},
+    {"metrics-token", OPT_STR, OFF(metrics_token), 0, 0,
+     "bearer token that may read GET /metrics on the console port (default: none;\n"
+     "                           a console token always may)"},
+    {"metrics-open", OPT_INT, OFF(metrics_open), 0, 1,
+     "1 lets anyone who reaches the console port read GET /metrics (default 0)"},
+    {"ws-ping-interval", OPT_INT, OFF(ws_ping_interval), 1, 3600,
+     "seconds of socket silence before the server PINGs it (default 15)"},
+    {"ws-pong-timeout", OPT_INT, OFF(ws_pong_timeout), 2, 65535,
+     "seconds without a PONG or message before a socket is dropped (default 25)"},
+    {"status-sample-ms", OPT_INT, OFF(status_sample_ms), 100, 60000,
+     "period of the console Status page's samples (default 10000: 360 = one hour)"},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 _Static_assert(NOPTS <= TV_CONFIG_MAX_OPTS, "tv_config_t.sources holds every flag");
@@ -168,6 +181,10 @@ static int set_defaults(tv_config_t *cfg)
     cfg->mm_max_intervals = 10;
     cfg->mm_max_tickets = 3;     /* Nakama's max_tickets */
     cfg->mm_rating_step = 100;
+    cfg->slow_request_ms = 1000;
+    cfg->status_sample_ms = 10000;
+    cfg->ws_ping_interval = 15;  /* Nakama's ping period and pong wait */
+    cfg->ws_pong_timeout = 25;
     const struct { char **slot; const char *v; } s[] = {
         {&cfg->address, "0.0.0.0"}, {&cfg->data_dir, "./data"},
         {&cfg->server_key, "defaultkey"}, {&cfg->http_key, "defaulthttpkey"},
@@ -243,6 +260,14 @@ static int check(tv_config_t *cfg, char *err, size_t errlen)
     }
     if (!cfg->server_key[0]) {
         snprintf(err, errlen, "--server-key must not be empty");
+        return TV_EINVAL;
+    }
+    if (cfg->ws_pong_timeout <= cfg->ws_ping_interval) {
+        snprintf(err, errlen, "--ws-pong-timeout must exceed --ws-ping-interval");
+        return TV_EINVAL;
+    }
+    if (cfg->metrics_token && strlen(cfg->metrics_token) < 16) {
+        snprintf(err, errlen, "--metrics-token must be at least 16 bytes");
         return TV_EINVAL;
     }
     if (cfg->port == cfg->console_port && cfg->port != 0) {

@@ -45,6 +45,12 @@ typedef struct tv_config {
     char *mm_rating_property; /* numeric property read as the rating ("rating") */
     int mm_rating_step;     /* rating window half-width per interval waited */
     unsigned char sources[TV_CONFIG_MAX_OPTS]; /* tv_config_source_t of each flag, by index */
+    int slow_request_ms;    /* HTTP requests slower than this get a warn line (0: off) */
+    char *metrics_token;    /* NULL: GET /metrics takes a console token only */
+    int metrics_open;       /* 1: GET /metrics needs no credentials */
+    int status_sample_ms;   /* the Status page's sampling period (10000) */
+    int ws_ping_interval;   /* seconds of silence before a WebSocket PING (15) */
+    int ws_pong_timeout;    /* seconds without a PONG or message before a drop (25) */
 } tv_config_t;
 
 /* Fills cfg from defaults, envp (TAVERN_* variables, may be NULL) and argv. On a bad flag or

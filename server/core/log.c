@@ -1,4 +1,5 @@
-/* Logging: one line per event, written with a single fputs so threads never interleave. */
+/* Logging: one line per event, written with a single fputs so threads never interleave; the
+ * request id of the HTTP request a thread is serving rides along on every line. */
 #include "log.h"
 #include "error.h"
 
@@ -12,6 +13,10 @@
 static tv_log_level_t min_level = TV_LOG_INFO;
 static int as_json;
 static const char *names[] = {"debug", "info", "warn", "error"};
+static _Thread_local const char *tl_request_id;
+
+void tv_log_set_request(const char *id) { tl_request_id = id && *id ? id : NULL; }
+const char *tv_log_request(void) { return tl_request_id; }
 
 void tv_log_set_level(tv_log_level_t level) { min_level = level; }
 void tv_log_set_json(int json) { as_json = json; }
@@ -48,7 +53,11 @@ void tv_log(tv_log_level_t level, const char *room, const char *fmt, ...)
     va_end(ap);
     stamp(ts, sizeof ts);
     if (!as_json) {
-        snprintf(line, sizeof line, "%s %-5s [%s] %s\n", ts, names[level], room, msg);
+        if (tl_request_id)
+            snprintf(line, sizeof line, "%s %-5s [%s] %s request_id=%s\n", ts, names[level], room,
+                     msg, tl_request_id);
+        else
+            snprintf(line, sizeof line, "%s %-5s [%s] %s\n", ts, names[level], room, msg);
         fputs(line, stderr);
         return;
     }
@@ -57,6 +66,8 @@ void tv_log(tv_log_level_t level, const char *room, const char *fmt, ...)
     cJSON_AddStringToObject(o, "level", names[level]);
     cJSON_AddStringToObject(o, "room", room);
     cJSON_AddStringToObject(o, "msg", msg);
+    if (tl_request_id)
+        cJSON_AddStringToObject(o, "request_id", tl_request_id);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s)

@@ -10,6 +10,11 @@ void tv_log_set_json(int json);
 int tv_log_parse_level(const char *s, tv_log_level_t *out);
 int tv_log_enabled(tv_log_level_t level);
 
+/* The request id this thread is serving (borrowed: keep it alive until cleared with NULL);
+ * every line the thread logs meanwhile carries it ("request_id=" in text, a member in JSON). */
+void tv_log_set_request(const char *id);
+const char *tv_log_request(void);
+
 void tv_log(tv_log_level_t level, const char *room, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -26,6 +26,7 @@
 #include "match.h"
 #include "match_console.h"
 #include "matchmaker.h"
+#include "metrics_api.h"
 #include "mm_console.h"
 #include "modules.h"
 #include "mod_console.h"
@@ -195,6 +196,10 @@ static const tv_http_route_t api_routes[] = {
 
 static const tv_http_route_t console_routes[] = {
     {"GET", "/healthcheck", TV_HTTP_AUTH_NONE, reply_health},
+    /* its own rule: --metrics-open, --metrics-token or a console token (metrics_api.h) */
+    {"GET", "/metrics", TV_HTTP_AUTH_NONE, tv_metrics_http_scrape},
+    {"GET", "/v2/console/status", TV_HTTP_AUTH_CONSOLE, tv_metrics_http_status},
+    {"GET", "/v2/console/status/history", TV_HTTP_AUTH_CONSOLE, tv_metrics_http_history},
     {"POST", "/v2/console/authenticate", TV_HTTP_AUTH_NONE, tv_console_authenticate},
     {"GET", "/v2/console/leaderboard", TV_HTTP_AUTH_CONSOLE, tv_lb_console_list},
     {"GET", "/v2/console/matchmaker", TV_HTTP_AUTH_CONSOLE, tv_mm_console_stats},
@@ -405,13 +410,15 @@ static void warn_defaults(const tv_config_t *cfg)
 static int start_http(server_t *s, const tv_config_t *cfg)
 {
     tv_http_opts_t api = {"api", cfg->address, -1, cfg->http_threads, (size_t)cfg->max_body,
-                          api_routes, tv_auth_check, &s->app, s->workers, NULL, NULL};
+                          api_routes, tv_auth_check, &s->app, s->workers,
+                          .slow_ms = cfg->slow_request_ms};
     int rc = tv_http_start(&api, &s->api);
     if (rc)
         return rc;
     tv_http_opts_t con = {"console", cfg->address, cfg->console_port, 1, (size_t)cfg->max_body,
                           console_routes, tv_auth_check, &s->app, s->workers,
-                          .files = tv_web_console, .done = tv_console_audit_done};
+                          .files = tv_web_console, .done = tv_console_audit_done,
+                          .slow_ms = cfg->slow_request_ms};
     return tv_http_start(&con, &s->console);
 }
 
@@ -516,9 +523,11 @@ static int start(server_t *s, const tv_config_t *cfg)
         load_modules(s);
     if (!rc && !(s->workers = tv_workers_new(cfg->workers, WORKER_QUEUE)))
         rc = TV_ENOMEM;
-    /* Nakama's 4096 B message limit; pings every 15 s, pong due in 25 s (TV_RT_* defaults) */
+    /* Nakama's 4096 B message limit; pings every 15 s, pong due in 25 s by default */
     tv_rt_opts_t ro = {.threads = cfg->ws_threads, .max_message = 4096, .header_limit = 16384,
-                       .auth = rt_auth, .auth_ud = &s->app};
+                       .auth = rt_auth, .auth_ud = &s->app,
+                       .ping_interval_s = cfg->ws_ping_interval,
+                       .pong_timeout_s = cfg->ws_pong_timeout};
     if (!rc)
         rc = tv_rt_start(&ro, &s->rt);
     if (!rc)
@@ -541,6 +550,11 @@ static int start(server_t *s, const tv_config_t *cfg)
         s->app.chat = s->chat; /* before the HTTP daemons: group changes reach the channels */
     if (!rc)
         tv_notify_set_rt(s->app.notify, s->rt);
+    if (!rc) {
+        tv_metrics_sources_t ms = {s->rt, s->app.matches, s->amatch, s->db, s->app.matchmaker,
+                                   TV_AMATCH_NODE, cfg->status_sample_ms};
+        rc = tv_metrics_svc_new(&ms, &s->app.metrics); /* before the console serves */
+    }
     if (!rc)
         rc = start_http(s, cfg);
     if (!rc)
@@ -572,6 +586,8 @@ static void stop(server_t *s)
         tv_workers_stop(s->workers);
     tv_http_stop(s->console);
     tv_http_stop(s->api);
+    tv_metrics_svc_free(s->app.metrics);    /* no handler runs now; its sources still live */
+    s->app.metrics = NULL;
     log_match_stats(s);
     tv_amatch_shutdown(s->amatch, 0);       /* no RPC can create a match now: terminate, stop */
     tv_mm_stop(s->app.matchmaker);          /* its thread calls module hooks and pushes */

@@ -4,6 +4,7 @@
 #include "driver.h"
 #include "error.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@ struct tv_db_stmt {
     char *sql;      /* owned copy; the cache key */
     uint64_t hash;
     int busy;
+    int stepped;    /* stepped since the last reset: only the first step is timed */
     int cached;     /* 0: made because the cached twin was busy; finalized on reset */
 };
 
@@ -42,6 +44,32 @@ struct tv_db {
     pthread_mutex_t mu;
     pthread_cond_t cv;
 };
+
+/* tavern_db_query_duration_seconds: a statement's first step (its execution up to the first
+ * row or the end) and commits, the two places a caller waits on the database. */
+static const double db_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                   0.05, 0.1, 0.25, 0.5, 1, 2.5};
+static struct {
+    tv_metric_t *query, *commit;
+} dbm;
+static pthread_once_t dbm_once = PTHREAD_ONCE_INIT;
+
+static void dbm_init(void)
+{
+    tv_metric_family_t *f = tv_metrics_family(
+        TV_METRIC_HISTOGRAM, "tavern_db_query_duration_seconds",
+        "Database time: a statement's execution up to its first row (op=query) and commits "
+        "(op=commit).", "op", db_bounds, sizeof db_bounds / sizeof db_bounds[0]);
+    dbm.query = tv_metrics_series(f, (const char *const[]){"query"});
+    dbm.commit = tv_metrics_series(f, (const char *const[]){"commit"});
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static const tv_db_driver_t *driver_for(const char *url)
 {
@@ -104,6 +132,7 @@ int tv_db_open(const char *url, int max_conns, tv_db_t **out, char *err, size_t 
         free(db);
         return TV_ENOMEM;
     }
+    pthread_once(&dbm_once, dbm_init);
     db->drv = drv;
     db->max = max_conns > 0 ? max_conns : 1;
     pthread_mutex_init(&db->mu, NULL);
@@ -282,7 +311,13 @@ int tv_db_bind_null(tv_db_stmt_t *st, int idx)
 
 int tv_db_step(tv_db_stmt_t *st)
 {
-    return st->conn->drv->step(st->h);
+    if (st->stepped)
+        return st->conn->drv->step(st->h);
+    st->stepped = 1;
+    uint64_t t0 = mono_ns();
+    int rc = st->conn->drv->step(st->h);
+    tv_metric_observe_ns(dbm.query, mono_ns() - t0);
+    return rc;
 }
 
 const char *tv_db_column_text(tv_db_stmt_t *st, int col)
@@ -311,6 +346,7 @@ void tv_db_reset(tv_db_stmt_t *st)
         return;
     st->conn->drv->reset(st->h);
     st->busy = 0;
+    st->stepped = 0;
     if (!st->cached)
         stmt_free(st);
 }
@@ -334,7 +370,25 @@ int tv_db_execp(tv_db_conn_t *conn, const char *sql, int nargs, const char *cons
 
 int tv_db_exec(tv_db_conn_t *conn, const char *sql) { return conn->drv->exec(conn->h, sql); }
 int tv_db_begin(tv_db_conn_t *conn) { return conn->drv->begin(conn->h); }
-int tv_db_commit(tv_db_conn_t *conn) { return conn->drv->commit(conn->h); }
+int tv_db_commit(tv_db_conn_t *conn)
+{
+    uint64_t t0 = mono_ns();
+    int rc = conn->drv->commit(conn->h);
+    tv_metric_observe_ns(dbm.commit, mono_ns() - t0);
+    return rc;
+}
+
+void tv_db_pool_stats(tv_db_t *db, int *in_use, int *open, int *max)
+{
+    pthread_mutex_lock(&db->mu);
+    int idle = 0;
+    for (tv_db_conn_t *c = db->idle; c; c = c->next)
+        idle++;
+    *in_use = db->open - idle;
+    *open = db->open;
+    *max = db->max;
+    pthread_mutex_unlock(&db->mu);
+}
 int tv_db_rollback(tv_db_conn_t *conn) { return conn->drv->rollback(conn->h); }
 const char *tv_db_errmsg(tv_db_conn_t *conn) { return conn->drv->errmsg(conn->h); }
 

@@ -28,6 +28,8 @@ const char *tv_db_engine(const tv_db_t *db);
  * connection cannot be made. Give it back with tv_db_release on the same thread. */
 int tv_db_acquire(tv_db_t *db, tv_db_conn_t **out);
 void tv_db_release(tv_db_t *db, tv_db_conn_t *conn);
+/* The pool's figures: connections lent out now, open (lent + idle), and the most allowed. */
+void tv_db_pool_stats(tv_db_t *db, int *in_use, int *open, int *max);
 
 /* Prepares sql (or takes it from the connection's cache). The statement is borrowed: call
  * tv_db_reset when done with it, before preparing the same sql again. */

@@ -6,21 +6,147 @@
 #include "error.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CONN_TIMEOUT_S 30
 #define CONN_MEMORY (64 * 1024) /* per connection: bounds the request head */
 #define MAX_CONNECTIONS 16384
 
+/* Statuses with a cached series per route; others are looked up (under the registry's lock)
+ * each time they occur, which only odd answers pay. */
+static const int common_status[] = {200, 400, 401, 403, 404, 409, 429, 500, 501, 503};
+#define NSTATUS (sizeof common_status / sizeof common_status[0])
+
+/* A route's series (the last slot of the array is every request no route matched): the label
+ * is the route's pattern, never the raw path, so the label set is the route table. */
+typedef struct {
+    const char *method, *route;
+    _Atomic(tv_metric_t *) duration;           /* made on first use: routes never called */
+    _Atomic(tv_metric_t *) by_status[NSTATUS]; /* show no series */
+} route_metrics_t;
+
 struct tv_http {
     tv_http_opts_t o;
     struct MHD_Daemon *d;
     tv_http_static_t files;
+    route_metrics_t *rm;   /* nroutes + 1 */
+    size_t nroutes;
 };
+
+static const double latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                        0.25, 0.5, 1, 2.5, 5, 10};
+static tv_metric_family_t *requests_family(void)
+{
+    return tv_metrics_family(TV_METRIC_COUNTER, "tavern_http_requests_total",
+                             "HTTP requests answered, by server (api, console), method, route "
+                             "pattern and status.", "server,method,route,status", NULL, 0);
+}
+
+static tv_metric_family_t *duration_family(void)
+{
+    return tv_metrics_family(
+        TV_METRIC_HISTOGRAM, "tavern_http_request_duration_seconds",
+        "Time from an HTTP request's head to its answer, by server, method and route pattern.",
+        "server,method,route", latency_bounds, sizeof latency_bounds / sizeof latency_bounds[0]);
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int metrics_init(tv_http_t *h)
+{
+    for (const tv_http_route_t *r = h->o.routes; r->method; r++)
+        h->nroutes++;
+    if (!(h->rm = calloc(h->nroutes + 1, sizeof *h->rm)))
+        return TV_ENOMEM;
+    duration_family();
+    requests_family();
+    for (size_t i = 0; i <= h->nroutes; i++) {
+        route_metrics_t *m = &h->rm[i];
+        m->method = i < h->nroutes ? h->o.routes[i].method : "other";
+        m->route = i < h->nroutes ? h->o.routes[i].pattern : "unmatched";
+    }
+    return TV_OK;
+}
+
+static tv_metric_t *duration_series(tv_http_t *h, route_metrics_t *m)
+{
+    tv_metric_t *s = atomic_load_explicit(&m->duration, memory_order_acquire);
+    if (!s) { /* two threads may both look it up: the registry gives both the same one */
+        const char *v[] = {h->o.name, m->method, m->route};
+        s = tv_metrics_series(duration_family(), v);
+        atomic_store_explicit(&m->duration, s, memory_order_release);
+    }
+    return s;
+}
+
+static tv_metric_t *status_series(tv_http_t *h, route_metrics_t *m, int status)
+{
+    char code[16];
+    snprintf(code, sizeof code, "%d", status);
+    const char *v[] = {h->o.name, m->method, m->route, code};
+    for (size_t i = 0; i < NSTATUS; i++) {
+        if (common_status[i] != status)
+            continue;
+        tv_metric_t *s = atomic_load_explicit(&m->by_status[i], memory_order_acquire);
+        if (!s) { /* two threads may both look it up: the registry gives both the same one */
+            s = tv_metrics_series(requests_family(), v);
+            atomic_store_explicit(&m->by_status[i], s, memory_order_release);
+        }
+        return s;
+    }
+    return tv_metrics_series(requests_family(), v);
+}
+
+/* The answer is queued: count it, time it, and log it when slow. */
+static void observe(tv_http_t *h, tv_http_req_t *req)
+{
+    if (!h->rm || !req->start_ns)
+        return;
+    size_t idx = req->route ? (size_t)(req->route - h->o.routes) : h->nroutes;
+    route_metrics_t *m = &h->rm[idx < h->nroutes ? idx : h->nroutes];
+    int64_t dur = mono_ns() - req->start_ns;
+    if (dur < 0)
+        dur = 0;
+    tv_metric_observe_ns(duration_series(h, m), (uint64_t)dur);
+    tv_metric_inc(status_series(h, m, req->status));
+    int slow = h->o.slow_ms > 0 && dur >= (int64_t)h->o.slow_ms * 1000000;
+    if (slow || tv_log_enabled(TV_LOG_DEBUG)) {
+        tv_log_set_request(req->request_id);
+        tv_log(slow ? TV_LOG_WARN : TV_LOG_DEBUG, "http",
+               "%s: server=%s method=%s route=%s status=%d duration_ms=%.3f",
+               slow ? "slow request" : "request", h->o.name, req->method, m->route, req->status,
+               (double)dur / 1e6);
+        tv_log_set_request(NULL);
+    }
+}
+
+/* X-Request-Id when it is 1-64 bytes of [A-Za-z0-9._:-], else a fresh UUID. */
+static void request_id_set(tv_http_req_t *req, const char *given)
+{
+    size_t n = given ? strlen(given) : 0;
+    int ok = n > 0 && n <= TV_HTTP_REQUEST_ID_MAX;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = given[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '_' || c == ':' || c == '-';
+    }
+    if (ok)
+        memcpy(req->request_id, given, n + 1);
+    else
+        tv_uuid_v4(req->request_id);
+}
 
 static void req_free(tv_http_req_t *req)
 {
@@ -41,9 +167,9 @@ static void req_free(tv_http_req_t *req)
     free(req);
 }
 
-static void add_common_headers(struct MHD_Response *r)
+static void add_common_headers(struct MHD_Response *r, const char *content_type)
 {
-    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Content-Type", content_type ? content_type : "application/json");
     MHD_add_response_header(r, "Cache-Control", "no-store, no-cache, must-revalidate");
     MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
 }
@@ -58,11 +184,14 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, tv_http_req_t *req)
         free(body);
         return MHD_NO;
     }
-    add_common_headers(r);
+    add_common_headers(r, req->content_type);
+    if (req->request_id[0])
+        MHD_add_response_header(r, "X-Request-Id", req->request_id);
     if (req->status == 401 && req->www_auth)
         MHD_add_response_header(r, "WWW-Authenticate", req->www_auth);
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)req->status, r);
     MHD_destroy_response(r);
+    observe(req->http, req);
     return rc;
 }
 
@@ -71,10 +200,10 @@ static enum MHD_Result send_preflight(struct MHD_Connection *c)
     struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
-    add_common_headers(r);
+    add_common_headers(r, NULL);
     MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE");
     MHD_add_response_header(r, "Access-Control-Allow-Headers",
-                            "Authorization, Content-Type, User-Agent");
+                            "Authorization, Content-Type, User-Agent, X-Request-Id");
     MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
     enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
@@ -125,6 +254,7 @@ static void run_request(void *arg)
     tv_http_req_t *req = arg;
     tv_http_t *h = req->http;
     const char *msg = "Auth token invalid";
+    tv_log_set_request(req->request_id);
     int rc = req->route->auth == TV_HTTP_AUTH_NONE
                  ? TV_OK
                  : h->o.auth(h->o.app, req->route->auth, req, &msg);
@@ -138,6 +268,7 @@ static void run_request(void *arg)
     }
     if (h->o.done)
         h->o.done(h->o.app, req);
+    tv_log_set_request(NULL);
     MHD_resume_connection(req->conn);
 }
 
@@ -200,7 +331,9 @@ static enum MHD_Result dispatch(tv_http_t *h, struct MHD_Connection *c, tv_http_
         return MHD_YES;
     MHD_resume_connection(c);
     req->state = REQ_READING;
+    tv_log_set_request(req->request_id);
     tv_log_warn("http", "worker queue full: %s %s refused", req->method, req->path);
+    tv_log_set_request(NULL);
     return answer_now(c, req, TV_EUNAVAIL, "Server busy, try again.");
 }
 
@@ -219,6 +352,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         *con_cls = req;
         req->http = h;
+        req->start_ns = mono_ns();
+        request_id_set(req, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id"));
         req->method = strdup(strcmp(method, "HEAD") == 0 ? "GET" : method);
         req->path = strdup(url);
         if (!req->method || !req->path)
@@ -266,7 +401,12 @@ int tv_http_start(const tv_http_opts_t *opts, tv_http_t **out)
     if (!h)
         return TV_ENOMEM;
     h->o = *opts;
+    if (metrics_init(h) != TV_OK) {
+        free(h);
+        return TV_ENOMEM;
+    }
     if (tv_http_static_init(&h->files, opts->files) != TV_OK) {
+        free(h->rm);
         free(h);
         return TV_ENOMEM;
     }
@@ -278,6 +418,7 @@ int tv_http_start(const tv_http_opts_t *opts, tv_http_t **out)
                           &ss, &sslen) != TV_OK) {
         tv_log_error("http", "%s: bad listen address '%s'", opts->name, opts->address);
         tv_http_static_free(&h->files);
+        free(h->rm);
         free(h);
         return TV_EINVAL;
     }
@@ -300,6 +441,7 @@ int tv_http_start(const tv_http_opts_t *opts, tv_http_t **out)
         tv_log_error("http", "%s: cannot start HTTP on %s:%d (port in use?)", opts->name,
                      opts->address ? opts->address : "0.0.0.0", opts->port);
         tv_http_static_free(&h->files);
+        free(h->rm);
         free(h);
         return TV_EINTERNAL;
     }
@@ -325,5 +467,6 @@ void tv_http_stop(tv_http_t *h)
         return;
     MHD_stop_daemon(h->d);
     tv_http_static_free(&h->files);
+    free(h->rm);
     free(h);
 }

@@ -58,6 +58,8 @@ typedef struct tv_http_opts {
     /* When set: runs on the worker after every routed request has its answer (the auth
      * refusals included), before the answer is sent; may read req, never answer it. */
     void (*done)(void *app, tv_http_req_t *req);
+    int slow_ms;                   /* requests answered after this many ms get a warn line
+                                      (0: never); at debug level every request gets one */
 } tv_http_opts_t;
 
 /* Starts a daemon. *out is owned by the caller (tv_http_stop). TV_EINTERNAL with a logged
@@ -89,6 +91,10 @@ const tv_http_route_t *tv_http_route(const tv_http_req_t *req);
 int tv_http_status(const tv_http_req_t *req);
 /* The client's address as text ("127.0.0.1", "::1"; "" when unknown) into out[size]. */
 void tv_http_peer(const tv_http_req_t *req, char *out, size_t size);
+/* The request's id: its X-Request-Id header when sane (1-64 of [A-Za-z0-9._:-]), else a
+ * fresh UUID; echoed in the answer's X-Request-Id and carried by every log line logged while
+ * the handler runs. */
+const char *tv_http_request_id(const tv_http_req_t *req);
 /* The Authorization header, or NULL. */
 const char *tv_http_authorization(const tv_http_req_t *req);
 const char *tv_http_body(const tv_http_req_t *req, size_t *len);
@@ -104,6 +110,9 @@ tv_token_claims_t *tv_http_claims_mut(tv_http_req_t *req);
 void tv_http_reply_json(tv_http_req_t *req, cJSON *body);
 /* Any status with a raw JSON text (copied). */
 void tv_http_reply_raw(tv_http_req_t *req, int status, const char *json);
+/* Any status with a text body (consumed) of the given type (static text, e.g.
+ * "text/plain; version=0.0.4; charset=utf-8"). */
+void tv_http_reply_text(tv_http_req_t *req, int status, const char *content_type, char *body);
 /* Nakama's error shape {"code":grpc,"message":msg} with the status for err (a TV_E* code);
  * a 401 also carries WWW-Authenticate. */
 void tv_http_error(tv_http_req_t *req, int err, const char *msg);

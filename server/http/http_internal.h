@@ -5,9 +5,11 @@
 #include "http.h"
 
 #include <microhttpd.h>
+#include <stdint.h>
 
 #define TV_HTTP_MAX_PARAMS 4
 #define TV_HTTP_MAX_QUERY 128 /* GET /v2/user takes up to 100 ids + usernames */
+#define TV_HTTP_REQUEST_ID_MAX 64
 
 typedef enum { REQ_READING, REQ_QUEUED, REQ_ANSWERED } req_state_t;
 
@@ -34,8 +36,12 @@ struct tv_http_req {
     tv_token_claims_t claims;
     /* the answer */
     int status;
-    char *resp;          /* owned JSON text */
+    char *resp;          /* owned JSON text (or text of content_type) */
     char *www_auth;      /* owned, for 401 */
+    const char *content_type; /* static; NULL = application/json */
+    /* observability */
+    int64_t start_ns;    /* monotonic, when the request head was in */
+    char request_id[TV_HTTP_REQUEST_ID_MAX + 1];
 };
 
 /* router.c: finds the route for method + path, filling req->params (owned) and

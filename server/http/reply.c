@@ -35,6 +35,8 @@ void tv_http_peer(const tv_http_req_t *req, char *out, size_t size)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
                   (socklen_t)size);
 }
+
+const char *tv_http_request_id(const tv_http_req_t *req) { return req->request_id; }
 const tv_token_claims_t *tv_http_claims(const tv_http_req_t *req) { return &req->claims; }
 tv_token_claims_t *tv_http_claims_mut(tv_http_req_t *req) { return &req->claims; }
 
@@ -134,6 +136,17 @@ void tv_http_reply_json(tv_http_req_t *req, cJSON *body)
         return;
     }
     set_answer(req, 200, s);
+}
+
+void tv_http_reply_text(tv_http_req_t *req, int status, const char *content_type, char *body)
+{
+    if (!body) {
+        tv_http_error(req, TV_ENOMEM, "Out of memory.");
+        return;
+    }
+    if (req->state != REQ_ANSWERED)
+        req->content_type = content_type;
+    set_answer(req, status, body);
 }
 
 void tv_http_reply_raw(tv_http_req_t *req, int status, const char *json)

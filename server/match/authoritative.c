@@ -12,6 +12,7 @@
 #include "error.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -91,6 +92,10 @@ struct amatch {
     struct tv_mod_dispatcher disp;
     /* tick figures for the console: written by the tick thread, read by anyone */
     atomic_llong ticks, tick_last_us, tick_max_us, tick_sum_us, overruns;
+    /* its handler's series (tavern_amatch_*{handler}), and the overrun log's rate limit
+     * (tick thread only) */
+    tv_metric_t *m_matches, *m_tick, *m_overruns;
+    int64_t overruns_told, overrun_told_ms;
 
     pthread_mutex_t mu;                  /* guards what socket threads and listing read: */
     char *label;                         /*   written by the tick thread under mu */
@@ -749,30 +754,52 @@ static int tick_run(amatch_t *m, int64_t sched_tick)
     return dead ? end_match(m, "the handler returned no state") : TV_SCHED_CONTINUE;
 }
 
-static int64_t mono_us(void)
+/* One overrun line per match at most every OVERRUN_LOG_MS (the first at once), counting the
+ * ones in between: a runaway match cannot flood the log. */
+#define OVERRUN_LOG_MS 10000
+
+static int64_t mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A tick's figures: the console's (atomics), the handler's series, and the overrun line. */
+static void tick_observe(amatch_t *m, int64_t dur_ns)
+{
+    if (dur_ns < 0)
+        dur_ns = 0;
+    int64_t us = dur_ns / 1000;
+    atomic_fetch_add(&m->ticks, 1);
+    atomic_store(&m->tick_last_us, us);
+    atomic_fetch_add(&m->tick_sum_us, us);
+    if (us > atomic_load(&m->tick_max_us))
+        atomic_store(&m->tick_max_us, us); /* only this match's tick writes it */
+    tv_metric_observe_ns(m->m_tick, (uint64_t)dur_ns);
+    int64_t budget_ns = 1000000000LL / (m->tick_rate > 0 ? m->tick_rate : 1);
+    if (dur_ns <= budget_ns)
+        return;
+    tv_metric_inc(m->m_overruns);
+    int64_t overruns = atomic_fetch_add(&m->overruns, 1) + 1;
+    int64_t now = tv_mono_ms();
+    if (m->overruns_told && now - m->overrun_told_ms < OVERRUN_LOG_MS)
+        return;
+    tv_log_warn("match", "tick overrun: match %s (%s) tick %lld took %.3f ms of its %.3f ms "
+                "budget; %lld overruns in all, %lld since the last line", m->id, m->handler_name,
+                (long long)m->loops, (double)dur_ns / 1e6, (double)budget_ns / 1e6,
+                (long long)overruns, (long long)(overruns - m->overruns_told));
+    m->overruns_told = overruns;
+    m->overrun_told_ms = now;
 }
 
 static int tick(void *ud, int64_t sched_tick)
 {
     amatch_t *m = ud, *prev = tls_match;
     tls_match = m;
-    int64_t t0 = mono_us();
-    int rate = m->tick_rate;
+    int64_t t0 = mono_ns();
     int rc = tick_run(m, sched_tick);
-    if (rc == TV_SCHED_CONTINUE) { /* a match that ended is freed by done: not touched */
-        int64_t us = mono_us() - t0;
-        atomic_fetch_add(&m->ticks, 1);
-        atomic_store(&m->tick_last_us, us);
-        atomic_fetch_add(&m->tick_sum_us, us);
-        if (us > atomic_load(&m->tick_max_us))
-            atomic_store(&m->tick_max_us, us); /* only this match's tick writes it */
-        if (rate > 0 && us > 1000000 / rate)
-            atomic_fetch_add(&m->overruns, 1);
-    }
+    tick_observe(m, mono_ns() - t0); /* m lives until done(), after this returns */
     tls_match = prev;
     return rc;
 }
@@ -820,10 +847,35 @@ static void done(void *ud)
     atomic_fetch_sub(&a->presences, (long long)m->npres);
     pthread_mutex_unlock(&m->mu);
     atomic_fetch_sub(&a->matches, 1);
+    tv_metric_add(m->m_matches, -1);
     match_free(m);
 }
 
 /* ---- creating -------------------------------------------------------------------------- */
+
+/* Tick durations, bucketed for budgets from 120 Hz (8.3 ms) to 1 Hz. */
+static const double tick_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.0083,
+                                     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
+
+/* The match's handler series, looked up once per match (handler names are the modules'
+ * registrations: a bounded set, capped by the registry). */
+static void handler_series(amatch_t *m)
+{
+    const char *v[] = {m->handler_name};
+    m->m_matches = tv_metrics_series(
+        tv_metrics_family(TV_METRIC_GAUGE, "tavern_amatch_matches",
+                          "Authoritative matches running, by match handler.", "handler", NULL,
+                          0), v);
+    m->m_tick = tv_metrics_series(
+        tv_metrics_family(TV_METRIC_HISTOGRAM, "tavern_amatch_tick_duration_seconds",
+                          "Time an authoritative match's tick took (queued joins, leaves, "
+                          "signals and the loop), by match handler.", "handler", tick_bounds,
+                          sizeof tick_bounds / sizeof tick_bounds[0]), v);
+    m->m_overruns = tv_metrics_series(
+        tv_metrics_family(TV_METRIC_COUNTER, "tavern_amatch_tick_overruns_total",
+                          "Authoritative ticks that ran past their budget (1/tick rate), by "
+                          "match handler.", "handler", NULL, 0), v);
+}
 
 int tv_amatch_create(tv_amatch_t *a, const char *name, const char *params, char **match_id)
 {
@@ -853,6 +905,7 @@ int tv_amatch_create(tv_amatch_t *a, const char *name, const char *params, char 
     m->tick_rate = 10;
     if (!(m->handler_name = strdup(name)))
         goto fail;
+    handler_series(m);
     char uuid[TV_UUID_LEN + 1];
     tv_uuid_v4(uuid);
     snprintf(m->id, sizeof m->id, "%s.%s", uuid, TV_AMATCH_NODE);
@@ -899,6 +952,7 @@ int tv_amatch_create(tv_amatch_t *a, const char *name, const char *params, char 
         pthread_rwlock_unlock(&a->lock);
         goto fail;
     }
+    tv_metric_inc(m->m_matches); /* before the unlock: done() cannot run before this */
     pthread_rwlock_unlock(&a->lock);
     atomic_fetch_add(&a->created, 1);
     return TV_GRPC_OK;

@@ -6,6 +6,7 @@
 #include "rt/idmap.h"
 #include "error.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #include <ev.h>
@@ -32,6 +33,7 @@ typedef struct rt_msg {
     atomic_int refs;
     void (*done)(void *arg);
     void *done_arg;
+    int type;                               /* index in out_types: the envelope's key */
     size_t len;
     char text[];
 } rt_msg_t;
@@ -99,6 +101,7 @@ typedef struct rt_handler {
     char *name;
     tv_rt_handler_fn fn;
     void *ud;
+    tv_metric_t *in_msgs, *in_bytes;        /* tavern_rt_messages_total{direction="in"} ... */
 } rt_handler_t;
 
 struct tv_rt {
@@ -118,6 +121,110 @@ struct tv_rt {
     atomic_int stopping;                    /* pushes are refused */
     atomic_int senders;                     /* pushes in flight (tv_rt_stop waits them out) */
 };
+
+/* ---- metrics ---------------------------------------------------------------------------- */
+
+/* The label set of outgoing message types: Nakama's envelope keys that a server sends, then
+ * "none" (a bare {"cid"} answer) and "other". Fixed, so the series are too. */
+static const char *const out_types[] = {
+    "channel", "channel_message", "channel_message_ack", "channel_presence_event", "error",
+    "match", "match_data", "match_presence_event", "matchmaker_matched", "matchmaker_ticket",
+    "notifications", "party", "party_data", "party_presence_event", "pong", "rpc", "status",
+    "status_presence_event", "stream_data", "stream_presence_event", "none", "other",
+};
+#define OUT_TYPES (int)(sizeof out_types / sizeof out_types[0])
+#define OUT_NONE (OUT_TYPES - 2)
+#define OUT_OTHER (OUT_TYPES - 1)
+
+static struct {
+    tv_metric_t *out_msgs[OUT_TYPES], *out_bytes[OUT_TYPES];
+    tv_metric_t *in_ping[2], *in_pong[2], *in_other[2]; /* messages, bytes */
+    tv_metric_t *open, *opened, *closed, *rtt;
+} rtm;
+static pthread_once_t rtm_once = PTHREAD_ONCE_INIT;
+
+static const double rtt_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                    0.5, 1, 2.5, 5};
+
+static tv_metric_family_t *msgs_family(void)
+{
+    return tv_metrics_family(TV_METRIC_COUNTER, "tavern_rt_messages_total",
+                             "Realtime envelopes received (in) and written to sockets (out), by "
+                             "message type.", "direction,type", NULL, 0);
+}
+
+static tv_metric_family_t *bytes_family(void)
+{
+    return tv_metrics_family(TV_METRIC_COUNTER, "tavern_rt_message_bytes_total",
+                             "Bytes of realtime envelopes (JSON text, without WebSocket framing) "
+                             "received and written, by message type.", "direction,type", NULL, 0);
+}
+
+static void in_series(const char *type, tv_metric_t *out[2])
+{
+    const char *v[] = {"in", type};
+    out[0] = tv_metrics_series(msgs_family(), v);
+    out[1] = tv_metrics_series(bytes_family(), v);
+}
+
+static void rtm_init(void)
+{
+    for (int i = 0; i < OUT_TYPES; i++) {
+        const char *v[] = {"out", out_types[i]};
+        rtm.out_msgs[i] = tv_metrics_series(msgs_family(), v);
+        rtm.out_bytes[i] = tv_metrics_series(bytes_family(), v);
+    }
+    in_series("ping", rtm.in_ping);
+    in_series("pong", rtm.in_pong);
+    in_series("other", rtm.in_other);
+    rtm.open = tv_metrics_one(tv_metrics_family(
+        TV_METRIC_GAUGE, "tavern_rt_sessions", "Open WebSocket sessions (CCU).", NULL, NULL, 0));
+    rtm.opened = tv_metrics_one(tv_metrics_family(
+        TV_METRIC_COUNTER, "tavern_rt_sessions_opened_total", "WebSocket sessions opened.", NULL,
+        NULL, 0));
+    rtm.closed = tv_metrics_one(tv_metrics_family(
+        TV_METRIC_COUNTER, "tavern_rt_sessions_closed_total", "WebSocket sessions closed.", NULL,
+        NULL, 0));
+    rtm.rtt = tv_metrics_one(tv_metrics_family(
+        TV_METRIC_HISTOGRAM, "tavern_rt_rtt_seconds",
+        "Round trip of the server's WebSocket PINGs to idle sockets: PING written to PONG read.",
+        NULL, rtt_bounds, sizeof rtt_bounds / sizeof rtt_bounds[0]));
+}
+
+/* The type of an outgoing envelope from its text, {"cid":"...","<key>":...} or {"<key>":...}
+ * as cJSON and the hand-built writers print it (no white space): a bounded scan of its head. */
+static int out_type(const char *t, size_t len)
+{
+    size_t i = 1;
+    if (len < 2 || t[0] != '{')
+        return OUT_OTHER;
+    for (int k = 0; k < 2; k++) {
+        if (i >= len || t[i] != '"')
+            return i < len && t[i] == '}' ? OUT_NONE : OUT_OTHER;
+        size_t ks = ++i;
+        while (i < len && t[i] != '"' && t[i] != '\\')
+            i++;
+        if (i >= len || t[i] != '"')
+            return OUT_OTHER;
+        size_t kl = i++ - ks;
+        if (k == 0 && kl == 3 && memcmp(t + ks, "cid", 3) == 0) {
+            if (i + 1 >= len || t[i] != ':' || t[i + 1] != '"')
+                return OUT_OTHER;
+            for (i += 2; i < len && t[i] != '"'; i++)
+                if (t[i] == '\\')
+                    i++;
+            if (++i >= len || t[i] != ',')
+                return OUT_NONE;
+            i++;
+            continue;
+        }
+        for (int j = 0; j < OUT_NONE; j++)
+            if (strlen(out_types[j]) == kl && memcmp(out_types[j], t + ks, kl) == 0)
+                return j;
+        return OUT_OTHER;
+    }
+    return OUT_OTHER;
+}
 
 /* The shard whose service thread is running this code, NULL on other threads. */
 static _Thread_local rt_shard_t *tl_shard;
@@ -247,6 +354,7 @@ static rt_msg_t *msg_new(const char *text, size_t len)
     atomic_init(&m->refs, 1);
     m->done = NULL;
     m->done_arg = NULL;
+    m->type = out_type(text, len);
     m->len = len;
     memcpy(m->text, text, len);
     return m;
@@ -361,6 +469,8 @@ static int write_one(struct lws *wsi, rt_shard_t *sh, rt_msg_t *m)
     memcpy(sh->tx + LWS_PRE, m->text, m->len);
     int n = lws_write(wsi, sh->tx + LWS_PRE, m->len, LWS_WRITE_TEXT);
     int short_write = n < (int)m->len;
+    tv_metric_inc(rtm.out_msgs[m->type]);
+    tv_metric_add(rtm.out_bytes[m->type], (int64_t)m->len);
     msg_unref(m);
     return short_write ? -1 : 0;
 }
@@ -788,17 +898,22 @@ static int envelope_handle(rt_session_t *s, const char *text, size_t len)
     const cJSON *body;
     int rc = 0;
 
+    tv_metric_t **count = rtm.in_other;
     if (envelope_split(env, &cid, &body) != 0) {
         rc = reply_error_close(s, cid, TV_RT_ERR_MISSING_PAYLOAD, "Missing or invalid message");
     } else if (strcmp(body->string, "ping") == 0) {
+        count = rtm.in_ping;
         rc = session_reply(s, tv_rt_envelope_text(cid, "pong", cJSON_CreateObject())) == TV_OK
                  ? 0 : -1;
     } else if (strcmp(body->string, "pong") == 0) {
-        /* nothing to do: Nakama takes a client's pong in silence */
+        count = rtm.in_pong; /* nothing to do: Nakama takes a client's pong in silence */
     } else if (!(h = handler_find(s->shard->rt, body->string))) {
         rc = reply_error_close(s, cid, TV_RT_ERR_UNRECOGNIZED_PAYLOAD, "Unrecognized message.");
     } else {
         tv_rt_msg_t msg = {s->shard->rt, &s->who, cid, body->string, body};
+        tv_metric_inc(h->in_msgs);
+        tv_metric_add(h->in_bytes, (int64_t)len);
+        count = NULL;
         int hrc = h->fn(h->ud, &msg);
         if (hrc != TV_OK) {
             tv_log_debug("rt", "session %s: %s refused (%s), closing", s->who.session_id,
@@ -806,8 +921,31 @@ static int envelope_handle(rt_session_t *s, const char *text, size_t len)
             session_close_soon(s, LWS_CLOSE_STATUS_NORMAL);
         }
     }
+    if (count) {
+        tv_metric_inc(count[0]);
+        tv_metric_add(count[1], (int64_t)len);
+    }
     cJSON_Delete(env);
     return rc;
+}
+
+/* LWS_CALLBACK_RECEIVE_PONG: lws' keep-alive PING carries lws_now_usecs() as 8 big-endian
+ * bytes in later lws releases (lib/roles/ws/ops-ws.c), which the peer echoes: the difference
+ * is the round trip. lws 4.1 (Debian 12) sends an empty PING and does not call back for its
+ * PONG, so there the histogram stays empty: measuring needs PINGs of our own (not done yet).
+ * A PONG with another payload (an unsolicited one, or a client's own) is skipped, and so is
+ * a figure over a minute (a forged payload cannot skew the histogram by much). */
+static void session_pong(const void *in, size_t len)
+{
+    if (len != 8)
+        return;
+    const unsigned char *p = in;
+    uint64_t sent = 0;
+    for (int i = 0; i < 8; i++)
+        sent = sent << 8 | p[i];
+    uint64_t now = (uint64_t)lws_now_usecs();
+    if (now >= sent && now - sent < 60000000)
+        tv_metric_observe_ns(rtm.rtt, (now - sent) * 1000);
 }
 
 /* Appends a chunk to the message being reassembled, growing the buffer up to max_message. */
@@ -893,6 +1031,8 @@ static int session_open(struct lws *wsi, rt_session_t *s)
     s->live = 1;
     pthread_mutex_unlock(&sh->lock);
     atomic_fetch_add(&rt->sessions, 1);
+    tv_metric_inc(rtm.open);
+    tv_metric_inc(rtm.opened);
     tv_log_debug("rt", "session %s open for user %s", s->who.session_id, s->who.user_id);
     for (int i = 0; i < rt->nlisteners; i++)
         if (rt->listeners[i].on_open)
@@ -923,6 +1063,8 @@ static void session_close(rt_session_t *s)
     free(s->rx);
     s->rx = NULL;
     atomic_fetch_sub(&rt->sessions, 1);
+    tv_metric_add(rtm.open, -1);
+    tv_metric_inc(rtm.closed);
     tv_log_debug("rt", "session %s closed", s->who.session_id);
     for (int i = 0; i < rt->nlisteners; i++)
         if (rt->listeners[i].on_close)
@@ -981,6 +1123,9 @@ static int rt_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         return session_open(wsi, user);
     case LWS_CALLBACK_RECEIVE:
         return session_receive(wsi, user, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        session_pong(in, len);
+        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return session_writeable(wsi, user);
     case LWS_CALLBACK_CLOSED:
@@ -1109,6 +1254,7 @@ int tv_rt_start(const tv_rt_opts_t *opts, tv_rt_t **out)
     int rc = TV_EINVAL, n = 0;
 
     *out = NULL;
+    pthread_once(&rtm_once, rtm_init);
     if (!opts_valid(opts))
         goto fail;
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
@@ -1172,7 +1318,12 @@ int tv_rt_register(tv_rt_t *rt, const char *name, tv_rt_handler_fn fn, void *ud)
     char *copy = tv_strdup(name);
     if (!copy)
         return TV_ENOMEM;
-    rt->handlers[rt->nhandlers++] = (rt_handler_t){copy, fn, ud};
+    rt_handler_t *h = &rt->handlers[rt->nhandlers++];
+    *h = (rt_handler_t){copy, fn, ud, NULL, NULL};
+    tv_metric_t *series[2];
+    in_series(name, series); /* registration is start-up work: a bounded label set */
+    h->in_msgs = series[0];
+    h->in_bytes = series[1];
     return TV_OK;
 }
 

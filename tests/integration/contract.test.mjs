@@ -430,10 +430,10 @@ async function call(opId, { query = '', body, auth, headers, port, method, pathO
   const res = await srv.request(method ?? op.method, path, { body, auth, headers, consolePort: p === 'console' });
   const ctx = `${op.method} ${path} (${opId}) -> ${res.status} ${res.text.slice(0, 300)}`;
   (observed.get(opId) ?? observed.set(opId, new Set()).get(opId)).add(res.status);
-  checkCommonHeaders(res, ctx);
   const documented = op.op.responses[String(res.status)];
   assert.ok(documented, `status ${res.status} is not documented: ${ctx}`);
   const r = resolve(documented);
+  checkCommonHeaders(res, ctx, Object.keys(r.content ?? {})[0]);
   for (const [name, h] of Object.entries(r.headers ?? {})) {
     if (resolve(h).required) assert.ok(res.headers.get(name), `documented header ${name} missing: ${ctx}`);
   }
@@ -442,7 +442,9 @@ async function call(opId, { query = '', body, auth, headers, port, method, pathO
   if (res.status >= 400)
     assert.equal(doc['x-tavern-grpc-status'][String(res.json?.code)], res.status, `gRPC code ${res.json?.code} gives HTTP ${res.status}: ${ctx}`);
   const schema = r.content?.['application/json']?.schema;
-  if ((op.method === 'HEAD' || method === 'HEAD') || !schema) {
+  if (r.content?.['text/plain']) {
+    assert.ok(res.text.length > 0, `a text body: ${ctx}`);
+  } else if ((op.method === 'HEAD' || method === 'HEAD') || !schema) {
     assert.equal(res.text, '', `no body documented: ${ctx}`);
   } else {
     assert.ok(res.json !== undefined, `body is JSON: ${ctx}`);
@@ -458,11 +460,12 @@ async function expect(opId, status, opts) {
   return res.json;
 }
 
-function checkCommonHeaders(res, ctx) {
+/** The CORS and cache headers, and the Content-Type documented (JSON unless said otherwise). */
+function checkCommonHeaders(res, ctx, type = 'application/json') {
   const cors = doc['x-tavern-cors'];
   assert.equal(res.headers.get('access-control-allow-origin'), cors.allow_origin, `Access-Control-Allow-Origin: ${ctx}`);
   assert.equal(res.headers.get('cache-control'), cors.cache_control, `Cache-Control: ${ctx}`);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/json/, `Content-Type: ${ctx}`);
+  assert.equal((res.headers.get('content-type') ?? '').split(';')[0], type, `Content-Type: ${ctx}`);
 }
 
 async function signUp() {
@@ -1040,6 +1043,17 @@ describe('answers match the documented schemas', () => {
     await expect('consoleAuthenticate', 401, { body: { username: 'admin', password: 'nope' } });
     await expect('consoleAuthenticate', 400, { body: { username: 1, password: 'password' } });
     await expect('getAccount', 401, { auth: bearer(s.token) });
+  });
+
+  test('metrics and the Status page: a console token reads them, a game token does not', async () => {
+    const s = await expect('consoleAuthenticate', 200, { body: { username: 'admin', password: 'password' } });
+    const m = await call('metrics', { auth: bearer(s.token) });
+    assert.equal(m.status, 200, m.text.slice(0, 200));
+    assert.match(m.text, /^# HELP tavern_/m);
+    await expect('consoleStatus', 200, { auth: bearer(s.token) });
+    await expect('consoleStatusHistory', 200, { auth: bearer(s.token) });
+    const u = await signUp();
+    await expect('metrics', 401, { auth: bearer(u.token) });
   });
 });
 
