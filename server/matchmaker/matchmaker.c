@@ -21,7 +21,10 @@
 #define MATCH_TOKEN_TTL_S 30 /* Nakama's matchmaker token lifetime */
 #define QUEUE_MAX 65536      /* queued adds/removes before new adds are refused */
 
-typedef enum { OP_ADD, OP_REMOVE, OP_CLOSE, OP_PARTY_ADD, OP_PARTY_REMOVE, OP_PARTY_DROP } op_kind_t;
+typedef enum {
+    OP_ADD, OP_REMOVE, OP_CLOSE,
+    OP_PARTY_ADD, OP_PARTY_REMOVE, OP_PARTY_DROP, /* kept last: apply_op tests >= OP_PARTY_ADD */
+} op_kind_t;
 
 /* A module call waiting for the matcher to apply its op (on the caller's stack). */
 typedef struct waiter {
