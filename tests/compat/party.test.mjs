@@ -124,7 +124,8 @@ describe('parties with nakama-js', () => {
 
     // close: everyone left hears it; the party is gone
     await a.socket.closeParty(party.party_id);
-    for (const p of [a, c]) assert.deepEqual(await next(p, 'partyclose'), { party_id: party.party_id });
+    for (const p of [a, c])
+      assert.deepEqual(await next(p, 'partyclose'), { party_id: party.party_id });
     await assert.rejects(b.socket.joinParty(party.party_id), (e) => e.code === 4);
   });
 
@@ -197,7 +198,8 @@ describe('parties with nakama-js', () => {
     assert.equal(mb.self.presence.session_id, pb.session_id);
     assert.equal(ms.self.party_id, undefined);
     // the token makes the match as usual: all three join it
-    const matches = await Promise.all([a, b, s].map((p) => p.socket.joinMatch(undefined, ma.token)));
+    const matches = await Promise.all([a, b, s].map((p) =>
+      p.socket.joinMatch(undefined, ma.token)));
     assert.equal(new Set(matches.map((m) => m.match_id)).size, 1);
     await a.socket.leaveParty(party.party_id);
   });

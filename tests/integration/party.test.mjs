@@ -334,7 +334,8 @@ describe('the leader', () => {
       for (const p of [b, c]) {
         assert.deepEqual(await p.inbox.next(),
           { party_presence_event: { party_id, leaves: [presence(a)] } });
-        assert.deepEqual(await p.inbox.next(), { party_leader: { party_id, presence: presence(b) } });
+        assert.deepEqual(await p.inbox.next(),
+          { party_leader: { party_id, presence: presence(b) } });
       }
       await silent(a, 200, 'a left');
       // the new leader disconnects: c leads, alone
