@@ -5,6 +5,7 @@
 #include "error.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +95,12 @@ static int brings(const tv_mm_ticket_t *t, const char *session_id)
 
 size_t tv_mm_pool_remove_party(tv_mm_pool_t *pool, const char *party_id, const char *ticket_id)
 {
+    /* copies: either may point into a ticket this frees */
+    char pid[TV_MM_PARTY_ID_MAX], tid[37];
+    snprintf(pid, sizeof pid, "%s", party_id);
+    snprintf(tid, sizeof tid, "%s", ticket_id ? ticket_id : "");
+    party_id = pid;
+    ticket_id = ticket_id ? tid : NULL;
     size_t kept = 0, gone = 0;
     for (size_t i = 0; i < pool->n; i++) {
         tv_mm_ticket_t *t = pool->t[i];
