@@ -380,14 +380,18 @@ static int on_join(void *ud, const tv_rt_msg_t *msg)
     self_member(msg, &me);
     tv_party_join_t out = TV_PARTY_UNCHANGED;
     const char *why = NULL;
-    int in = sess_has(tv_rt_idmap_get(&svc->sessions, me.session_id), p->id);
-    int rc = !in && sess_full(svc, me.session_id) ? TV_EBUSY : TV_OK;
-    if (rc == TV_EBUSY)
-        why = "too many parties (at most 16 a session)";
+    /* the session's index first: a join it cannot record is refused whole */
+    int rc = TV_OK, added = 0;
+    if (!sess_has(tv_rt_idmap_get(&svc->sessions, me.session_id), p->id)) {
+        rc = sess_add(svc, me.session_id, p->id);
+        if (rc == TV_EBUSY)
+            why = "too many parties (at most 16 a session)";
+        added = rc == TV_OK;
+    }
     if (rc == TV_OK)
         rc = tv_party_join(p, &me, &out, &why);
-    if (rc == TV_OK && out != TV_PARTY_UNCHANGED && sess_add(svc, me.session_id, p->id) != TV_OK)
-        rc = TV_ENOMEM; /* not reached: sess_full was checked under the same lock */
+    if (added && rc != TV_OK)
+        sess_del(svc, me.session_id, p->id); /* recorded above, but the party refused */
     if (rc == TV_OK && out == TV_PARTY_JOINED) {
         to_one(svc, me.session_id, "party", party_json(p, &me));
         presence_event(svc, p, "joins", &me);
