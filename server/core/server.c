@@ -31,6 +31,7 @@
 #include "modules.h"
 #include "mod_console.h"
 #include "notification.h"
+#include "party.h"
 #include "password.h"
 #include "rt.h"
 #include "session_cache.h"
@@ -270,6 +271,7 @@ typedef struct {
     tv_amatch_t *amatch;               /* authoritative matches and their tick scheduler */
     tv_status_t *status;               /* status presences and follows */
     tv_chat_t *chat;                   /* chat channels and their write queues */
+    tv_party_svc_t *party;             /* this node's parties */
 } server_t;
 
 static void match_list(tv_http_req_t *req, void *app)
@@ -540,6 +542,10 @@ static int start(server_t *s, const tv_config_t *cfg)
         s->app.amatch = s->amatch; /* the console lists and stops them */
     if (!rc && (rc = start_matchmaker(s, cfg)) == TV_OK)
         tv_mm_host_install(s->app.matchmaker); /* modules may add tickets from now on */
+    if (!rc) {
+        tv_party_opts_t po = {TV_AMATCH_NODE, cfg->mm_rating_property};
+        rc = tv_party_svc_new(s->rt, s->app.matchmaker, &po, &s->party); /* after mm */
+    }
     if (!rc)
         rc = tv_mod_rt_register(s->rt, s->app.modules, s->workers);
     if (!rc)
@@ -606,6 +612,7 @@ static void stop(server_t *s)
     tv_amatch_free(s->amatch);              /* after rt too, for the same reason */
     tv_status_free(s->status);              /* after rt and the workers: both reach it */
     tv_chat_free(s->chat);                  /* the same, and before notify (its DM joins) */
+    tv_party_svc_free(s->party);            /* after rt (its close listener), before mm */
     tv_mm_free(s->app.matchmaker);          /* after rt: its close listener queues work */
     tv_mod_host_set_wallets(NULL);
     tv_mod_host_set_shop(NULL);

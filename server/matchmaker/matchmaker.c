@@ -21,7 +21,10 @@
 #define MATCH_TOKEN_TTL_S 30 /* Nakama's matchmaker token lifetime */
 #define QUEUE_MAX 65536      /* queued adds/removes before new adds are refused */
 
-typedef enum { OP_ADD, OP_REMOVE, OP_CLOSE } op_kind_t;
+typedef enum {
+    OP_ADD, OP_REMOVE, OP_CLOSE,
+    OP_PARTY_ADD, OP_PARTY_REMOVE, OP_PARTY_DROP, /* kept last: apply_op tests >= OP_PARTY_ADD */
+} op_kind_t;
 
 /* A module call waiting for the matcher to apply its op (on the caller's stack). */
 typedef struct waiter {
@@ -37,7 +40,8 @@ typedef struct op {
     waiter_t *wait;          /* OP_ADD / OP_REMOVE from a module: the caller owns the op and
                                 waits for wait->done; the matcher never frees it */
     char session_id[37];     /* OP_REMOVE from a module: "" = any session */
-    char ticket_id[37];      /* OP_REMOVE */
+    char ticket_id[37];      /* OP_REMOVE, OP_PARTY_REMOVE */
+    char party_id[TV_MM_PARTY_ID_MAX]; /* OP_PARTY_* */
 } op_t;
 
 struct tv_mm {
@@ -202,10 +206,63 @@ static void apply_module_op(tv_mm_t *mm, op_t *op)
     finish(mm, op, rc); /* op is the caller's from here */
 }
 
+/* party_matchmaker_ticket {party_id, ticket}: the leader's reply, then the same pushed to the
+ * party's other members (as Nakama). */
+static void party_ticket_reply(tv_mm_t *mm, op_t *op, const tv_mm_ticket_t *t)
+{
+    cJSON *b = cJSON_CreateObject();
+    if (!b || !cJSON_AddStringToObject(b, "party_id", t->party_id) ||
+        !cJSON_AddStringToObject(b, "ticket", t->id)) {
+        cJSON_Delete(b);
+        tv_rt_later_error(op->later, TV_RT_ERR_RUNTIME_EXCEPTION, "No memory");
+        return;
+    }
+    cJSON *dup = cJSON_Duplicate(b, 1);
+    char *text = dup ? tv_rt_envelope_text(NULL, "party_matchmaker_ticket", dup) : NULL;
+    tv_rt_later_reply(op->later, "party_matchmaker_ticket", b);
+    for (int i = 1; text && i < t->count; i++)
+        tv_rt_send(mm->rt, t->members[i].session_id, text, strlen(text));
+    cJSON_free(text);
+}
+
+static void apply_party_op(tv_mm_t *mm, op_t *op)
+{
+    pthread_rwlock_wrlock(&mm->pool_lock);
+    size_t gone = 0;
+    int rc = TV_OK;
+    if (op->kind == OP_PARTY_ADD)
+        rc = tv_mm_pool_add(&mm->pool, op->ticket);
+    else
+        gone = tv_mm_pool_remove_party(&mm->pool, op->party_id,
+                                       op->kind == OP_PARTY_REMOVE ? op->ticket_id : NULL);
+    pthread_rwlock_unlock(&mm->pool_lock);
+    atomic_fetch_add(&mm->removed, (int64_t)gone);
+    if (op->kind == OP_PARTY_ADD && rc == TV_OK) {
+        atomic_fetch_add(&mm->added, 1);
+        party_ticket_reply(mm, op, op->ticket); /* the pool's now, unchanged until the pass */
+        op->ticket = NULL;
+    } else if (op->kind == OP_PARTY_ADD) {
+        tv_rt_later_error(op->later, rc == TV_EBUSY ? TV_RT_ERR_BAD_INPUT
+                                                    : TV_RT_ERR_RUNTIME_EXCEPTION,
+                          rc == TV_EBUSY ? "Too many matchmaker tickets for the party"
+                                         : "No memory");
+    } else if (op->kind == OP_PARTY_REMOVE && gone) {
+        tv_rt_later_reply(op->later, NULL, NULL);
+    } else if (op->kind == OP_PARTY_REMOVE) {
+        tv_rt_later_error(op->later, TV_RT_ERR_BAD_INPUT, "Matchmaker ticket not found");
+    }
+    op->later = NULL;
+    op_free(op);
+}
+
 static void apply_op(tv_mm_t *mm, op_t *op)
 {
     if (op->wait) {
         apply_module_op(mm, op);
+        return;
+    }
+    if (op->kind >= OP_PARTY_ADD) {
+        apply_party_op(mm, op);
         return;
     }
     if (op->kind == OP_ADD) {
@@ -258,16 +315,20 @@ static void apply_op(tv_mm_t *mm, op_t *op)
     op_free(op);
 }
 
-/* {presence, string_properties, numeric_properties} of one ticket. */
-static cJSON *user_json(const tv_mm_ticket_t *t)
+/* {presence, party_id, string_properties, numeric_properties} of player i of a ticket (a
+ * party's players share its properties, as in Nakama). */
+static cJSON *user_json(const tv_mm_ticket_t *t, int i)
 {
+    tv_mm_member_t scratch;
+    const tv_mm_member_t *m = tv_mm_ticket_member(t, i, &scratch);
     tv_rt_identity_t who = {0};
-    memcpy(who.user_id, t->user_id, sizeof who.user_id);
-    memcpy(who.session_id, t->session_id, sizeof who.session_id);
-    memcpy(who.username, t->username, sizeof who.username);
+    memcpy(who.user_id, m->user_id, sizeof who.user_id);
+    memcpy(who.session_id, m->session_id, sizeof who.session_id);
+    memcpy(who.username, m->username, sizeof who.username);
     cJSON *u = cJSON_CreateObject(), *p = tv_rt_presence_json(&who, 0, NULL);
     cJSON *s = cJSON_Duplicate(t->strings, 1), *n = cJSON_Duplicate(t->numerics, 1);
-    if (!u || !p || !s || !n) {
+    if (!u || !p || !s || !n ||
+        (t->party_id[0] && !cJSON_AddStringToObject(u, "party_id", t->party_id))) {
         cJSON_Delete(u), cJSON_Delete(p), cJSON_Delete(s), cJSON_Delete(n);
         return NULL;
     }
@@ -277,29 +338,48 @@ static cJSON *user_json(const tv_mm_ticket_t *t)
     return u;
 }
 
-/* Sends each member its matchmaker_matched: body holds users and token or match_id; ticket
- * and self are set per member. */
+/* Appends every player of g's tickets to users, in ticket order. 0 or TV_ENOMEM. */
+static int add_users(cJSON *users, const tv_mm_group_t *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        for (int k = 0; k < g->t[i]->count; k++) {
+            cJSON *u = user_json(g->t[i], k);
+            if (!u || !cJSON_AddItemToArray(users, u)) {
+                cJSON_Delete(u);
+                return TV_ENOMEM;
+            }
+        }
+    return TV_OK;
+}
+
+/* Sends each player its matchmaker_matched: body holds users (every player, in ticket order)
+ * and token or match_id; ticket (the player's ticket: its party's for a party member) and self
+ * are set per player. */
 static void send_each(tv_mm_t *mm, const tv_mm_group_t *g, cJSON *body)
 {
     cJSON *users = cJSON_GetObjectItemCaseSensitive(body, "users");
-    for (size_t i = 0; i < g->n; i++) {
-        cJSON_DeleteItemFromObjectCaseSensitive(body, "ticket");
-        cJSON_DeleteItemFromObjectCaseSensitive(body, "self");
-        cJSON *self = cJSON_Duplicate(cJSON_GetArrayItem(users, (int)i), 1);
-        if (!self || !cJSON_AddStringToObject(body, "ticket", g->t[i]->id)) {
-            cJSON_Delete(self);
-            continue;
+    int u = 0;
+    for (size_t i = 0; i < g->n; i++)
+        for (int k = 0; k < g->t[i]->count; k++, u++) {
+            tv_mm_member_t scratch;
+            const tv_mm_member_t *m = tv_mm_ticket_member(g->t[i], k, &scratch);
+            cJSON_DeleteItemFromObjectCaseSensitive(body, "ticket");
+            cJSON_DeleteItemFromObjectCaseSensitive(body, "self");
+            cJSON *self = cJSON_Duplicate(cJSON_GetArrayItem(users, u), 1);
+            if (!self || !cJSON_AddStringToObject(body, "ticket", g->t[i]->id)) {
+                cJSON_Delete(self);
+                continue;
+            }
+            cJSON_AddItemToObject(body, "self", self);
+            cJSON *env = cJSON_CreateObject();
+            char *text = NULL;
+            if (env && cJSON_AddItemReferenceToObject(env, "matchmaker_matched", body))
+                text = cJSON_PrintUnformatted(env);
+            cJSON_Delete(env);
+            if (text)
+                tv_rt_send(mm->rt, m->session_id, text, strlen(text));
+            cJSON_free(text);
         }
-        cJSON_AddItemToObject(body, "self", self);
-        cJSON *env = cJSON_CreateObject();
-        char *text = NULL;
-        if (env && cJSON_AddItemReferenceToObject(env, "matchmaker_matched", body))
-            text = cJSON_PrintUnformatted(env);
-        cJSON_Delete(env);
-        if (text)
-            tv_rt_send(mm->rt, g->t[i]->session_id, text, strlen(text));
-        cJSON_free(text);
-    }
 }
 
 /* A history entry: {time, kind, tickets, users: [{ticket, user_id, session_id, username,
@@ -318,26 +398,32 @@ static cJSON *history_entry(const char *kind, const tv_mm_ticket_t *const *t, si
     cJSON_AddItemToObject(e, "tickets", ids);
     cJSON_AddItemToObject(e, "users", users);
     int ok = cJSON_AddStringToObject(e, "time", when) && cJSON_AddStringToObject(e, "kind", kind);
-    for (size_t i = 0; ok && i < n; i++) {
-        cJSON *u = cJSON_CreateObject();
-        if (!u || !cJSON_AddItemToArray(users, u)) {
-            cJSON_Delete(u);
-            ok = 0;
-            break;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = cJSON_AddItemToArray(ids, cJSON_CreateString(t[i]->id));
+    for (size_t i = 0; ok && i < n; i++)
+        for (int k = 0; ok && k < t[i]->count; k++) {
+            tv_mm_member_t scratch;
+            const tv_mm_member_t *m = tv_mm_ticket_member(t[i], k, &scratch);
+            cJSON *u = cJSON_CreateObject();
+            if (!u || !cJSON_AddItemToArray(users, u)) {
+                cJSON_Delete(u);
+                ok = 0;
+                break;
+            }
+            cJSON *s = cJSON_Duplicate(t[i]->strings, 1), *p = cJSON_Duplicate(t[i]->numerics, 1);
+            if (!s || !p) {
+                cJSON_Delete(s), cJSON_Delete(p);
+                ok = 0;
+                break;
+            }
+            ok = cJSON_AddStringToObject(u, "ticket", t[i]->id) &&
+                 cJSON_AddStringToObject(u, "user_id", m->user_id) &&
+                 cJSON_AddStringToObject(u, "session_id", m->session_id) &&
+                 cJSON_AddStringToObject(u, "username", m->username) &&
+                 (!t[i]->party_id[0] || cJSON_AddStringToObject(u, "party_id", t[i]->party_id));
+            cJSON_AddItemToObject(u, "string_properties", s);
+            cJSON_AddItemToObject(u, "numeric_properties", p);
         }
-        cJSON *s = cJSON_Duplicate(t[i]->strings, 1), *p = cJSON_Duplicate(t[i]->numerics, 1);
-        if (!s || !p || !cJSON_AddItemToArray(ids, cJSON_CreateString(t[i]->id))) {
-            cJSON_Delete(s), cJSON_Delete(p);
-            ok = 0;
-            break;
-        }
-        ok = cJSON_AddStringToObject(u, "ticket", t[i]->id) &&
-             cJSON_AddStringToObject(u, "user_id", t[i]->user_id) &&
-             cJSON_AddStringToObject(u, "session_id", t[i]->session_id) &&
-             cJSON_AddStringToObject(u, "username", t[i]->username);
-        cJSON_AddItemToObject(u, "string_properties", s);
-        cJSON_AddItemToObject(u, "numeric_properties", p);
-    }
     if (ok && match_id)
         ok = cJSON_AddStringToObject(e, "match_id", match_id) &&
              cJSON_AddBoolToObject(e, "authoritative", authoritative);
@@ -365,13 +451,8 @@ static char *hooked_match(tv_mm_t *mm, const cJSON *users)
 static void deliver_group(tv_mm_t *mm, const tv_mm_group_t *g)
 {
     cJSON *body = cJSON_CreateObject(), *users = cJSON_AddArrayToObject(body, "users");
-    for (size_t i = 0; users && i < g->n; i++) {
-        cJSON *u = user_json(g->t[i]);
-        if (!u || !cJSON_AddItemToArray(users, u)) {
-            cJSON_Delete(u);
-            users = NULL;
-        }
-    }
+    if (users && add_users(users, g) != TV_OK)
+        users = NULL;
     char *match_id = users ? hooked_match(mm, users) : NULL, *token = NULL;
     char mid[38] = "";
     int ok = users != NULL;
@@ -397,19 +478,16 @@ static void deliver_group(tv_mm_t *mm, const tv_mm_group_t *g)
     cJSON_Delete(body);
 }
 
-/* An expired ticket's owner hears matchmaker_matched with only itself in users and neither
- * token nor match_id: what a nakama-js client can observe (onmatchmakermatched), unlike an
- * error envelope without cid, which it drops. */
+/* An expired ticket's players hear matchmaker_matched with only themselves (the ticket's
+ * players) in users and neither token nor match_id: what a nakama-js client can observe
+ * (onmatchmakermatched), unlike an error envelope without cid, which it drops. */
 static void deliver_expired(tv_mm_t *mm, const tv_mm_ticket_t *t)
 {
     tv_mm_group_t g = {(tv_mm_ticket_t **)&t, 1};
     cJSON *body = cJSON_CreateObject(), *users = cJSON_AddArrayToObject(body, "users");
-    cJSON *u = user_json(t);
     tv_mm_history_push(&mm->history, history_entry("expired", &t, 1, NULL, 0)); /* first, too */
-    if (users && u && cJSON_AddItemToArray(users, u))
+    if (users && add_users(users, &g) == TV_OK)
         send_each(mm, &g, body);
-    else
-        cJSON_Delete(u);
     cJSON_Delete(body);
 }
 
@@ -427,7 +505,7 @@ static void run_pass(tv_mm_t *mm)
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &b);
-    int64_t matched = 0;
+    int64_t matched = 0; /* tickets */
     for (size_t i = 0; i < r.ngroups; i++) {
         deliver_group(mm, &r.groups[i]);
         matched += (int64_t)r.groups[i].n;
@@ -630,6 +708,74 @@ void tv_mm_stats(tv_mm_t *mm, tv_mm_stats_t *out)
     out->expired = atomic_load(&mm->expired);
     out->passes = atomic_load(&mm->passes);
     out->last_pass_us = atomic_load(&mm->last_pass_us);
+}
+
+/* ---- party tickets: from server/party, on socket threads (queued, never waiting) ------------ */
+
+int tv_mm_party_add(tv_mm_t *mm, tv_mm_ticket_t *t, tv_rt_later_t *later)
+{
+    op_t *op = mm && t->party_id[0] ? calloc(1, sizeof *op) : NULL;
+    if (!op) {
+        tv_mm_ticket_free(t);
+        tv_rt_later_error(later, TV_RT_ERR_RUNTIME_EXCEPTION, "Matchmaker is unavailable");
+        return TV_EUNAVAIL;
+    }
+    op->kind = OP_PARTY_ADD;
+    op->ticket = t;
+    op->later = later;
+    memcpy(op->party_id, t->party_id, sizeof op->party_id);
+    if (enqueue(mm, op, 1) != TV_OK) {
+        tv_rt_later_error(op->later, TV_RT_ERR_RUNTIME_EXCEPTION, "Matchmaker is busy");
+        op->later = NULL;
+        op_free(op);
+        return TV_EUNAVAIL;
+    }
+    return TV_OK;
+}
+
+static op_t *party_op(op_kind_t kind, const char *party_id, const char *ticket_id)
+{
+    op_t *op = calloc(1, sizeof *op);
+    if (!op || strlen(party_id) >= sizeof op->party_id ||
+        (ticket_id && strlen(ticket_id) >= sizeof op->ticket_id)) {
+        free(op);
+        return NULL;
+    }
+    op->kind = kind;
+    memcpy(op->party_id, party_id, strlen(party_id) + 1);
+    if (ticket_id)
+        memcpy(op->ticket_id, ticket_id, strlen(ticket_id) + 1);
+    return op;
+}
+
+int tv_mm_party_remove(tv_mm_t *mm, const char *party_id, const char *ticket_id,
+                       tv_rt_later_t *later)
+{
+    op_t *op = mm ? party_op(OP_PARTY_REMOVE, party_id, ticket_id) : NULL;
+    if (!op) {
+        tv_rt_later_error(later, TV_RT_ERR_RUNTIME_EXCEPTION, "Matchmaker is unavailable");
+        return TV_EUNAVAIL;
+    }
+    op->later = later;
+    if (enqueue(mm, op, 0) != TV_OK) {
+        tv_rt_later_error(op->later, TV_RT_ERR_RUNTIME_EXCEPTION, "Matchmaker is stopping");
+        op->later = NULL;
+        op_free(op);
+        return TV_EUNAVAIL;
+    }
+    return TV_OK;
+}
+
+void tv_mm_party_drop(tv_mm_t *mm, const char *party_id)
+{
+    op_t *op = mm ? party_op(OP_PARTY_DROP, party_id, NULL) : NULL;
+    if (!op) {
+        if (mm)
+            tv_log_error("matchmaker", "no memory to drop the tickets of party %s", party_id);
+        return;
+    }
+    if (enqueue(mm, op, 0) != TV_OK)
+        free(op); /* stopping: the pool goes whole */
 }
 
 /* ---- module calls and console listings: any thread but the socket threads ------------------ */

@@ -19,6 +19,7 @@
 #define TV_MM_COUNT_MAX 256      /* largest max_count */
 #define TV_MM_SCAN_MAX 512       /* candidates one ticket examines per pass (bounds a pass) */
 #define TV_MM_HISTORY_MAX 256    /* matched groups and expired tickets the console keeps */
+#define TV_MM_PARTY_ID_MAX 64    /* bytes of a party id, NUL included ("<uuid>.<node>") */
 
 typedef struct tv_mm_params {
     int max_intervals;           /* passes a ticket may wait unmatched before it expires (>= 1) */
@@ -27,9 +28,20 @@ typedef struct tv_mm_params {
     int max_per_session;         /* tickets a session may hold; 0 = no limit */
 } tv_mm_params_t;
 
+/* One player a ticket brings. */
+typedef struct tv_mm_member {
+    char session_id[37], user_id[37], username[129];
+} tv_mm_member_t;
+
+/* A ticket brings one player (a session's own matchmaker_add) or a whole party
+ * (party_matchmaker_add): count players, all of them in the group it joins. */
 typedef struct tv_mm_ticket {
     char id[37];
-    char session_id[37], user_id[37], username[129];
+    char session_id[37], user_id[37], username[129]; /* the owner: the party's leader */
+    char party_id[TV_MM_PARTY_ID_MAX]; /* "" for a session's own ticket */
+    tv_mm_member_t *members;   /* owned: a party ticket's players (NULL for a solo ticket,
+                                  whose one player is the owner) */
+    int count;                 /* players: 1, or the party's size */
     int min_count, max_count, count_multiple;
     tv_query_t query;          /* owned */
     char *query_text;          /* owned: the query as sent ("*" for an empty one) */
@@ -51,6 +63,14 @@ int tv_mm_ticket_from_json(const cJSON *body, const char *session_id, const char
                            const char *username, const char *rating_property,
                            tv_mm_ticket_t **out, const char **why);
 void tv_mm_ticket_free(tv_mm_ticket_t *t);
+/* Makes t a party ticket bringing the n members (copied; n >= 1, the first the leader, who
+ * also becomes the owner). TV_OK, TV_EINVAL (n out of 1..max_count, an id too long),
+ * TV_ENOMEM. */
+int tv_mm_ticket_set_party(tv_mm_ticket_t *t, const char *party_id,
+                           const tv_mm_member_t *members, size_t n);
+/* Player i (0 <= i < t->count) of t: the owner for a solo ticket. Borrowed from t. */
+const tv_mm_member_t *tv_mm_ticket_member(const tv_mm_ticket_t *t, int i,
+                                          tv_mm_member_t *scratch);
 /* The ticket as listings show it: {ticket, session_id, user_id, username, create_time
  * (RFC 3339), intervals, min_count, max_count, count_multiple, query, string_properties,
  * numeric_properties}. Owned by the caller; NULL on no memory. */
@@ -66,7 +86,7 @@ typedef struct tv_mm_pool {
 
 typedef struct tv_mm_group {
     tv_mm_ticket_t **t; /* owned tickets, the first one the ticket that found the others */
-    size_t n;
+    size_t n;           /* tickets; the players are the sum of their counts */
 } tv_mm_group_t;
 
 /* What one pass took out of the pool: matched groups and expired tickets, all owned by the
@@ -81,15 +101,19 @@ typedef struct tv_mm_result {
 void tv_mm_pool_init(tv_mm_pool_t *pool, const tv_mm_params_t *p);
 /* Frees every ticket left. */
 void tv_mm_pool_clear(tv_mm_pool_t *pool);
-/* Adds t (taken on TV_OK). TV_EBUSY when its session holds max_per_session tickets already,
- * TV_ENOMEM. */
+/* Adds t (taken on TV_OK). TV_EBUSY when its session (for a party ticket: its party) holds
+ * max_per_session tickets already, TV_ENOMEM. */
 int tv_mm_pool_add(tv_mm_pool_t *pool, tv_mm_ticket_t *t);
-/* Removes and frees the session's ticket (any session's when session_id is NULL). TV_OK or
- * TV_ENOTFOUND (no such ticket, or another session's). */
+/* Removes and frees the session's own ticket (any ticket, a party's too, when session_id is
+ * NULL). TV_OK or TV_ENOTFOUND (no such ticket, another session's, or a party's). */
 int tv_mm_pool_remove(tv_mm_pool_t *pool, const char *session_id, const char *ticket_id);
-/* Removes and frees every ticket of a session; returns how many. */
+/* Removes and frees every ticket of a session: its own and every party ticket bringing it;
+ * returns how many. */
 size_t tv_mm_pool_remove_session(tv_mm_pool_t *pool, const char *session_id);
-/* Tickets a session holds. */
+/* Removes and frees the party's ticket ticket_id, or all its tickets when ticket_id is NULL.
+ * Returns how many went (0: none, e.g. an unknown or another party's ticket). */
+size_t tv_mm_pool_remove_party(tv_mm_pool_t *pool, const char *party_id, const char *ticket_id);
+/* Tickets a session holds of its own (party tickets are counted per party). */
 size_t tv_mm_pool_session_count(const tv_mm_pool_t *pool, const char *session_id);
 /* The waiting tickets of user_id and of session_id (NULL or "" = any), oldest first, at most
  * limit of them (0 = all), each as tv_mm_ticket_json. *total (may be NULL) counts every
@@ -98,11 +122,15 @@ cJSON *tv_mm_pool_list(const tv_mm_pool_t *pool, const char *user_id, const char
                        size_t limit, size_t *total);
 
 /* One pass: every waiting ticket, oldest first, takes the closest-rated tickets that it and
- * they accept (queries both ways, same min/max/count_multiple, other sessions, ratings within
- * both tickets' windows of rating_step * (intervals + 1)), up to max_count; a group forms when
- * its size, cut to a multiple of count_multiple, reaches min_count. Tickets left unmatched
- * wait one more interval; those that have waited max_intervals expire. *out is filled (free
- * with tv_mm_result_free, also after an error). TV_OK or TV_ENOMEM (the pool is then whole). */
+ * they accept (queries both ways, same min/max/count_multiple, no session in both, ratings
+ * within both tickets' windows of rating_step * (intervals + 1)) while their players fit in
+ * max_count; a group of at least two tickets forms when its players, cut to a multiple of
+ * count_multiple, reach min_count. The cut drops the farthest tickets first; with party
+ * tickets (count > 1) it keeps the largest player total that is a multiple, dropping the
+ * farthest tickets that make it so (a small subset sum over at most max_count tickets).
+ * Tickets left unmatched wait one more interval; those that have waited max_intervals
+ * expire. *out is filled (free with tv_mm_result_free, also after an error). TV_OK or
+ * TV_ENOMEM (the pool is then whole). */
 int tv_mm_pool_pass(tv_mm_pool_t *pool, tv_mm_result_t *out);
 void tv_mm_result_free(tv_mm_result_t *r);
 
@@ -129,6 +157,7 @@ uint64_t tv_mm_history_pushed(tv_mm_history_t *h);
 /* ---- the service: /ws messages, the matcher thread, the pushes ----------------------------- */
 
 struct tv_rt;
+typedef struct tv_rt_later tv_rt_later_t;
 typedef struct tv_mm tv_mm_t;
 
 /* A module's matchmaker_matched hook: entries is the JSON array of the group's users (as in
@@ -163,6 +192,22 @@ void tv_mm_stop(tv_mm_t *mm);
 void tv_mm_free(tv_mm_t *mm);
 /* The figures of the console route. mm may be NULL (all zero). */
 void tv_mm_stats(tv_mm_t *mm, tv_mm_stats_t *out);
+
+/* ---- party tickets (server/party): queued like a socket's, never waiting -------------------- */
+
+/* Queues a party ticket (t, made a party ticket by tv_mm_ticket_set_party; taken in every
+ * case) for the matcher, which answers later (taken) with party_matchmaker_ticket {party_id,
+ * ticket} and pushes the same to the party's other members, or with error 3 when the party
+ * holds its tickets already. Tickets of a party queued before a tv_mm_party_drop of it go
+ * with the drop. TV_OK, or TV_EUNAVAIL (stopping or full: later was answered). */
+int tv_mm_party_add(tv_mm_t *mm, tv_mm_ticket_t *t, tv_rt_later_t *later);
+/* Queues the removal of the party's ticket; later (taken) gets {cid}, or error 3 when the
+ * party holds no such ticket. TV_OK or TV_EUNAVAIL (later answered). */
+int tv_mm_party_remove(tv_mm_t *mm, const char *party_id, const char *ticket_id,
+                       tv_rt_later_t *later);
+/* Queues the removal of every ticket of the party (its members changed or it closed). Never
+ * refused for a full queue. mm may be NULL. */
+void tv_mm_party_drop(tv_mm_t *mm, const char *party_id);
 
 /* ---- module calls and console listings: from workers, RPCs, hooks, the console; never from
  * a socket thread (add and remove wait for the matcher thread to apply them, at most one pass

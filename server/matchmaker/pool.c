@@ -5,6 +5,7 @@
 #include "error.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,14 +28,23 @@ size_t tv_mm_pool_session_count(const tv_mm_pool_t *pool, const char *session_id
 {
     size_t c = 0;
     for (size_t i = 0; i < pool->n; i++)
-        c += strcmp(pool->t[i]->session_id, session_id) == 0;
+        c += !pool->t[i]->party_id[0] && strcmp(pool->t[i]->session_id, session_id) == 0;
+    return c;
+}
+
+static size_t party_count(const tv_mm_pool_t *pool, const char *party_id)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < pool->n; i++)
+        c += strcmp(pool->t[i]->party_id, party_id) == 0;
     return c;
 }
 
 int tv_mm_pool_add(tv_mm_pool_t *pool, tv_mm_ticket_t *t)
 {
-    if (pool->p.max_per_session > 0 &&
-        tv_mm_pool_session_count(pool, t->session_id) >= (size_t)pool->p.max_per_session)
+    size_t held = t->party_id[0] ? party_count(pool, t->party_id)
+                                 : tv_mm_pool_session_count(pool, t->session_id);
+    if (pool->p.max_per_session > 0 && held >= (size_t)pool->p.max_per_session)
         return TV_EBUSY;
     if (pool->n == pool->cap) {
         size_t nc = pool->cap ? 2 * pool->cap : 64;
@@ -63,7 +73,8 @@ int tv_mm_pool_remove(tv_mm_pool_t *pool, const char *session_id, const char *ti
     for (size_t i = 0; i < pool->n; i++) {
         if (strcmp(pool->t[i]->id, ticket_id) != 0)
             continue;
-        if (session_id && strcmp(pool->t[i]->session_id, session_id) != 0)
+        if (session_id && (pool->t[i]->party_id[0] ||
+                           strcmp(pool->t[i]->session_id, session_id) != 0))
             return TV_ENOTFOUND;
         drop_at(pool, i);
         return TV_OK;
@@ -71,11 +82,45 @@ int tv_mm_pool_remove(tv_mm_pool_t *pool, const char *session_id, const char *ti
     return TV_ENOTFOUND;
 }
 
+/* Whether session_id is one of t's players. */
+static int brings(const tv_mm_ticket_t *t, const char *session_id)
+{
+    if (!t->members)
+        return strcmp(t->session_id, session_id) == 0;
+    for (int i = 0; i < t->count; i++)
+        if (strcmp(t->members[i].session_id, session_id) == 0)
+            return 1;
+    return 0;
+}
+
+size_t tv_mm_pool_remove_party(tv_mm_pool_t *pool, const char *party_id, const char *ticket_id)
+{
+    /* copies: either may point into a ticket this frees */
+    char pid[TV_MM_PARTY_ID_MAX], tid[37];
+    snprintf(pid, sizeof pid, "%s", party_id);
+    snprintf(tid, sizeof tid, "%s", ticket_id ? ticket_id : "");
+    party_id = pid;
+    ticket_id = ticket_id ? tid : NULL;
+    size_t kept = 0, gone = 0;
+    for (size_t i = 0; i < pool->n; i++) {
+        tv_mm_ticket_t *t = pool->t[i];
+        if (*party_id && strcmp(t->party_id, party_id) == 0 &&
+            (!ticket_id || strcmp(t->id, ticket_id) == 0)) {
+            tv_mm_ticket_free(t);
+            gone++;
+        } else {
+            pool->t[kept++] = t;
+        }
+    }
+    pool->n = kept;
+    return gone;
+}
+
 size_t tv_mm_pool_remove_session(tv_mm_pool_t *pool, const char *session_id)
 {
     size_t kept = 0, gone = 0;
     for (size_t i = 0; i < pool->n; i++) {
-        if (strcmp(pool->t[i]->session_id, session_id) == 0) {
+        if (brings(pool->t[i], session_id)) {
             tv_mm_ticket_free(pool->t[i]);
             gone++;
         } else {
@@ -149,11 +194,17 @@ static double distance(const tv_mm_ticket_t *a, const tv_mm_ticket_t *b)
     return a->seq > b->seq ? (double)(a->seq - b->seq) : (double)(b->seq - a->seq);
 }
 
+/* Whether a session is a player of t and of a ticket of g (a solo ticket against the party
+ * its session is in, or two parties sharing a session). */
 static int same_session_in(tv_mm_ticket_t *const *g, size_t n, const tv_mm_ticket_t *t)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(g[i]->session_id, t->session_id) == 0)
-            return 1;
+    tv_mm_member_t scratch;
+    for (int k = 0; k < t->count; k++) {
+        const char *sid = tv_mm_ticket_member(t, k, &scratch)->session_id;
+        for (size_t i = 0; i < n; i++)
+            if (brings(g[i], sid))
+                return 1;
+    }
     return 0;
 }
 
@@ -176,14 +227,19 @@ static int accepts(const tv_mm_pool_t *pool, tv_mm_ticket_t *const *g, size_t n,
 }
 
 /* Walks outward from a's place in arr, nearest first, adding acceptable tickets to g until
- * it holds a->max_count or a's window (or the scan budget) is exhausted. Returns g's size. */
+ * they bring a->max_count players or a's window (or the scan budget) is exhausted. Once a
+ * party ticket (count > 1) is among them it gathers on up to twice max_count players (and
+ * TV_MM_COUNT_MAX + 1 tickets), each a candidate that fits with a alone, for fit() to choose
+ * from: a party that overflows the first few must not hide a pair that fits. Returns g's size
+ * in tickets; *players counts their players. */
 static size_t gather(const tv_mm_pool_t *pool, tv_mm_ticket_t **arr, size_t len,
-                     tv_mm_ticket_t **g)
+                     tv_mm_ticket_t **g, int *players)
 {
     tv_mm_ticket_t *a = g[0];
     size_t n = 1, lo = a->pos, hi = a->pos + 1, scanned = 0;
+    int size = a->count, cap = a->count > 1 ? 2 * a->max_count : a->max_count;
     double limit = a->rated ? window(pool, a) : INFINITY;
-    while (n < (size_t)a->max_count && scanned < TV_MM_SCAN_MAX) {
+    while (size < cap && n <= TV_MM_COUNT_MAX && scanned < TV_MM_SCAN_MAX) {
         int has_lo = lo > 0, has_hi = hi < len;
         if (!has_lo && !has_hi)
             break;
@@ -192,20 +248,76 @@ static size_t gather(const tv_mm_pool_t *pool, tv_mm_ticket_t **arr, size_t len,
         if (distance(a, b) > limit)
             break; /* the nearer side is out of the window: so is everything further */
         scanned++;
-        if (b != a && accepts(pool, g, n, b))
+        int fits = cap > a->max_count ? a->count + b->count <= a->max_count
+                                      : size + b->count <= a->max_count;
+        if (b != a && fits && accepts(pool, g, n, b)) {
             g[n++] = b;
+            size += b->count;
+            if (b->count > 1)
+                cap = 2 * a->max_count;
+        }
     }
+    *players = size;
     return n;
+}
+
+/* Keeps the gathered tickets g[0..n) whose players make the largest total that is a multiple
+ * of mult within [min, max], g[0] always in and at least one other ticket with it: compacts
+ * g and returns the tickets kept, 0 when no such total exists. Drops the farthest (last)
+ * tickets first. With every count 1 that is the plain cut; otherwise a subset sum (reach is
+ * (n) x (max + 1) bytes of scratch). */
+static size_t fit(tv_mm_ticket_t **g, size_t n, int players, int min, int max, int mult,
+                  unsigned char *reach)
+{
+    int plain = 1;
+    for (size_t i = 0; i < n; i++)
+        plain &= g[i]->count == 1;
+    if (plain) {
+        n -= n % (size_t)mult;
+        return n >= 2 && (int)n >= min ? n : 0;
+    }
+    if (players % mult == 0 && players >= min && players <= max && n >= 2)
+        return n;
+    /* reach[i * w + s]: g[0] and some of g[1..i] bring exactly s players */
+    size_t w = (size_t)max + 1;
+    memset(reach, 0, n * w);
+    reach[g[0]->count] = 1;
+    for (size_t i = 1; i < n; i++)
+        for (size_t s = 0; s < w; s++)
+            reach[i * w + s] = reach[(i - 1) * w + s] ||
+                               (s >= (size_t)g[i]->count &&
+                                reach[(i - 1) * w + s - (size_t)g[i]->count]);
+    int best = 0;
+    for (int s = max; s > g[0]->count && !best; s--)
+        if (s % mult == 0 && s >= min && reach[(n - 1) * w + (size_t)s])
+            best = s;
+    if (!best)
+        return 0;
+    /* walk back: leave a ticket out whenever the rest reach the sum without it */
+    unsigned char keep[TV_MM_COUNT_MAX + 1];
+    size_t s = (size_t)best;
+    for (size_t i = n - 1; i >= 1; i--) {
+        keep[i] = !reach[(i - 1) * w + s];
+        if (keep[i])
+            s -= (size_t)g[i]->count;
+    }
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++)
+        if (keep[i])
+            g[k++] = g[i];
+    return k;
 }
 
 /* Tries to form a's group; on success appends it to r and marks its tickets taken. */
 static int try_group(const tv_mm_pool_t *pool, tv_mm_ticket_t *a, tv_mm_ticket_t **arr,
-                     size_t len, tv_mm_result_t *r, tv_mm_ticket_t **scratch)
+                     size_t len, tv_mm_result_t *r, tv_mm_ticket_t **scratch,
+                     unsigned char *reach)
 {
+    int players;
     scratch[0] = a;
-    size_t n = gather(pool, arr, len, scratch);
-    n -= n % (size_t)a->count_multiple;
-    if (n < (size_t)a->min_count)
+    size_t n = gather(pool, arr, len, scratch, &players);
+    n = fit(scratch, n, players, a->min_count, a->max_count, a->count_multiple, reach);
+    if (!n)
         return TV_OK;
     tv_mm_group_t g = {malloc(n * sizeof *g.t), n};
     if (!g.t)
@@ -265,18 +377,19 @@ int tv_mm_pool_pass(tv_mm_pool_t *pool, tv_mm_result_t *out)
     /* worst cases up front, so nothing fails half way through a pass */
     tv_mm_ticket_t **rated = malloc(n * sizeof *rated), **plain = malloc(n * sizeof *plain);
     tv_mm_ticket_t **scratch = malloc((TV_MM_COUNT_MAX + 1) * sizeof *scratch);
+    unsigned char *reach = malloc((TV_MM_COUNT_MAX + 1) * (TV_MM_COUNT_MAX + 1));
     out->groups = malloc(n / 2 * sizeof *out->groups + sizeof *out->groups);
     out->expired = malloc(n * sizeof *out->expired);
     int rc = TV_ENOMEM;
-    if (!rated || !plain || !scratch || !out->groups || !out->expired)
+    if (!rated || !plain || !scratch || !reach || !out->groups || !out->expired)
         goto done;
     index_pool(pool, rated, &nr, plain, &np);
     rc = TV_OK;
     for (size_t i = 0; rc == TV_OK && i < n; i++) {
         tv_mm_ticket_t *a = pool->t[i];
         if (!a->taken)
-            rc = a->rated ? try_group(pool, a, rated, nr, out, scratch)
-                          : try_group(pool, a, plain, np, out, scratch);
+            rc = a->rated ? try_group(pool, a, rated, nr, out, scratch, reach)
+                          : try_group(pool, a, plain, np, out, scratch, reach);
     }
     if (rc != TV_OK) { /* give the tickets of the groups formed so far back to the pool */
         for (size_t i = 0; i < n; i++)
@@ -291,5 +404,6 @@ done:
     free(rated);
     free(plain);
     free(scratch);
+    free(reach);
     return rc;
 }

@@ -18,7 +18,39 @@ void tv_mm_ticket_free(tv_mm_ticket_t *t)
     cJSON_Delete(t->strings);
     cJSON_Delete(t->numerics);
     cJSON_Delete(t->props);
+    free(t->members);
     free(t);
+}
+
+int tv_mm_ticket_set_party(tv_mm_ticket_t *t, const char *party_id,
+                           const tv_mm_member_t *members, size_t n)
+{
+    if (n < 1 || n > (size_t)t->max_count || !party_id || !*party_id ||
+        strlen(party_id) >= sizeof t->party_id)
+        return TV_EINVAL;
+    tv_mm_member_t *m = malloc(n * sizeof *m);
+    if (!m)
+        return TV_ENOMEM;
+    memcpy(m, members, n * sizeof *m);
+    free(t->members);
+    t->members = m;
+    t->count = (int)n;
+    memcpy(t->party_id, party_id, strlen(party_id) + 1);
+    memcpy(t->session_id, m[0].session_id, sizeof t->session_id);
+    memcpy(t->user_id, m[0].user_id, sizeof t->user_id);
+    memcpy(t->username, m[0].username, sizeof t->username);
+    return TV_OK;
+}
+
+const tv_mm_member_t *tv_mm_ticket_member(const tv_mm_ticket_t *t, int i,
+                                          tv_mm_member_t *scratch)
+{
+    if (t->members)
+        return &t->members[i];
+    memcpy(scratch->session_id, t->session_id, sizeof scratch->session_id);
+    memcpy(scratch->user_id, t->user_id, sizeof scratch->user_id);
+    memcpy(scratch->username, t->username, sizeof scratch->username);
+    return scratch;
 }
 
 /* An optional whole number field; *out keeps its default when absent. */
@@ -155,6 +187,7 @@ int tv_mm_ticket_from_json(const cJSON *body, const char *session_id, const char
         return rc;
     }
     tv_uuid_v4(t->id);
+    t->count = 1;
     t->create_ms = tv_now_ms();
     snprintf(t->session_id, sizeof t->session_id, "%s", session_id);
     snprintf(t->user_id, sizeof t->user_id, "%s", user_id);
@@ -184,5 +217,10 @@ cJSON *tv_mm_ticket_json(const tv_mm_ticket_t *t)
     }
     cJSON_AddItemToObject(o, "string_properties", s);
     cJSON_AddItemToObject(o, "numeric_properties", n);
+    if (t->party_id[0] && (!cJSON_AddStringToObject(o, "party_id", t->party_id) ||
+                           !cJSON_AddNumberToObject(o, "count", t->count))) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     return o;
 }

@@ -404,6 +404,165 @@ static void test_history(void)
     tv_mm_history_free(&h);
 }
 
+/* A party ticket of the sessions first..first+n-1 (the first the leader), unrated and with
+ * the given counts; added to p. Borrowed (the pool owns it); NULL when refused. */
+static tv_mm_ticket_t *add_party(tv_mm_pool_t *p, const char *party, int first, int n, int min,
+                                 int max, int mult)
+{
+    char json[128];
+    snprintf(json, sizeof json, "{\"min_count\":%d,\"max_count\":%d,\"count_multiple\":%d}",
+             min, max, mult);
+    tv_mm_ticket_t *t = ticket(first, json, NULL);
+    tv_mm_member_t m[8] = {0};
+    for (int i = 0; i < n && i < 8; i++) {
+        snprintf(m[i].session_id, sizeof m[i].session_id, "00000000-0000-4000-8000-%012d",
+                 first + i);
+        snprintf(m[i].user_id, sizeof m[i].user_id, "10000000-0000-4000-8000-%012d", first + i);
+        snprintf(m[i].username, sizeof m[i].username, "member%d", i);
+    }
+    if (!t || tv_mm_ticket_set_party(t, party, m, (size_t)n) != TV_OK ||
+        tv_mm_pool_add(p, t) != TV_OK) {
+        tv_mm_ticket_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static tv_mm_ticket_t *add_solo(tv_mm_pool_t *p, int session, int min, int max, int mult)
+{
+    char json[128];
+    snprintf(json, sizeof json, "{\"min_count\":%d,\"max_count\":%d,\"count_multiple\":%d}",
+             min, max, mult);
+    tv_mm_ticket_t *t = ticket(session, json, NULL);
+    if (!t || tv_mm_pool_add(p, t) != TV_OK) {
+        tv_mm_ticket_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* Players of group g. */
+static int players_of(const tv_mm_result_t *r, size_t g)
+{
+    int n = 0;
+    for (size_t i = 0; i < r->groups[g].n; i++)
+        n += r->groups[g].t[i]->count;
+    return n;
+}
+
+static int group_has(const tv_mm_result_t *r, size_t g, const char *id)
+{
+    for (size_t i = 0; i < r->groups[g].n; i++)
+        if (!strcmp(r->groups[g].t[i]->id, id))
+            return 1;
+    return 0;
+}
+
+/* Party tickets: one ticket counting as its members, matched whole, never against one of its
+ * own sessions nor alone; the cut to count_multiple by players; removal by party and by any
+ * member's session; a limit per party. */
+static void test_party(void)
+{
+    tv_mm_pool_t p;
+    tv_mm_pool_init(&p, &(tv_mm_params_t){.max_intervals = 10, .rating_step = 100,
+                                          .rating_property = "rating", .max_per_session = 2});
+    tv_mm_result_t r;
+    const char *P1 = "11111111-1111-4111-8111-111111111111.tavern";
+    const char *P2 = "22222222-2222-4222-8222-222222222222.tavern";
+
+    /* a party of 2 and a solo player make a group of 3 (two tickets) */
+    tv_mm_ticket_t *pt = add_party(&p, P1, 100, 2, 3, 3, 1), *solo = add_solo(&p, 200, 3, 3, 1);
+    CHECK(pt && pt->count == 2 && solo && solo->count == 1);
+    CHECK(pt && !strcmp(pt->session_id, "00000000-0000-4000-8000-000000000100"));
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 1 && r.groups[0].n == 2 &&
+          players_of(&r, 0) == 3);
+    tv_mm_result_free(&r);
+    CHECK(p.n == 0);
+
+    /* two solos alone do not reach min 3 by tickets... but a party of 2 with one does; with
+     * two solos and max 3 the party takes one, the other waits */
+    pt = add_party(&p, P1, 100, 2, 3, 3, 1);
+    tv_mm_ticket_t *s1 = add_solo(&p, 201, 3, 3, 1), *s2 = add_solo(&p, 202, 3, 3, 1);
+    CHECK(pt && s1 && s2);
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 1 && players_of(&r, 0) == 3 &&
+          r.groups[0].n == 2 && p.n == 1);
+    tv_mm_result_free(&r);
+    tv_mm_pool_clear(&p);
+
+    /* a party never matches alone, even when it fills min_count */
+    CHECK(add_party(&p, P1, 100, 2, 2, 2, 1) != NULL);
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 0);
+    tv_mm_result_free(&r);
+    /* nor with a solo ticket of one of its members' sessions (nor a party sharing one) */
+    tv_mm_pool_clear(&p);
+    CHECK(add_party(&p, P1, 100, 2, 3, 3, 1) && add_solo(&p, 101, 3, 3, 1));
+    CHECK(add_party(&p, P2, 101, 2, 3, 4, 1));
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 0);
+    tv_mm_result_free(&r);
+    tv_mm_pool_clear(&p);
+
+    /* a party that does not fit in max_count is skipped, the solos still match */
+    CHECK(add_solo(&p, 300, 2, 2, 1) && add_party(&p, P1, 100, 2, 2, 2, 1) &&
+          add_solo(&p, 301, 2, 2, 1));
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 1 && r.groups[0].n == 2 &&
+          players_of(&r, 0) == 2 && r.groups[0].t[0]->count == 1 &&
+          r.groups[0].t[1]->count == 1);
+    tv_mm_result_free(&r);
+    tv_mm_pool_clear(&p);
+
+    /* the cut by players: min 3, max 6, multiple 3; a (1), b (1), a party c (2) gather 4
+     * players; 3 is a + c, so b (not the last gathered) is the one left out */
+    tv_mm_ticket_t *a = add_solo(&p, 400, 3, 6, 3), *b = add_solo(&p, 401, 3, 6, 3);
+    tv_mm_ticket_t *c = add_party(&p, P1, 100, 2, 3, 6, 3);
+    CHECK(a && b && c);
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 1 && players_of(&r, 0) == 3 &&
+          r.groups[0].n == 2 && group_has(&r, 0, a->id) && group_has(&r, 0, c->id));
+    tv_mm_result_free(&r);
+    CHECK(p.n == 1 && p.t[0] == b);
+    tv_mm_pool_clear(&p);
+
+    /* no multiple reachable: a party of 2 and a solo with multiple 2 (3 players) wait */
+    CHECK(add_party(&p, P1, 100, 2, 2, 4, 2) && add_solo(&p, 500, 2, 4, 2));
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 0 && p.n == 2);
+    tv_mm_result_free(&r);
+    /* a second party of 2 completes 4 (the two parties), the solo waits */
+    CHECK(add_party(&p, P2, 110, 2, 2, 4, 2) != NULL);
+    CHECK(tv_mm_pool_pass(&p, &r) == TV_OK && r.ngroups == 1 && players_of(&r, 0) == 4 &&
+          r.groups[0].n == 2 && r.groups[0].t[0]->count == 2 && r.groups[0].t[1]->count == 2);
+    tv_mm_result_free(&r);
+    CHECK(p.n == 1 && p.t[0]->count == 1);
+    tv_mm_pool_clear(&p);
+
+    /* too large for its max_count, refused when made */
+    tv_mm_ticket_t *big = ticket(600, "{\"min_count\":2,\"max_count\":2}", NULL);
+    tv_mm_member_t three[3] = {{"a", "a", "a"}, {"b", "b", "b"}, {"c", "c", "c"}};
+    CHECK(big && tv_mm_ticket_set_party(big, P1, three, 3) == TV_EINVAL);
+    CHECK(big && tv_mm_ticket_set_party(big, "", three, 2) == TV_EINVAL);
+    tv_mm_ticket_free(big);
+
+    /* limits and removal: 2 tickets per party (not counted against the leader's own), a
+     * party ticket is not the leader's to remove as its own, goes by party id, by ticket id,
+     * or when any member's session closes */
+    tv_mm_ticket_t *q1 = add_party(&p, P1, 100, 3, 2, 8, 1);
+    CHECK(q1 && add_party(&p, P1, 100, 3, 2, 8, 1) && !add_party(&p, P1, 100, 3, 2, 8, 1));
+    CHECK(add_solo(&p, 100, 2, 8, 1) && add_solo(&p, 100, 2, 8, 1));
+    CHECK(tv_mm_pool_session_count(&p, "00000000-0000-4000-8000-000000000100") == 2);
+    CHECK(p.n == 4 && tv_mm_pool_remove(&p, q1->session_id, q1->id) == TV_ENOTFOUND);
+    CHECK(tv_mm_pool_remove_party(&p, P2, q1->id) == 0);
+    CHECK(tv_mm_pool_remove_party(&p, P1, q1->id) == 1 && p.n == 3);
+    CHECK(tv_mm_pool_remove_session(&p, "00000000-0000-4000-8000-000000000102") == 1);
+    CHECK(p.n == 2 && add_party(&p, P1, 100, 2, 2, 8, 1) && add_party(&p, P1, 100, 2, 2, 8, 1));
+    CHECK(tv_mm_pool_remove_party(&p, P1, NULL) == 2 && p.n == 2);
+    /* listing shows the party and its size */
+    CHECK(add_party(&p, P2, 700, 2, 2, 8, 1) != NULL);
+    cJSON *l = tv_mm_pool_list(&p, NULL, "00000000-0000-4000-8000-000000000700", 0, NULL);
+    cJSON *e = cJSON_GetArrayItem(l, 0);
+    CHECK(e && !strcmp(cJSON_GetObjectItem(e, "party_id")->valuestring, P2) &&
+          cJSON_GetObjectItem(e, "count")->valueint == 2);
+    cJSON_Delete(l);
+    tv_mm_pool_clear(&p);
+}
+
 int main(void)
 {
     test_query();
@@ -414,5 +573,6 @@ int main(void)
     test_expiry_and_limits();
     test_list();
     test_history();
+    test_party();
     return check_summary();
 }
