@@ -1,7 +1,7 @@
 // Economy: the shop catalog editor (list, create or replace, disable) and one user's wallet,
 // inventory, ledger and receipts, with grants and revokes (a reason is required) and refunds.
 import * as api from '../api.js';
-import { h, fill, panel, field, form, table, notice, errorNotice, button, firstArray, nextCursor, parseJson, parseAmounts, kv } from '../ui.js';
+import { h, fill, panel, field, form, table, notice, errorNotice, button, firstArray, nextCursor, parseJson, parseAmounts, kv, needs } from '../ui.js';
 
 function amounts(o) {
   return Object.entries(o || {}).map(([k, v]) => `${k}=${v}`).join(', ');
@@ -63,8 +63,11 @@ export async function render(root, ctx) {
           ['grants', 'grants', (r) => grantsText(r.grants)], ['stock', 'stock', (r) => (r.stock === '-1' ? 'unlimited' : r.stock)],
           ['user_limit', 'per user'], ['disabled', 'state', (r) => (r.disabled ? 'disabled' : 'on sale')]],
         actions: (r) => [
-          button('Edit', () => edit(r), undefined, { 'aria-label': `Edit ${r.id}` }),
-          r.disabled ? null : button('Disable', () => disable(r.id), 'danger', { 'aria-label': `Disable ${r.id}` })],
+          // a role that may not save only views an item in the editor
+          api.can('PUT', `/v2/console/shop/${api.enc(r.id)}`) ? button('Edit', () => edit(r), undefined, { 'aria-label': `Edit ${r.id}` })
+            : button('View', () => edit(r), undefined, { 'aria-label': `View ${r.id}` }),
+          r.disabled ? null : needs(button('Disable', () => disable(r.id), 'danger', { 'aria-label': `Disable ${r.id}` }),
+            'POST', `/v2/console/shop/${api.enc(r.id)}/disable`)],
       }));
     } catch (e) {
       fill(catList, errorNotice(e, 'Catalog'));
@@ -109,13 +112,14 @@ export async function render(root, ctx) {
   h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Save item'),
     button('Clear', () => edit({}))));
   catForm.setAttribute('aria-label', 'Catalog item editor');
+  needs(catForm, 'PUT', '/v2/console/shop/{id}');
   root.append(panel('Shop catalog', catMsg, catList, h('h3', {}, 'Add or replace an item'),
     h('p', { class: 'muted small' }, 'Saving an existing id replaces that item (stock included).'), catForm));
 
   // ---------------------------------------------------------------- a user's economy
   const userId = field('User id', { name: 'user_id', placeholder: '00000000-0000-0000-0000-000000000000', size: 38 });
   const userMsg = h('div', { id: 'user-message' });
-  const userView = h('div', { id: 'user-economy' });
+  const userView = h('div', { id: 'user-economy', class: 'spaced' });
   let current = '';
 
   async function loadUser(id, ledgerCursor = '') {
@@ -177,6 +181,7 @@ export async function render(root, ctx) {
   const grantForm = form(() => change('grant'), h('div', { class: 'row' }, gCur.row, gItems.row, gReason.row),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Grant'), button('Revoke', () => change('revoke'), 'danger')));
   grantForm.setAttribute('aria-label', 'Grant or revoke');
+  needs(grantForm, 'POST', '/v2/console/economy/{user_id}/grant');
 
   // refund
   const refundId = field('Receipt id', { name: 'receipt_id', size: 38 });
@@ -198,6 +203,7 @@ export async function render(root, ctx) {
   }, h('div', { class: 'row' }, refundId.row, refundReason.row), refundForce.row,
   h('button', { type: 'submit' }, 'Refund'));
   refundForm.setAttribute('aria-label', 'Refund a receipt');
+  needs(refundForm, 'POST', '/v2/console/receipt/{receipt_id}/refund');
 
   root.append(panel('A user\'s economy', lookup, userMsg,
     h('h3', {}, 'Grant or revoke'), grantForm, h('h3', {}, 'Refund a purchase'), refundForm, userView));

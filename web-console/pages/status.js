@@ -1,10 +1,18 @@
 // Status: the node's live figures and charts over the last hour (GET /v2/console/status and
-// /status/history, refreshed every 10 s) and the matchmaker's figures, tickets and history.
+// /status/history, refreshed every 10 s, or every sessionStorage['tavern.console.statusRefreshMs']
+// milliseconds: tests set it) and the matchmaker's figures, tickets and history.
 import * as api from '../api.js';
 import { h, fill, panel, figures, table, errorNotice, firstArray, num, show } from '../ui.js';
 import { lineChart } from '../chart.js';
 
 const REFRESH_MS = 10000;
+const REFRESH_KEY = 'tavern.console.statusRefreshMs';
+
+/** The refresh interval: the tab's setting (250 ms to 10 min) or 10 s. */
+function refreshMs() {
+  const v = Number(sessionStorage.getItem(REFRESH_KEY));
+  return Number.isInteger(v) && v >= 250 && v <= 600000 ? v : REFRESH_MS;
+}
 
 /* Known status fields and their labels, in display order; any other figure is shown too.
  * GET /v2/console/status answers {node, version, uptime_s, ..._total, current: sample};
@@ -97,6 +105,7 @@ function historyCharts(data) {
 }
 
 export async function render(root) {
+  const every = refreshMs();
   const live = h('div', { 'aria-live': 'off' }, h('p', { class: 'muted' }, 'Loading…'));
   const hist = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   const mm = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
@@ -131,10 +140,13 @@ export async function render(root) {
       })), { empty: 'Nothing matched yet.' })
       : errorNotice(mmMatched.reason, 'History'));
     fill(mm, parts);
-    updated.textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes every 10 s.`;
+    updated.textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes every ${every / 1000} s.`;
   }
 
   await refresh();
-  const timer = setInterval(() => { refresh().catch(() => {}); }, REFRESH_MS);
-  return () => clearInterval(timer);
+  /* one refresh at a time: a slow answer never piles calls up */
+  let stopped = false, timer = 0;
+  const again = () => { timer = setTimeout(() => refresh().catch(() => {}).finally(() => { if (!stopped) again(); }), every); };
+  again();
+  return () => { stopped = true; clearTimeout(timer); };
 }
