@@ -154,10 +154,13 @@ export function kv(obj) {
     [h('dt', {}, k.replace(/_/g, ' ')), h('dd', {}, show(v))]));
 }
 
-/** Figures: [[label, value]] as a grid of big numbers. */
+/** Figures: [[label, value]] as a grid of big numbers (words and times in smaller type). */
 export function figures(list, attrs = {}) {
-  return h('dl', { class: 'figures', ...attrs }, list.map(([label, value, key]) =>
-    h('div', { 'data-figure': key || label }, h('dt', {}, label), h('dd', {}, show(value)))));
+  return h('dl', { class: 'figures', ...attrs }, list.map(([label, value, key]) => {
+    const text = show(value);
+    return h('div', { 'data-figure': key || label }, h('dt', {}, label),
+      h('dd', { class: text.length > 12 ? 'long' : undefined }, text));
+  }));
 }
 
 /** A button. kind: primary | danger | undefined. */

@@ -29,8 +29,8 @@ const LABELS = {
   tick_overruns_total: 'Tick overruns (total)', matchmaker_matched_total: 'Matched (total)',
   matchmaker_expired_total: 'Expired tickets (total)',
 };
-const ALWAYS = ['ccu', 'matches_relayed', 'matches_authoritative', 'msgs_in_per_s', 'msgs_out_per_s',
-  'bytes_in_per_s', 'bytes_out_per_s', 'tick_p50_ms', 'tick_p99_ms', 'tick_overruns', 'db_in_use', 'db_max'];
+const ALWAYS = ['ccu', 'sessions_opened', 'sessions_closed', 'matches_relayed', 'matches_authoritative', 'msgs_in_per_s', 'msgs_out_per_s',
+  'bytes_in_per_s', 'bytes_out_per_s', 'tick_p50_ms', 'tick_p99_ms', 'tick_overruns', 'db_in_use', 'db_open', 'db_max'];
 const NOT_CHARTED = /^(time|time_ms|t|ts|timestamp|sample_time|window_s)$/;
 
 const MM = [['Tickets waiting', 'tickets'], ['Added', 'added'], ['Removed', 'removed'],
@@ -57,7 +57,9 @@ function statusFigures(data) {
   delete f.time_ms;
   delete f.window_s;
   const keys = [...Object.keys(LABELS).filter((k) => k in f), ...Object.keys(f).filter((k) => !(k in LABELS))];
-  return figures(keys.map((k) => [label(k), typeof f[k] === 'number' || /^\d+$/.test(f[k]) ? num(f[k]) : show(f[k]), k]),
+  // RFC 3339 times as "2026-12-07 01:29:26 UTC" (they wrap at the space)
+  const text = (v) => (typeof v === 'string' && /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(v) ? v.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC') : show(v));
+  return figures(keys.map((k) => [label(k), typeof f[k] === 'number' || /^\d+$/.test(f[k]) ? num(f[k]) : text(f[k]), k]),
     { 'aria-label': 'Server figures' });
 }
 
