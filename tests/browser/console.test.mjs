@@ -32,6 +32,13 @@ async function go(id, p = page) {
   await p.waitForFunction(() => !document.querySelector('main .muted')?.textContent.match(/^Loading/));
 }
 
+/** Asserts that no table of the page scrolls sideways (the viewport is 1280 px wide). */
+async function assertFits(what, p = page) {
+  const wide = await p.locator('.table-wrap').evaluateAll((ws) => ws.filter((w) => w.scrollWidth > w.clientWidth)
+    .map((w) => `${w.querySelector('caption')?.textContent || w.closest('section')?.getAttribute('aria-label')}: ${w.scrollWidth} > ${w.clientWidth} px`));
+  assert.deepEqual(wide, [], `tables of ${what} wider than the page`);
+}
+
 /** Reports the script errors of a page into pageErrors. */
 function watch(p) {
   p.on('pageerror', (e) => pageErrors.push(e.message));
@@ -347,6 +354,7 @@ describe('web console', { skip: noBrowser }, () => {
     await g.getByLabel('Reason').fill('granted twice');
     await g.getByRole('button', { name: 'Revoke' }).click();
     await wallet.getByRole('row').filter({ hasText: 'gold' }).filter({ hasText: '100' }).waitFor();
+    await assertFits('a user\'s economy');
     await shot('economy');
   });
 
@@ -405,6 +413,7 @@ describe('web console', { skip: noBrowser }, () => {
     await ed.getByLabel('Write permission').selectOption('0');
     await ed.getByRole('button', { name: 'Save object' }).click();
     await page.locator('#storage-message').getByText(/^Saved: version /).waitFor();
+    await assertFits('storage');
     await shot('storage-edit');
 
     const after = await readObject(u, coll, key);
@@ -662,10 +671,7 @@ describe('web console', { skip: noBrowser }, () => {
       assert.ok(h1.length > 0, id);
       assert.equal(await page.getByText('This page failed to load').count(), 0, `${id} loads`);
       await shot(`page-${id}`);
-      // nothing scrolls sideways at 1280 px
-      const wide = await page.locator('.table-wrap').evaluateAll((ws) => ws.filter((w) => w.scrollWidth > w.clientWidth)
-        .map((w) => `${w.querySelector('caption')?.textContent || w.closest('section')?.getAttribute('aria-label')}: ${w.scrollWidth} > ${w.clientWidth} px`));
-      assert.deepEqual(wide, [], `tables of ${id} wider than the page`);
+      await assertFits(id);
     }
   });
 

@@ -7,6 +7,23 @@ function amounts(o) {
   return Object.entries(o || {}).map(([k, v]) => `${k}=${v}`).join(', ');
 }
 
+/** A cell cut to a narrow width, the whole text in its title. */
+function cut(text, cls = '') {
+  return text ? h('span', { class: `cell narrow ${cls}`, title: text }, text) : '';
+}
+
+/** A ledger entry's metadata without the members shown in their own columns. */
+function otherMeta(m) {
+  if (!m || typeof m !== 'object') return m ? String(m) : '';
+  const rest = Object.fromEntries(Object.entries(m).filter(([k]) => !['op', 'reason', 'admin'].includes(k)));
+  return Object.keys(rest).length ? JSON.stringify(rest) : '';
+}
+
+/** "2026-12-07T01:34:21Z" as "2026-12-07 01:34:21". */
+function when(t) {
+  return typeof t === 'string' ? h('span', { class: 'nowrap', title: t }, t.replace('T', ' ').replace(/(\.\d+)?Z$/, '')) : '';
+}
+
 function grantsText(g) {
   if (!g) return '';
   const parts = [];
@@ -137,12 +154,16 @@ export async function render(root, ctx) {
         h('h3', {}, 'Wallet'), table(wallet, { empty: 'The wallet is empty.', caption: 'Balances', columns: [['currency', 'currency'], ['balance', 'balance']] }),
         h('h3', {}, 'Inventory'), table(firstArray(eco, 'items'), { empty: 'No items.', columns: [['item_id', 'item'], ['count', 'count'], ['properties', 'properties'], ['update_time', 'updated']] }),
         h('h3', {}, 'Ledger'), table(firstArray(ledger, 'items'), { empty: 'No ledger entries.',
-          columns: [['create_time', 'time'], ['changeset', 'change', (r) => amounts(r.changeset)], ['op', 'op', (r) => r.metadata?.op],
-            ['reason', 'reason', (r) => r.metadata?.reason], ['admin', 'by', (r) => r.metadata?.admin], ['metadata', 'metadata'], ['id', 'entry id']] }),
+          // fits 1280 px: op, reason and admin out of the metadata, the rest of it and the entry
+          // id cut (in full in their titles)
+          columns: [['create_time', 'time', (r) => when(r.create_time)], ['changeset', 'change', (r) => amounts(r.changeset)], ['op', 'op', (r) => r.metadata?.op],
+            ['reason', 'reason', (r) => r.metadata?.reason], ['admin', 'by', (r) => r.metadata?.admin],
+            ['metadata', 'other metadata', (r) => cut(otherMeta(r.metadata))], ['id', 'entry id', (r) => cut(r.id, 'id')]] }),
         next ? h('p', {}, button('Older entries', () => loadUser(id, next))) : null,
         h('h3', {}, 'Receipts'), table(firstArray(receipts, 'receipts'), { empty: 'No purchases.',
-          columns: [['create_time', 'time'], ['item_id', 'item'], ['price', 'price', (r) => amounts(r.price)],
-            ['grants', 'grants', (r) => grantsText(r.grants)], ['refund_time', 'refunded'], ['refund_reason', 'refund reason'], ['id', 'receipt id']],
+          columns: [['create_time', 'time', (r) => when(r.create_time)], ['item_id', 'item'], ['price', 'price', (r) => amounts(r.price)],
+            ['grants', 'grants', (r) => grantsText(r.grants)], ['refund_time', 'refunded', (r) => when(r.refund_time)],
+            ['refund_reason', 'refund reason', (r) => cut(r.refund_reason)], ['id', 'receipt id', (r) => cut(r.id, 'id')]],
           actions: (r) => (r.refund_time ? [] : [button('Refund…', () => { refundId.input.value = r.id; refundReason.input.focus(); }, undefined, { 'aria-label': `Refund receipt ${r.id}` })]) }));
     } catch (e) {
       fill(userView, errorNotice(e, 'The user\'s economy'));
