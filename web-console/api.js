@@ -2,6 +2,8 @@
 // The console token lives in sessionStorage: it goes when the tab closes, and a 401 from any
 // console call signs out and returns to the sign-in page.
 
+import { allows, required } from './roles.js';
+
 const TOKEN_KEY = 'tavern.console.token';
 const USER_KEY = 'tavern.console.user';
 const API_BASE_KEY = 'tavern.console.apiBase';
@@ -40,16 +42,22 @@ export function claims() {
   }
 }
 
-/** The console role from the token: a name ("admin") or a number (1 admin ... 4 read-only);
- *  undefined for a token without one (the bootstrap sign-in). */
+/** The console role from the token (vrs.role: "admin" ... "readonly"; a number on Nakama's
+ *  tokens); undefined for a token without one. */
 export function role() {
   const c = claims();
-  return c.role ?? c.rol ?? c.vrs?.role;
+  return c.vrs?.role ?? c.role ?? c.rol;
 }
 
-export function isAdmin() {
-  const r = role();
-  return r === undefined || r === null || r === 1 || r === 'admin' || r === 'ADMIN';
+/** True when the signed-in role may call method path (web-console/roles.js, the copy of the
+ *  server's table): for hiding or disabling controls; the server still decides. */
+export function can(method, path) {
+  return allows(role(), method, path);
+}
+
+/** The role method path needs, when the signed-in role has less; '' when it may. */
+export function needsRole(method, path) {
+  return can(method, path) ? '' : required(method, path);
 }
 
 export function signOut(reason) {

@@ -3,7 +3,8 @@
 import * as api from './api.js';
 import { h, fill, field, notice, form } from './ui.js';
 
-/** Every page: route, title, module, whether only admins see it. */
+/** Every page: its id (the module pages/<id>.js), title and, for pages only some roles see,
+ *  the console route it reads (the nav shows it when the role may GET that route). */
 export const PAGES = [
   { id: 'status', title: 'Status' },
   { id: 'accounts', title: 'Accounts' },
@@ -14,8 +15,8 @@ export const PAGES = [
   { id: 'modules', title: 'Modules' },
   { id: 'explorer', title: 'API explorer' },
   { id: 'config', title: 'Configuration' },
-  { id: 'users', title: 'Console users', admin: true },
-  { id: 'audit', title: 'Audit', admin: true },
+  { id: 'users', title: 'Console users', reads: '/v2/console/user' },
+  { id: 'audit', title: 'Audit', reads: '/v2/console/audit' },
 ];
 
 const root = document.getElementById('app');
@@ -59,9 +60,10 @@ function renderSignIn() {
 }
 
 function renderLayout(route) {
-  const admin = api.isAdmin();
-  const links = PAGES.filter((p) => admin || !p.admin).map((p) =>
-    h('li', {}, h('a', { href: `#/${p.id}`, 'aria-current': p.id === route.id ? 'page' : undefined, 'data-page': p.id }, p.title)));
+  const links = PAGES.filter((p) => !p.reads || api.can('GET', p.reads)).map((p) =>
+    h('li', {}, h('a', { href: `#/${p.id}`, 'aria-current': p.id === route.id ? 'page' : undefined, 'data-page': p.id,
+      // the link of the page shown (no hash change) loads it again: fresh figures and lists
+      onclick: (e) => { if (location.hash === `#/${p.id}`) { e.preventDefault(); render(); } } }, p.title)));
   const main = h('main', { id: 'main', tabindex: '-1' });
   const skip = h('a', { class: 'skip', href: '#/' + route.id, onclick: (e) => { e.preventDefault(); main.focus(); } }, 'Skip to content');
   const role = api.role();

@@ -1,6 +1,6 @@
 // DOM helpers: elements built from data (never parsed HTML, so nothing a player wrote can run),
 // tolerant tables from arrays of objects, form fields with labels, and notices.
-import { ApiError, NotAvailable } from './api.js';
+import { ApiError, NotAvailable, needsRole, role } from './api.js';
 
 /** h('div', {class: 'x', onclick: fn}, child...) -> Element. Strings become text nodes. */
 export function h(tag, attrs = {}, ...children) {
@@ -83,8 +83,8 @@ export function unavailable(what, err) {
 /** A notice for any error from a console call. */
 export function errorNotice(err, what = 'Request failed') {
   if (err instanceof NotAvailable) return unavailable(what, err);
-  if (err instanceof ApiError && err.status === 403)
-    return notice('error', `${what}: your console role does not allow this (${err.message}).`);
+  // the server's 403 names the role and the one it takes: "Console role readonly may not ..."
+  if (err instanceof ApiError && err.status === 403) return notice('error', `${what} refused: ${err.message}`);
   return notice('error', `${what}: ${err.message}`);
 }
 
@@ -154,10 +154,13 @@ export function kv(obj) {
     [h('dt', {}, k.replace(/_/g, ' ')), h('dd', {}, show(v))]));
 }
 
-/** Figures: [[label, value]] as a grid of big numbers. */
+/** Figures: [[label, value]] as a grid of big numbers (words and times in smaller type). */
 export function figures(list, attrs = {}) {
-  return h('dl', { class: 'figures', ...attrs }, list.map(([label, value, key]) =>
-    h('div', { 'data-figure': key || label }, h('dt', {}, label), h('dd', {}, show(value)))));
+  return h('dl', { class: 'figures', ...attrs }, list.map(([label, value, key]) => {
+    const text = show(value);
+    return h('div', { 'data-figure': key || label }, h('dt', {}, label),
+      h('dd', { class: text.length > 12 ? 'long' : undefined }, text));
+  }));
 }
 
 /** A button. kind: primary | danger | undefined. */
@@ -210,4 +213,30 @@ export function form(onsubmit, ...children) {
   return h('form', {
     onsubmit: (ev) => { ev.preventDefault(); onsubmit(ev); },
   }, ...children);
+}
+
+/**
+ * Marks a write control for the console route it calls: when the signed-in role may not call
+ * method path (web-console/roles.js), a button is disabled, and in a form the buttons, choices
+ * and checkboxes are disabled and the text fields made read-only (still selectable), under a
+ * line saying which role it takes. Returns el. Only a courtesy: the server refuses the call
+ * anyway, and the page shows its 403.
+ */
+export function needs(el, method, path) {
+  const least = needsRole(method, path);
+  if (!least) return el;
+  const why = `Needs the ${least} role or above (you are ${role() ?? 'without a role'}).`;
+  el.dataset.needsRole = least;
+  if (el.tagName !== 'FORM') {
+    el.disabled = true;
+    el.title = why;
+    return el;
+  }
+  for (const c of el.querySelectorAll('input, textarea, select, button')) {
+    if (c.tagName === 'TEXTAREA' || (c.tagName === 'INPUT' && !/^(checkbox|radio)$/.test(c.type))) c.readOnly = true;
+    else c.disabled = true;
+    if (c.tagName === 'BUTTON') c.title = why;
+  }
+  el.prepend(h('p', { class: 'role-note small' }, why));
+  return el;
 }

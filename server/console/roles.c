@@ -1,6 +1,8 @@
 /* The console's role policy: one table, first matching row wins, defaults last. Rows match
  * route patterns segment by segment: "{}" takes any {param} segment, a final "**" takes zero
- * or more further segments. README's console section shows this table: keep them together. */
+ * or more further segments. README's console section shows this table, and the web console
+ * keeps a copy in web-console/roles.js (to hide what a role may not do): keep all three in step
+ * (the browser suite compares this table with roles.js). */
 #include "roles.h"
 #include "error.h"
 

@@ -1,7 +1,12 @@
 // Accounts: search (id, username, email, device), view, edit, ban/unban, delete, export.
 // Backed by GET /v2/console/account and /v2/console/account/{id}[/ban|/unban|/export].
 import * as api from '../api.js';
-import { h, fill, panel, field, form, table, notice, errorNotice, button, firstArray, nextCursor, parseJson, pretty, kv } from '../ui.js';
+import { h, fill, panel, field, form, table, notice, errorNotice, button, firstArray, nextCursor, parseJson, pretty, kv, needs } from '../ui.js';
+
+/** "2026-12-07T01:19:30Z" as "2026-12-07 01:19" (the full time in the cell's title). */
+function short(t) {
+  return typeof t === 'string' ? h('span', { class: 'nowrap', title: t }, t.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, '')) : '';
+}
 
 /** The user object of an account answer ({account: {user}}, {user}, or the user itself). */
 function userOf(data) {
@@ -20,10 +25,16 @@ export async function render(root, ctx) {
       // {accounts: [{user, email, custom_id, disable_time}], cursor}
       const rows = firstArray(data, 'accounts', 'users').map((r) => (r.user ? { ...r.user, email: r.email, custom_id: r.custom_id, disable_time: r.disable_time } : r));
       const next = nextCursor(data);
+      // fits 1280 px without scrolling: the user's names in one column, the id in small type,
+      // times to the minute, long emails cut (in full in the title)
       fill(results, table(rows, {
         empty: 'No accounts match.',
-        columns: [['id', 'id'], ['username', 'username'], ['display_name', 'display name'], ['email', 'email'],
-          ['create_time', 'created'], ['disable_time', 'banned', (r) => (r.disable_time ? `since ${r.disable_time}` : '')]],
+        columns: [['username', 'player', (r) => h('span', {}, h('strong', {}, r.username || ''),
+          r.display_name ? h('span', { class: 'muted small block' }, r.display_name) : null)],
+        ['id', 'user id', (r) => h('code', { class: 'id' }, r.id || r.user_id || '')],
+        ['email', 'email', (r) => h('span', { class: 'cell narrow', title: r.email || undefined }, r.email || '')],
+        ['create_time', 'created', (r) => short(r.create_time)],
+        ['disable_time', 'banned since', (r) => short(r.disable_time)]],
         actions: (r) => [button('Open', () => { location.hash = `#/accounts/${api.enc(r.id || r.user_id)}`; }, undefined, { 'aria-label': `Open ${r.username || r.id}` })],
       }), next ? h('p', {}, button('Next page', () => search(next))) : null);
     } catch (e) {
@@ -31,8 +42,9 @@ export async function render(root, ctx) {
     }
   }
 
-  async function open(id) {
-    const msg = h('div', { id: 'account-message' });
+  /** Shows account id; note: a notice to show above it (the outcome of what reopened it). */
+  async function open(id, note) {
+    const msg = h('div', { id: 'account-message' }, note);
     const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
     fill(detail, panel('Account', msg, body));
     let data;
@@ -54,16 +66,19 @@ export async function render(root, ctx) {
       metadata: field('Metadata (JSON object)', { type: 'textarea', name: 'metadata', code: true, rows: 3,
         value: u.metadata ? (typeof u.metadata === 'string' ? u.metadata : JSON.stringify(u.metadata)) : '' }),
     };
-    const act = async (what, fn) => {
+    /* doing: what failed, for the error ("Banning: ..."); done: the success notice; reopen:
+     * show the account again (its state changed) with the notice */
+    const act = async (doing, done, fn, reopen) => {
       fill(msg);
       try {
         await fn();
-        fill(msg, notice('ok', what));
+        if (reopen) await open(id, notice('ok', done));
+        else fill(msg, notice('ok', done));
       } catch (e) {
-        fill(msg, errorNotice(e, what));
+        fill(msg, errorNotice(e, doing));
       }
     };
-    const edit = form(() => act('Saved.', async () => {
+    const edit = form(() => act('Saving', 'Saved.', async () => {
       const b = { username: f.username.input.value.trim(), display_name: f.display.input.value, avatar_url: f.avatar.input.value,
         lang_tag: f.lang.input.value, location: f.location.input.value, timezone: f.timezone.input.value };
       const m = parseJson(f.metadata.input.value, 'Metadata');
@@ -73,7 +88,8 @@ export async function render(root, ctx) {
     h('div', { class: 'row' }, f.lang.row, f.location.row, f.timezone.row), f.metadata.row,
     h('button', { type: 'submit', class: 'primary' }, 'Save changes'));
     edit.setAttribute('aria-label', 'Edit the account');
-    const exportData = () => act('Exported.', async () => {
+    needs(edit, 'PUT', `/v2/console/account/${api.enc(id)}`);
+    const exportData = () => act('Exporting', 'Exported.', async () => {
       const out = await api.get(`/v2/console/account/${api.enc(id)}/export`);
       const url = URL.createObjectURL(new Blob([pretty(out)], { type: 'application/json' }));
       const a = h('a', { href: url, download: `account-${id}.json` });
@@ -85,11 +101,14 @@ export async function render(root, ctx) {
     fill(body,
       h('p', {}, banned ? h('strong', {}, 'Banned. ') : null, `User ${u.id || id}`),
       h('div', { class: 'actions' },
-        banned ? button('Unban', () => act('Unbanned.', () => api.post(`/v2/console/account/${api.enc(id)}/unban`).then(() => open(id))))
-          : button('Ban', () => { if (confirm('Ban this account? Its sessions stop working.')) act('Banned.', () => api.post(`/v2/console/account/${api.enc(id)}/ban`).then(() => open(id))); }, 'danger'),
+        banned ? needs(button('Unban', () => act('Unbanning', 'Unbanned.', () => api.post(`/v2/console/account/${api.enc(id)}/unban`), true)),
+          'POST', `/v2/console/account/${api.enc(id)}/unban`)
+          : needs(button('Ban', () => { if (confirm('Ban this account? Its sessions stop working.')) act('Banning', 'Banned.', () => api.post(`/v2/console/account/${api.enc(id)}/ban`), true); }, 'danger'),
+            'POST', `/v2/console/account/${api.enc(id)}/ban`),
         button('Export data', exportData),
         button('Economy', () => { location.hash = `#/economy/${api.enc(u.id || id)}`; }),
-        button('Delete account', () => { if (confirm('Delete this account and its data for good?')) act('Deleted.', async () => { await api.del(`/v2/console/account/${api.enc(id)}`); location.hash = '#/accounts'; }); }, 'danger')),
+        needs(button('Delete account', () => { if (confirm('Delete this account and its data for good?')) act('Deleting', 'Deleted.', async () => { await api.del(`/v2/console/account/${api.enc(id)}`); location.hash = '#/accounts'; }); }, 'danger'),
+          'DELETE', `/v2/console/account/${api.enc(id)}`)),
       h('h3', {}, 'Edit'), edit,
       h('h3', {}, 'Everything the server returned'), kv(Object.fromEntries(Object.entries(data).filter(([k]) => k !== 'account'))),
       data.account ? kv(data.account) : null);

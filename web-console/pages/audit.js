@@ -9,9 +9,17 @@ export async function render(root) {
     try {
       const data = await api.get(`/v2/console/audit${api.qs({ cursor })}`);
       const next = nextCursor(data);
+      // fits 1280 px: who, role and address in one cell, the route wraps, target and body cut
+      // (in full in their titles); refused and failed writes stand out
+      const cut = (v) => h('span', { class: 'cell narrow', title: v || undefined }, v || '');
       fill(body, table(firstArray(data, 'entries', 'audit', 'items'), { empty: 'No console writes recorded yet.',
-        columns: [['time', 'time'], ['username', 'who'], ['role', 'role'], ['action', 'action'], ['target', 'target'],
-          ['status', 'status'], ['client', 'client'], ['body', 'body']] }),
+        columns: [['time', 'time', (r) => h('span', { class: 'nowrap', title: r.time }, (r.time || '').replace('T', ' ').replace(/\.\d+Z$/, ''))],
+          ['username', 'who', (r) => h('span', {}, r.username || h('span', { class: 'muted' }, 'signing in'),
+            r.role ? h('span', { class: 'muted small block' }, r.role) : null,
+            r.client ? h('span', { class: 'muted small block' }, r.client) : null)],
+          ['action', 'action', (r) => h('span', { class: 'wrap' }, r.action || '')], ['target', 'target', (r) => cut(r.target)],
+          ['status', 'status', (r) => h('span', { class: r.status >= 400 ? 'status-bad' : undefined }, String(r.status ?? ''))],
+          ['body', 'body', (r) => cut(r.body)]] }),
         next ? h('p', {}, button('Older entries', () => load(next))) : null);
     } catch (e) {
       fill(body, errorNotice(e, 'Audit log'));

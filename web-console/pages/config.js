@@ -21,7 +21,7 @@ export async function render(root) {
     // {flags: [{name, value, source, secret}]}; other shapes as flattened settings
     const list = Array.isArray(data) ? data : firstArray(data, 'flags', 'settings');
     fill(body, list.length ? table(list.map((f) => (typeof f === 'object' ? { ...f, secret: f.secret ? 'masked' : '' } : { value: f })), {
-      columns: [['name', 'setting', (f) => f.name ?? f.setting], ['value', 'value'], ['source', 'from'], ['secret', 'secret']] })
+      columns: [['name', 'setting', (f) => f.name ?? f.setting], ['value', 'value', (f) => h('span', {}, show(f.value))], /* text, left-aligned */ ['source', 'from'], ['secret', 'secret']] })
       : table(rows(data.config || data), { empty: 'No settings returned.' }));
   } catch (e) {
     fill(body, errorNotice(e, 'Configuration'));

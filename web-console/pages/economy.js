@@ -1,10 +1,27 @@
 // Economy: the shop catalog editor (list, create or replace, disable) and one user's wallet,
 // inventory, ledger and receipts, with grants and revokes (a reason is required) and refunds.
 import * as api from '../api.js';
-import { h, fill, panel, field, form, table, notice, errorNotice, button, firstArray, nextCursor, parseJson, parseAmounts, kv } from '../ui.js';
+import { h, fill, panel, field, form, table, notice, errorNotice, button, firstArray, nextCursor, parseJson, parseAmounts, kv, needs } from '../ui.js';
 
 function amounts(o) {
   return Object.entries(o || {}).map(([k, v]) => `${k}=${v}`).join(', ');
+}
+
+/** A cell cut to a narrow width, the whole text in its title. */
+function cut(text, cls = '') {
+  return text ? h('span', { class: `cell narrow ${cls}`, title: text }, text) : '';
+}
+
+/** A ledger entry's metadata without the members shown in their own columns. */
+function otherMeta(m) {
+  if (!m || typeof m !== 'object') return m ? String(m) : '';
+  const rest = Object.fromEntries(Object.entries(m).filter(([k]) => !['op', 'reason', 'admin'].includes(k)));
+  return Object.keys(rest).length ? JSON.stringify(rest) : '';
+}
+
+/** "2026-12-07T01:34:21Z" as "2026-12-07 01:34:21". */
+function when(t) {
+  return typeof t === 'string' ? h('span', { class: 'nowrap', title: t }, t.replace('T', ' ').replace(/(\.\d+)?Z$/, '')) : '';
 }
 
 function grantsText(g) {
@@ -63,8 +80,11 @@ export async function render(root, ctx) {
           ['grants', 'grants', (r) => grantsText(r.grants)], ['stock', 'stock', (r) => (r.stock === '-1' ? 'unlimited' : r.stock)],
           ['user_limit', 'per user'], ['disabled', 'state', (r) => (r.disabled ? 'disabled' : 'on sale')]],
         actions: (r) => [
-          button('Edit', () => edit(r), undefined, { 'aria-label': `Edit ${r.id}` }),
-          r.disabled ? null : button('Disable', () => disable(r.id), 'danger', { 'aria-label': `Disable ${r.id}` })],
+          // a role that may not save only views an item in the editor
+          api.can('PUT', `/v2/console/shop/${api.enc(r.id)}`) ? button('Edit', () => edit(r), undefined, { 'aria-label': `Edit ${r.id}` })
+            : button('View', () => edit(r), undefined, { 'aria-label': `View ${r.id}` }),
+          r.disabled ? null : needs(button('Disable', () => disable(r.id), 'danger', { 'aria-label': `Disable ${r.id}` }),
+            'POST', `/v2/console/shop/${api.enc(r.id)}/disable`)],
       }));
     } catch (e) {
       fill(catList, errorNotice(e, 'Catalog'));
@@ -109,13 +129,14 @@ export async function render(root, ctx) {
   h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Save item'),
     button('Clear', () => edit({}))));
   catForm.setAttribute('aria-label', 'Catalog item editor');
+  needs(catForm, 'PUT', '/v2/console/shop/{id}');
   root.append(panel('Shop catalog', catMsg, catList, h('h3', {}, 'Add or replace an item'),
     h('p', { class: 'muted small' }, 'Saving an existing id replaces that item (stock included).'), catForm));
 
   // ---------------------------------------------------------------- a user's economy
   const userId = field('User id', { name: 'user_id', placeholder: '00000000-0000-0000-0000-000000000000', size: 38 });
   const userMsg = h('div', { id: 'user-message' });
-  const userView = h('div', { id: 'user-economy' });
+  const userView = h('div', { id: 'user-economy', class: 'spaced' });
   let current = '';
 
   async function loadUser(id, ledgerCursor = '') {
@@ -133,12 +154,16 @@ export async function render(root, ctx) {
         h('h3', {}, 'Wallet'), table(wallet, { empty: 'The wallet is empty.', caption: 'Balances', columns: [['currency', 'currency'], ['balance', 'balance']] }),
         h('h3', {}, 'Inventory'), table(firstArray(eco, 'items'), { empty: 'No items.', columns: [['item_id', 'item'], ['count', 'count'], ['properties', 'properties'], ['update_time', 'updated']] }),
         h('h3', {}, 'Ledger'), table(firstArray(ledger, 'items'), { empty: 'No ledger entries.',
-          columns: [['create_time', 'time'], ['changeset', 'change', (r) => amounts(r.changeset)], ['op', 'op', (r) => r.metadata?.op],
-            ['reason', 'reason', (r) => r.metadata?.reason], ['admin', 'by', (r) => r.metadata?.admin], ['metadata', 'metadata'], ['id', 'entry id']] }),
+          // fits 1280 px: op, reason and admin out of the metadata, the rest of it and the entry
+          // id cut (in full in their titles)
+          columns: [['create_time', 'time', (r) => when(r.create_time)], ['changeset', 'change', (r) => amounts(r.changeset)], ['op', 'op', (r) => r.metadata?.op],
+            ['reason', 'reason', (r) => r.metadata?.reason], ['admin', 'by', (r) => r.metadata?.admin],
+            ['metadata', 'other metadata', (r) => cut(otherMeta(r.metadata))], ['id', 'entry id', (r) => cut(r.id, 'id')]] }),
         next ? h('p', {}, button('Older entries', () => loadUser(id, next))) : null,
         h('h3', {}, 'Receipts'), table(firstArray(receipts, 'receipts'), { empty: 'No purchases.',
-          columns: [['create_time', 'time'], ['item_id', 'item'], ['price', 'price', (r) => amounts(r.price)],
-            ['grants', 'grants', (r) => grantsText(r.grants)], ['refund_time', 'refunded'], ['refund_reason', 'refund reason'], ['id', 'receipt id']],
+          columns: [['create_time', 'time', (r) => when(r.create_time)], ['item_id', 'item'], ['price', 'price', (r) => amounts(r.price)],
+            ['grants', 'grants', (r) => grantsText(r.grants)], ['refund_time', 'refunded', (r) => when(r.refund_time)],
+            ['refund_reason', 'refund reason', (r) => cut(r.refund_reason)], ['id', 'receipt id', (r) => cut(r.id, 'id')]],
           actions: (r) => (r.refund_time ? [] : [button('Refund…', () => { refundId.input.value = r.id; refundReason.input.focus(); }, undefined, { 'aria-label': `Refund receipt ${r.id}` })]) }));
     } catch (e) {
       fill(userView, errorNotice(e, 'The user\'s economy'));
@@ -177,6 +202,7 @@ export async function render(root, ctx) {
   const grantForm = form(() => change('grant'), h('div', { class: 'row' }, gCur.row, gItems.row, gReason.row),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Grant'), button('Revoke', () => change('revoke'), 'danger')));
   grantForm.setAttribute('aria-label', 'Grant or revoke');
+  needs(grantForm, 'POST', '/v2/console/economy/{user_id}/grant');
 
   // refund
   const refundId = field('Receipt id', { name: 'receipt_id', size: 38 });
@@ -198,6 +224,7 @@ export async function render(root, ctx) {
   }, h('div', { class: 'row' }, refundId.row, refundReason.row), refundForce.row,
   h('button', { type: 'submit' }, 'Refund'));
   refundForm.setAttribute('aria-label', 'Refund a receipt');
+  needs(refundForm, 'POST', '/v2/console/receipt/{receipt_id}/refund');
 
   root.append(panel('A user\'s economy', lookup, userMsg,
     h('h3', {}, 'Grant or revoke'), grantForm, h('h3', {}, 'Refund a purchase'), refundForm, userView));

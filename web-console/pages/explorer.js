@@ -2,7 +2,7 @@
 // session token for a user id (POST /v2/console/explorer/token), or a token is pasted; the
 // calls go straight to the API port (its CORS preflight allows any origin).
 import * as api from '../api.js';
-import { h, fill, panel, field, form, notice, errorNotice, firstArray, pretty } from '../ui.js';
+import { h, fill, panel, field, form, notice, errorNotice, firstArray, pretty, needs } from '../ui.js';
 
 const COMMON = [
   ['GET', '/v2/account'], ['PUT', '/v2/account'], ['GET', '/v2/friend'], ['GET', '/v2/group'],
@@ -29,7 +29,7 @@ export async function render(root) {
     } catch (e) {
       fill(idMsg, errorNotice(e, 'Minting a token'));
     }
-  }, h('div', { class: 'row' }, base.row, uid.row, h('div', { class: 'field btn' }, h('button', { type: 'submit', class: 'primary' }, 'Use this user'))), tok.row);
+  }, h('div', { class: 'row' }, base.row, uid.row, h('div', { class: 'field btn' }, needs(h('button', { type: 'submit', class: 'primary' }, 'Use this user'), 'POST', '/v2/console/explorer/token'))), tok.row);
   who.setAttribute('aria-label', 'Who to call as');
 
   // --- the call

@@ -1,7 +1,10 @@
 // Leaderboards and tournaments: list, create, delete; a board's records (ranked, paged) with
-// record deletion once the server has GET /v2/console/leaderboard/{id}/records.
+// record deletion once the server has GET /v2/console/leaderboard/{id}/records. The list's
+// record counts come from each board's view (GET /v2/console/leaderboard/{id}, record_count:
+// every period's records, counted when asked), not the list's size (the rank cache's count,
+// which lags a write).
 import * as api from '../api.js';
-import { h, fill, panel, field, form, table, notice, errorNotice, button, firstArray, nextCursor, parseJson } from '../ui.js';
+import { h, fill, panel, field, form, table, notice, errorNotice, button, firstArray, nextCursor, parseJson, needs, num } from '../ui.js';
 
 function when(secs) {
   const n = Number(secs);
@@ -14,21 +17,45 @@ export async function render(root, ctx) {
   const records = h('div', { id: 'records' });
   root.append(panel('Boards', listMsg, list), records);
 
+  /* Fills each board's records cell from its view, a few boards at a time. */
+  async function fillCounts(cells) {
+    const queue = [...cells];
+    const worker = async () => {
+      for (let c; (c = queue.shift());) {
+        try {
+          const b = await api.get(`/v2/console/leaderboard/${api.enc(c.dataset.board)}`);
+          c.textContent = num(b.record_count ?? 0);
+        } catch {
+          c.textContent = '?';
+          c.title = 'The board view did not answer.';
+        }
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+  }
+
   async function loadList() {
     try {
       const data = await api.get('/v2/console/leaderboard');
       const rows = firstArray(data, 'leaderboards');
+      const counts = [];
       fill(list, table(rows, {
         caption: `${rows.length} board${rows.length === 1 ? '' : 's'}`,
         empty: 'No leaderboards yet: create one below.',
         columns: [['id', 'id'], ['kind', 'kind', (r) => (r.tournament ? 'tournament' : 'leaderboard')],
           ['sort_order', 'sort'], ['operator', 'operator'], ['reset_schedule', 'reset'],
-          ['size', 'records', (r) => r.size ?? 0], ['authoritative', 'authoritative', (r) => (r.authoritative ? 'yes' : '')],
+          ['record_count', 'records', (r) => {
+            const c = h('span', { class: 'count', 'data-board': r.id, title: 'every period' }, '…');
+            counts.push(c);
+            return c;
+          }], ['authoritative', 'authoritative', (r) => (r.authoritative ? 'yes' : '')],
           ['title', 'title'], ['next_reset', 'next reset', (r) => when(r.next_reset)]],
         actions: (r) => [
           button('Records', () => showRecords(r.id), undefined, { 'aria-label': `Records of ${r.id}` }),
-          button('Delete', () => remove(r.id), 'danger', { 'aria-label': `Delete ${r.id}` })],
+          needs(button('Delete', () => remove(r.id), 'danger', { 'aria-label': `Delete ${r.id}` }),
+            'DELETE', `/v2/console/leaderboard/${api.enc(r.id)}`)],
       }));
+      await fillCounts(counts);
     } catch (e) {
       fill(list, errorNotice(e, 'Leaderboards'));
     }
@@ -59,7 +86,7 @@ export async function render(root, ctx) {
         empty: 'No records on this board.',
         columns: [['rank', 'rank'], ['owner_id', 'owner'], ['username', 'username'], ['score', 'score'],
           ['subscore', 'subscore'], ['num_score', 'writes'], ['update_time', 'updated'], ['metadata', 'metadata']],
-        actions: (r) => [button('Delete record', async () => {
+        actions: (r) => [needs(button('Delete record', async () => {
           if (!confirm(`Delete the record of ${r.username || r.owner_id}?`)) return;
           try {
             await api.del(`/v2/console/leaderboard/${api.enc(id)}/owner/${api.enc(r.owner_id)}`);
@@ -68,7 +95,8 @@ export async function render(root, ctx) {
           } catch (e) {
             fill(msg, errorNotice(e, 'Deleting the record'));
           }
-        }, 'danger', { 'aria-label': `Delete the record of ${r.username || r.owner_id}` })],
+        }, 'danger', { 'aria-label': `Delete the record of ${r.username || r.owner_id}` }),
+        'DELETE', `/v2/console/leaderboard/${api.enc(id)}/owner/${api.enc(r.owner_id)}`)],
       }), next ? h('p', {}, button('Next page', () => showRecords(id, next))) : null);
     } catch (e) {
       fill(body, errorNotice(e, 'Records'));
@@ -100,6 +128,7 @@ export async function render(root, ctx) {
   }, h('div', { class: 'row' }, id.row, sort.row, op.row, reset.row), auth.row, meta.row,
   h('button', { type: 'submit', class: 'primary' }, 'Create leaderboard'));
   create.setAttribute('aria-label', 'Create a leaderboard');
+  needs(create, 'POST', '/v2/console/leaderboard');
   root.append(panel('Create a leaderboard', msg, create));
 
   // --- create a tournament
@@ -138,6 +167,7 @@ export async function render(root, ctx) {
   h('div', { class: 'row' }, f.start.row, f.end.row, f.maxSize.row, f.maxNum.row), f.join.row,
   h('button', { type: 'submit', class: 'primary' }, 'Create tournament'));
   tform.setAttribute('aria-label', 'Create a tournament');
+  needs(tform, 'POST', '/v2/console/tournament');
   root.append(panel('Create a tournament', tmsg, tform));
 
   await loadList();

@@ -1,7 +1,7 @@
 // Matches: the running matches with their labels and presences; stop one (a signal to its
 // handler). Backed by GET /v2/console/match and POST /v2/console/match/{id}/stop.
 import * as api from '../api.js';
-import { h, fill, panel, table, notice, errorNotice, button, firstArray } from '../ui.js';
+import { h, fill, panel, table, notice, errorNotice, button, firstArray, needs } from '../ui.js';
 
 export async function render(root) {
   const msg = h('div');
@@ -17,7 +17,7 @@ export async function render(root) {
           ['handler_name', 'handler', (r) => r.handler_name ?? r.handler ?? r.module],
           ['label', 'label'], ['size', 'size'], ['tick_rate', 'tick rate'],
           ['presences', 'presences', (r) => (Array.isArray(r.presences) ? r.presences.map((p) => p.username || p.user_id).join(', ') : r.presences)]],
-        actions: (r) => [button('Stop', async () => {
+        actions: (r) => [needs(button('Stop', async () => {
           if (!confirm(`Stop match ${r.match_id}?`)) return;
           try {
             await api.post(`/v2/console/match/${api.enc(r.match_id)}/stop`);
@@ -26,7 +26,7 @@ export async function render(root) {
             fill(msg, errorNotice(e, 'Stopping the match'));
           }
           load();
-        }, 'danger', { 'aria-label': `Stop match ${r.match_id}` })],
+        }, 'danger', { 'aria-label': `Stop match ${r.match_id}` }), 'POST', `/v2/console/match/${api.enc(r.match_id)}/stop`)],
       }));
     } catch (e) {
       fill(list, errorNotice(e, 'Matches'));

@@ -1,14 +1,14 @@
 // Modules: the loaded modules, their RPCs, hooks and match handlers, files refused; reload the
 // folder. Backed by GET /v2/console/module and POST /v2/console/module/reload.
 import * as api from '../api.js';
-import { h, fill, panel, table, notice, errorNotice, button, firstArray, kv, show } from '../ui.js';
+import { h, fill, panel, table, notice, errorNotice, button, firstArray, kv, show, needs } from '../ui.js';
 
 const list = (v) => (Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : x.id || show(x))).join(', ') : show(v));
 
 export async function render(root) {
   const msg = h('div');
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
-  root.append(panel('Loaded modules', h('p', {}, button('Reload modules', reload, 'primary')), msg, body));
+  root.append(panel('Loaded modules', h('p', {}, needs(button('Reload modules', reload, 'primary'), 'POST', '/v2/console/module/reload')), msg, body));
 
   async function load() {
     try {

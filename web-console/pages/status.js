@@ -1,10 +1,18 @@
 // Status: the node's live figures and charts over the last hour (GET /v2/console/status and
-// /status/history, refreshed every 10 s) and the matchmaker's figures, tickets and history.
+// /status/history, refreshed every 10 s, or every sessionStorage['tavern.console.statusRefreshMs']
+// milliseconds: tests set it) and the matchmaker's figures, tickets and history.
 import * as api from '../api.js';
 import { h, fill, panel, figures, table, errorNotice, firstArray, num, show } from '../ui.js';
 import { lineChart } from '../chart.js';
 
 const REFRESH_MS = 10000;
+const REFRESH_KEY = 'tavern.console.statusRefreshMs';
+
+/** The refresh interval: the tab's setting (250 ms to 10 min) or 10 s. */
+function refreshMs() {
+  const v = Number(sessionStorage.getItem(REFRESH_KEY));
+  return Number.isInteger(v) && v >= 250 && v <= 600000 ? v : REFRESH_MS;
+}
 
 /* Known status fields and their labels, in display order; any other figure is shown too.
  * GET /v2/console/status answers {node, version, uptime_s, ..._total, current: sample};
@@ -21,8 +29,8 @@ const LABELS = {
   tick_overruns_total: 'Tick overruns (total)', matchmaker_matched_total: 'Matched (total)',
   matchmaker_expired_total: 'Expired tickets (total)',
 };
-const ALWAYS = ['ccu', 'matches_relayed', 'matches_authoritative', 'msgs_in_per_s', 'msgs_out_per_s',
-  'bytes_in_per_s', 'bytes_out_per_s', 'tick_p50_ms', 'tick_p99_ms', 'tick_overruns', 'db_in_use', 'db_max'];
+const ALWAYS = ['ccu', 'sessions_opened', 'sessions_closed', 'matches_relayed', 'matches_authoritative', 'msgs_in_per_s', 'msgs_out_per_s',
+  'bytes_in_per_s', 'bytes_out_per_s', 'tick_p50_ms', 'tick_p99_ms', 'tick_overruns', 'db_in_use', 'db_open', 'db_max'];
 const NOT_CHARTED = /^(time|time_ms|t|ts|timestamp|sample_time|window_s)$/;
 
 const MM = [['Tickets waiting', 'tickets'], ['Added', 'added'], ['Removed', 'removed'],
@@ -49,7 +57,9 @@ function statusFigures(data) {
   delete f.time_ms;
   delete f.window_s;
   const keys = [...Object.keys(LABELS).filter((k) => k in f), ...Object.keys(f).filter((k) => !(k in LABELS))];
-  return figures(keys.map((k) => [label(k), typeof f[k] === 'number' || /^\d+$/.test(f[k]) ? num(f[k]) : show(f[k]), k]),
+  // RFC 3339 times as "2026-12-07 01:29:26 UTC" (they wrap at the space)
+  const text = (v) => (typeof v === 'string' && /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(v) ? v.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC') : show(v));
+  return figures(keys.map((k) => [label(k), typeof f[k] === 'number' || /^\d+$/.test(f[k]) ? num(f[k]) : text(f[k]), k]),
     { 'aria-label': 'Server figures' });
 }
 
@@ -97,6 +107,7 @@ function historyCharts(data) {
 }
 
 export async function render(root) {
+  const every = refreshMs();
   const live = h('div', { 'aria-live': 'off' }, h('p', { class: 'muted' }, 'Loading…'));
   const hist = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   const mm = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
@@ -131,10 +142,13 @@ export async function render(root) {
       })), { empty: 'Nothing matched yet.' })
       : errorNotice(mmMatched.reason, 'History'));
     fill(mm, parts);
-    updated.textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes every 10 s.`;
+    updated.textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes every ${every / 1000} s.`;
   }
 
   await refresh();
-  const timer = setInterval(() => { refresh().catch(() => {}); }, REFRESH_MS);
-  return () => clearInterval(timer);
+  /* one refresh at a time: a slow answer never piles calls up */
+  let stopped = false, timer = 0;
+  const again = () => { timer = setTimeout(() => refresh().catch(() => {}).finally(() => { if (!stopped) again(); }), every); };
+  again();
+  return () => { stopped = true; clearTimeout(timer); };
 }
