@@ -582,10 +582,12 @@ static int fields_from_json(enc_t *e, const ProtobufCMessageDescriptor *d, const
                 return bad(e, "another member of its oneof is set", f->name);
             if (f->type == PROTOBUF_C_TYPE_MESSAGE && *(ProtobufCMessage **)p)
                 return bad(e, "given twice", f->name);
-            rc = value_from_json(e, f, it, p, depth);
-            if (rc == 0 && which)
+            /* the case first: free_unpacked frees a oneof member only when its case is set,
+             * and a member that fails half-way must still be freed */
+            if (which)
                 *which = f->id;
-            else if (rc == 0 && f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+            rc = value_from_json(e, f, it, p, depth);
+            if (rc == 0 && !which && f->label == PROTOBUF_C_LABEL_OPTIONAL &&
                      f->type != PROTOBUF_C_TYPE_MESSAGE && f->type != PROTOBUF_C_TYPE_STRING)
                 *(protobuf_c_boolean *)((char *)m + f->quantifier_offset) = 1;
         }
