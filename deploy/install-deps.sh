@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(gcc pkg-config meson ninja-build
       libmicrohttpd-dev libwebsockets-dev libwebsockets-evlib-ev libev-dev libsqlite3-dev libpq-dev libjwt-dev libcjson-dev
-      libsodium-dev libcrypt-dev)
+      libsodium-dev libcrypt-dev libprotobuf-c-dev protobuf-c-compiler)
 if [ "${1:-}" = "--tests" ]; then
   # chromium: the console's browser tests drive Debian's build (no browser download)
   pkgs+=(postgresql ca-certificates chromium)

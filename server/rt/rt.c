@@ -4,6 +4,7 @@
  * session through its bounded outgoing queue. */
 #include "rt/rt.h"
 #include "rt/idmap.h"
+#include "rt/pbcodec.h"
 #include "error.h"
 #include "log.h"
 #include "metrics.h"
@@ -34,9 +35,18 @@ typedef struct rt_msg {
     void (*done)(void *arg);
     void *done_arg;
     int type;                               /* index in out_types: the envelope's key */
+    _Atomic(struct rt_pb *) pb;             /* the protobuf form, made once by the first
+                                               protobuf session that writes it (msg_pb) */
     size_t len;
     char text[];
 } rt_msg_t;
+
+/* An outgoing message's protobuf bytes, shared like its text. */
+typedef struct rt_pb {
+    size_t len;
+    uint8_t data[];
+} rt_pb_t;
+static rt_pb_t pb_failed; /* the text had no protobuf form: logged once per message */
 
 typedef struct rt_shard rt_shard_t;
 
@@ -61,6 +71,7 @@ typedef struct rt_session {
     size_t rx_len, rx_cap;
     int rx_done;                            /* closing: ignore further input */
     int64_t rx_valid_at;                    /* second of the last lws_validity_confirmed */
+    int pb;                                 /* speaks protobuf (?format=protobuf) */
 } rt_session_t;
 
 struct rt_shard {
@@ -86,6 +97,7 @@ struct rt_shard {
      * synchronous lws call on this thread, so one slot per shard is enough. */
     struct lws *pending_wsi;
     tv_rt_identity_t pending_who;
+    int pending_pb;
     char *scratch;                          /* header_limit + 1 bytes for args and headers */
     unsigned char *tx;                      /* LWS_PRE + the message being written */
     size_t tx_cap;
@@ -290,11 +302,13 @@ static const char *request_token(rt_shard_t *sh, struct lws *wsi)
     return sh->scratch + 7;
 }
 
-/* Nonzero when the format argument asks for JSON or is absent. */
-static int format_ok(rt_shard_t *sh, struct lws *wsi)
+/* The format argument: 0 JSON (also when absent), 1 protobuf, -1 anything else. */
+static int format_arg(rt_shard_t *sh, struct lws *wsi)
 {
     const char *f = query_arg(sh, wsi, "format=");
-    return !f || !*f || strcmp(f, "json") == 0;
+    if (!f || !*f || strcmp(f, "json") == 0)
+        return 0;
+    return strcmp(f, "protobuf") == 0 ? 1 : -1;
 }
 
 /* ?status= and ?lang= as Nakama reads them: status through strconv.ParseBool (anything else is
@@ -330,9 +344,9 @@ static int upgrade_check(struct lws *wsi, const char *upgrade)
         return -1; /* h2c would bypass this check; nobody needs it */
     if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0 || strcmp(path, "/ws") != 0)
         return refuse(wsi, 404, "404 page not found");
-    /* Nakama checks the format before the token. protobuf is a valid Nakama format that we do
-     * not speak yet; either way the answer is a 400. */
-    if (!format_ok(sh, wsi))
+    /* Nakama checks the format before the token */
+    int pb = format_arg(sh, wsi);
+    if (pb < 0)
         return refuse(wsi, 400, "Invalid format parameter");
     memset(&who, 0, sizeof who);
     session_args(sh, wsi, &who);
@@ -341,6 +355,7 @@ static int upgrade_check(struct lws *wsi, const char *upgrade)
         return refuse(wsi, 401, "Missing or invalid token");
     sh->pending_wsi = wsi;
     sh->pending_who = who;
+    sh->pending_pb = pb;
     return 0;
 }
 
@@ -355,6 +370,7 @@ static rt_msg_t *msg_new(const char *text, size_t len)
     m->done = NULL;
     m->done_arg = NULL;
     m->type = out_type(text, len);
+    atomic_init(&m->pb, NULL);
     m->len = len;
     memcpy(m->text, text, len);
     return m;
@@ -365,6 +381,9 @@ static void msg_unref(rt_msg_t *m)
     if (m && atomic_fetch_sub(&m->refs, 1) == 1) {
         if (m->done)
             m->done(m->done_arg);
+        rt_pb_t *pb = atomic_load(&m->pb);
+        if (pb != &pb_failed)
+            free(pb);
         free(m);
     }
 }
@@ -452,25 +471,61 @@ static int session_push(rt_session_t *s, rt_msg_t *m, uint64_t *wake)
     return rc;
 }
 
-/* Writes one queued message. lws writes the frame header into the LWS_PRE bytes before the
- * payload, and m may be shared with sessions on other threads: write from this thread's own
- * copy. Returns 0, or -1 to close the socket. */
-static int write_one(struct lws *wsi, rt_shard_t *sh, rt_msg_t *m)
+/* m's protobuf form, encoded by the first protobuf session that writes m (so a text shared by
+ * many sessions is encoded once whatever the audience); NULL when it has none (logged). */
+static const rt_pb_t *msg_pb(rt_msg_t *m)
 {
-    if (LWS_PRE + m->len > sh->tx_cap) {
-        unsigned char *tx = realloc(sh->tx, LWS_PRE + m->len);
+    rt_pb_t *pb = atomic_load(&m->pb);
+    if (!pb) {
+        uint8_t *data;
+        size_t len;
+        int rc = tv_rt_pb_from_text(m->text, m->len, &data, &len);
+        rt_pb_t *made = rc == TV_OK ? malloc(sizeof *made + len) : NULL;
+        if (made) {
+            made->len = len;
+            memcpy(made->data, data, len);
+        } else {
+            tv_log_warn("rt", "%s message has no protobuf form (%s), not sent",
+                        out_types[m->type], tv_error_name(rc == TV_OK ? TV_ENOMEM : rc));
+            made = &pb_failed;
+        }
+        free(data);
+        pb = made;
+        if (!atomic_compare_exchange_strong(&m->pb, &(rt_pb_t *){NULL}, made)) {
+            if (made != &pb_failed) /* another thread was first: use its copy */
+                free(made);
+            pb = atomic_load(&m->pb);
+        }
+    }
+    return pb == &pb_failed ? NULL : pb;
+}
+
+/* Writes one queued message in the session's format. lws writes the frame header into the
+ * LWS_PRE bytes before the payload, and m may be shared with sessions on other threads: write
+ * from this thread's own copy. Returns 0, or -1 to close the socket. */
+static int write_one(struct lws *wsi, rt_shard_t *sh, rt_msg_t *m, int pb)
+{
+    const rt_pb_t *bin = pb ? msg_pb(m) : NULL;
+    const void *out = bin ? (const void *)bin->data : m->text;
+    size_t len = bin ? bin->len : m->len;
+    if (pb && !bin) {
+        msg_unref(m);
+        return 0;
+    }
+    if (LWS_PRE + len > sh->tx_cap) {
+        unsigned char *tx = realloc(sh->tx, LWS_PRE + len);
         if (!tx) {
             msg_unref(m);
             return -1;
         }
         sh->tx = tx;
-        sh->tx_cap = LWS_PRE + m->len;
+        sh->tx_cap = LWS_PRE + len;
     }
-    memcpy(sh->tx + LWS_PRE, m->text, m->len);
-    int n = lws_write(wsi, sh->tx + LWS_PRE, m->len, LWS_WRITE_TEXT);
-    int short_write = n < (int)m->len;
+    memcpy(sh->tx + LWS_PRE, out, len);
+    int n = lws_write(wsi, sh->tx + LWS_PRE, len, pb ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    int short_write = n < (int)len;
     tv_metric_inc(rtm.out_msgs[m->type]);
-    tv_metric_add(rtm.out_bytes[m->type], (int64_t)m->len);
+    tv_metric_add(rtm.out_bytes[m->type], (int64_t)len);
     msg_unref(m);
     return short_write ? -1 : 0;
 }
@@ -513,7 +568,7 @@ static int session_writeable(struct lws *wsi, rt_session_t *s)
             cork(wsi, 1);
             corked = 1;
         }
-        if (write_one(wsi, sh, m) != 0)
+        if (write_one(wsi, sh, m, s->pb) != 0)
             return -1;
         if (!more || lws_send_pipe_choked(wsi))
             break;
@@ -892,7 +947,8 @@ static const rt_handler_t *handler_find(const tv_rt_t *rt, const char *name)
 /* Handles one complete text message. Returns 0 to keep reading, -1 to drop the socket now. */
 static int envelope_handle(rt_session_t *s, const char *text, size_t len)
 {
-    cJSON *env = cJSON_ParseWithLength(text, len);
+    /* the codec's edge: a protobuf envelope becomes the object its JSON text would parse to */
+    cJSON *env = s->pb ? tv_rt_pb_to_json(text, len) : cJSON_ParseWithLength(text, len);
     const rt_handler_t *h;
     const char *cid;
     const cJSON *body;
@@ -976,7 +1032,7 @@ static int session_receive(struct lws *wsi, rt_session_t *s, const void *in, siz
 
     if (s->rx_done)
         return 0;
-    if (lws_frame_is_binary(wsi)) {
+    if (lws_frame_is_binary(wsi) && !s->pb) {
         static const char why[] = "binary frames are not supported";
         lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, (unsigned char *)why,
                          sizeof why - 1);
@@ -1018,6 +1074,7 @@ static int session_open(struct lws *wsi, rt_session_t *s)
         return -1; /* every upgrade passes upgrade_check first; refuse rather than trust */
     sh->pending_wsi = NULL;
     s->who = sh->pending_who;
+    s->pb = sh->pending_pb;
     tv_uuid_v4(s->who.session_id);
     s->wsi = wsi;
     s->shard = sh;

@@ -10,8 +10,15 @@
  * channel_message_send at R messages a second in total, each content a JSON object carrying the
  * send time, the sender and a sequence number; every member counts what it hears (R * N a
  * second), the latency, the order per sender, and each sender its channel_message_ack's
- * latency. */
+ * latency.
+ * -F protobuf: the sockets speak Nakama's binary Envelopes (?format=protobuf) through tavern's
+ * own codec (server/rt/pbcodec.c): match_data is read straight from the decoded Envelope,
+ * other messages go through the JSON path; `md_bytes` in the RESULT line is the average wire
+ * size of a match_data message received, in either format. */
 #include <libwebsockets.h>
+
+#include "realtime.pb-c.h"
+#include "rt/pbcodec.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -74,6 +81,7 @@ static struct {
     const char *room; /* -R: chat room name */
     int unstored;     /* -N: join with persistence false (messages not stored) */
     int hidden;       /* -H: non-senders join hidden (no presence events for them) */
+    int pb;           /* -F protobuf: binary Envelopes */
 } opt = {
     .host = "127.0.0.1", .port = 7350, .n = 100, .k = 10, .rate = 20, .duration = 10,
     .threads = 0, .pid = 0, .payload = 32, .addrs = 0, .inflight = 64, .auth_conns = 4,
@@ -349,6 +357,7 @@ struct worker {
     atomic_ullong received, in_window;
     atomic_ullong expected; /* deliveries the sends should cause (read by main in drain) */
     uint64_t sent, skipped, write_fail, errors, other;
+    uint64_t md_msgs, md_bytes; /* match_data messages received and their wire bytes */
     /* chat: acks, busy refusals, other send errors, presence events, and per receiver and
      * sender: a message that came before one already heard (out of order, or twice), and a
      * skipped sequence number (a gap: lost, or refused at the sender) */
@@ -424,7 +433,8 @@ static void start_connects(worker_t *w)
             resolve(c, 2);
             continue;
         }
-        if (snprintf(path, sizeof path, "/ws?lang=en&status=false&token=%s", c->token) >=
+        if (snprintf(path, sizeof path, "/ws?lang=en&status=false%s&token=%s",
+                     opt.pb ? "&format=protobuf" : "", c->token) >=
             (int)sizeof path) {
             c->state = C_DONE;
             resolve(c, 2);
@@ -509,17 +519,30 @@ static void tick(worker_t *w)
 static int ws_send(client_t *c, const char *text, size_t len)
 {
     worker_t *w = c->w;
+    uint8_t *bin = NULL;
+    if (opt.pb) { /* the JSON envelope as an Envelope: what a protobuf client writes */
+        size_t blen;
+        if (tv_rt_pb_from_text(text, len, &bin, &blen) != 0) {
+            w->write_fail++;
+            return -1;
+        }
+        text = (const char *)bin;
+        len = blen;
+    }
     if (w->txcap < LWS_PRE + len + 1) {
         free(w->txbuf);
         w->txcap = LWS_PRE + len + 256;
         w->txbuf = malloc(w->txcap);
         if (!w->txbuf) {
             w->txcap = 0;
+            free(bin);
             return -1;
         }
     }
     memcpy(w->txbuf + LWS_PRE, text, len);
-    int n = lws_write(c->wsi, (unsigned char *)w->txbuf + LWS_PRE, len, LWS_WRITE_TEXT);
+    free(bin);
+    int n = lws_write(c->wsi, (unsigned char *)w->txbuf + LWS_PRE, len,
+                      opt.pb ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     if (n < (int)len) {
         w->write_fail++;
         return -1;
@@ -741,20 +764,16 @@ static void on_chat_reply(client_t *c, int64_t seq, const char *err_text)
     *at = 0;
 }
 
-static void on_match_data(client_t *c, const char *m, size_t len)
+/* A relayed room's match_data: its first 16 raw bytes (raw, NULL when unreadable) carry the
+ * send and schedule times. */
+static void on_room_data(client_t *c, const unsigned char *raw)
 {
     worker_t *w = c->w;
-    if (opt.arena) {
-        on_arena_data(c, m, len);
-        return;
-    }
-    const char *d = memmem(m, len, "\"data\":\"", 8);
-    unsigned char raw[16];
     int64_t now = now_ns();
     atomic_fetch_add_explicit(&w->received, 1, memory_order_relaxed);
     if (now >= g_t0 && now < g_tend)
         atomic_fetch_add_explicit(&w->in_window, 1, memory_order_relaxed);
-    if (!d || b64_decode_prefix(d + 8, len - (size_t)(d + 8 - m), raw, 16) != 0) {
+    if (!raw) {
         w->other++;
         return;
     }
@@ -763,6 +782,22 @@ static void on_match_data(client_t *c, const char *m, size_t len)
     memcpy(&sched, raw + 8, 8);
     hist_add(w->lat, now - sent);
     hist_add(w->lat_sched, now - sched);
+}
+
+static void on_match_data(client_t *c, const char *m, size_t len)
+{
+    if (!opt.pb) {
+        c->w->md_msgs++;
+        c->w->md_bytes += len;
+    }
+    if (opt.arena) {
+        on_arena_data(c, m, len);
+        return;
+    }
+    const char *d = memmem(m, len, "\"data\":\"", 8);
+    unsigned char raw[16];
+    int ok = d && b64_decode_prefix(d + 8, len - (size_t)(d + 8 - m), raw, 16) == 0;
+    on_room_data(c, ok ? raw : NULL);
 }
 
 static void on_control(client_t *c, const char *m, size_t len)
@@ -874,7 +909,41 @@ static void on_control(client_t *c, const char *m, size_t len)
     cJSON_Delete(j);
 }
 
+static void on_text(client_t *c, const char *m, size_t len);
+
+/* -F protobuf: a room's match_data is read from the Envelope; anything else is turned into
+ * the JSON text the JSON path reads. */
 static void on_message(client_t *c, const char *m, size_t len)
+{
+    if (!opt.pb) {
+        on_text(c, m, len);
+        return;
+    }
+    Nakama__Realtime__Envelope *e =
+        nakama__realtime__envelope__unpack(NULL, len, (const uint8_t *)m);
+    if (e && e->message_case == NAKAMA__REALTIME__ENVELOPE__MESSAGE_MATCH_DATA) {
+        c->w->md_msgs++;
+        c->w->md_bytes += len;
+        if (!opt.arena) {
+            ProtobufCBinaryData *d = &e->match_data->data;
+            on_room_data(c, d->len >= 16 ? d->data : NULL);
+            nakama__realtime__envelope__free_unpacked(e, NULL);
+            return;
+        }
+    }
+    if (e)
+        nakama__realtime__envelope__free_unpacked(e, NULL);
+    cJSON *j = tv_rt_pb_to_json(m, len);
+    char *t = j ? cJSON_PrintUnformatted(j) : NULL;
+    if (t)
+        on_text(c, t, strlen(t));
+    else
+        c->w->other++;
+    cJSON_free(t);
+    cJSON_Delete(j);
+}
+
+static void on_text(client_t *c, const char *m, size_t len)
 {
     /* the hot path: {"match_data":{...}} pushes, recognised without a JSON parse */
     const char *k = len > 2 ? memchr(m, '"', len < 8 ? len : 8) : NULL;
@@ -1224,6 +1293,7 @@ static void usage(void)
             "  -T seconds     set-up timeout (120)             -K key      server key\n"
             "  -u prefix      device id prefix (rtload)        -e uv|poll  lws event loop (uv)\n"
             "  -q             no progress lines                -v          per-second figures\n"
+            "  -F json|protobuf  the sockets' format (json)\n"
             "  -m rooms|arena|chat\n"
             "                 relayed rooms (default), or authoritative arena matches of K\n"
             "                 (modules/arena: RPC create_match, 2-byte inputs at R Hz, op 2\n"
@@ -1253,7 +1323,7 @@ static int raise_nofile(long need)
 int main(int argc, char **argv)
 {
     int ch;
-    while ((ch = getopt(argc, argv, "h:P:n:k:r:d:t:p:s:a:c:A:T:K:u:e:m:S:R:NHqv")) != -1) {
+    while ((ch = getopt(argc, argv, "h:P:n:k:r:d:t:p:s:a:c:A:T:K:u:e:m:S:R:NHqvF:")) != -1) {
         switch (ch) {
         case 'h': opt.host = optarg; break;
         case 'P': opt.port = atoi(optarg); break;
@@ -1277,6 +1347,13 @@ int main(int argc, char **argv)
         case 'H': opt.hidden = 1; break;
         case 'q': opt.quiet = 1; break;
         case 'v': opt.verbose = 1; break;
+        case 'F':
+            if (strcmp(optarg, "protobuf") != 0 && strcmp(optarg, "json") != 0) {
+                usage();
+                return 2;
+            }
+            opt.pb = strcmp(optarg, "protobuf") == 0;
+            break;
         case 'm':
             if (strcmp(optarg, "arena") == 0)
                 opt.arena = 1;
@@ -1582,7 +1659,7 @@ int main(int argc, char **argv)
     hist_t *lat = calloc(1, sizeof *lat), *lat2 = calloc(1, sizeof *lat2),
            *lat_ack = calloc(1, sizeof *lat_ack);
     uint64_t sent = 0, skipped = 0, expected = 0, in_window = 0, received = 0, wfail = 0,
-             errors = 0, other = 0;
+             errors = 0, other = 0, md_msgs = 0, md_bytes = 0;
     uint64_t acks = 0, busy = 0, send_err = 0, presences = 0, ooo = 0, gaps = 0, unparsed = 0;
     int64_t max_gap = 0;
     for (int t = 0; t < opt.threads; t++) {
@@ -1605,6 +1682,8 @@ int main(int argc, char **argv)
         wfail += w->write_fail;
         errors += w->errors;
         other += w->other;
+        md_msgs += w->md_msgs;
+        md_bytes += w->md_bytes;
         if (opt.verbose)
             fprintf(stderr, "rtload: worker %d: %d clients, sent %" PRIu64 ", received %llu, "
                     "expected %llu, p99 %.2f ms, longest loop stall %.1f ms\n", t, w->ncl,
@@ -1721,7 +1800,8 @@ int main(int argc, char **argv)
            "rss2_kib=%ld hwm_kib=%ld bytes_per_socket=%.0f setup_s=%.2f gen_stall_ms=%.1f "
            "server_sys=%.1f s=%d acks=%" PRIu64 " busy=%" PRIu64 " send_err=%" PRIu64
            " ack_p50_ms=%.2f ack_p99_ms=%.2f ack_max_ms=%.2f ooo=%" PRIu64 " gaps=%" PRIu64
-            " presences=%" PRIu64 " received=%" PRIu64 " expected=%" PRIu64 " closed_run=%d\n",
+            " presences=%" PRIu64 " received=%" PRIu64 " expected=%" PRIu64 " closed_run=%d"
+           " format=%s md_bytes=%.1f\n",
            idle ? "idle" : opt.arena ? "arena" : opt.chat ? "chat" : "rooms", opt.n,
            idle || opt.chat ? 0 : opt.k, opt.rate,
            opt.duration, opt.threads,
@@ -1732,7 +1812,8 @@ int main(int argc, char **argv)
            setup_s, (double)max_gap / 1e6, server_sys, opt.chat ? opt.senders : 0, acks, busy,
            send_err, hist_q_ms(lat_ack, 0.5), hist_q_ms(lat_ack, 0.99),
            lat_ack->n ? (double)lat_ack->max / 1000.0 : -1, ooo, gaps, presences, received,
-           expected, atomic_load(&g_closed_run));
+           expected, atomic_load(&g_closed_run), opt.pb ? "protobuf" : "json",
+           md_msgs ? (double)md_bytes / (double)md_msgs : -1.0);
     /* the workers are parked inside lws_service (see worker_main): the kernel closes the
      * sockets and frees the rest */
     fflush(NULL);

@@ -19,6 +19,8 @@
 #       RTLOAD_PIN        1: pin the server to the first half of the CPUs and rtload to the
 #                         rest (taskset), so each side's CPU figure is its own ceiling
 #       TAVERN_ARGS       extra tavern flags, e.g. "--ws-threads 1"
+#       RTLOAD_FORMAT     json (default) or protobuf: the sockets' realtime format (rtload -F);
+#                         the md B column is the average wire size of a match_data message
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -119,7 +121,8 @@ run() {
     start_server "$name" "${srv_args[@]}"
     local out=$work/$name.out rc=0
     # bounded: sign-in, set-up (-T 120), the run and the drain all fit in this
-    timeout -k 5 300 "${gen_pin[@]}" "$gen" -P "$port" -p "$pid" -t "$threads" -T 120 "$@" >"$out" || rc=$?
+    timeout -k 5 300 "${gen_pin[@]}" "$gen" -P "$port" -p "$pid" -t "$threads" -T 120 \
+        -F "${RTLOAD_FORMAT:-json}" "$@" >"$out" || rc=$?
     cat "$out" >&2
     local drops
     drops=$(grep -c 'outgoing queue full' "$work/$name.log" || true)
@@ -177,14 +180,14 @@ field() {
     case $v in '' | -1 | -1.0 | -1.00) echo - ;; *) echo "$v" ;; esac
 }
 
-row='%-9s %6s %6s %5s %6s %8s %8s %7s %7s %7s %7s %6s %6s %6s %6s %8s %7s\n'
+row='%-9s %6s %6s %5s %6s %8s %8s %7s %7s %7s %7s %6s %6s %6s %6s %8s %7s %8s %5s\n'
 echo
 have_rooms=0
 for r in "${results[@]}"; do case $(field "$r" name) in arena*) ;; *) have_rooms=1 ;; esac; done
 if [ "$have_rooms" = 1 ]; then
     # shellcheck disable=SC2059 # the format is $row
     printf "$row" run clients conn fail closed 'deliv/s' 'expect/s' 'deliv%' 'p50 ms' 'p99 ms' \
-        'max ms' 'srv%' 'sys%' 'gen%' 'stall' 'RSS KiB' 'B/sock'
+        'max ms' 'srv%' 'sys%' 'gen%' 'stall' 'RSS KiB' 'B/sock' format 'md B'
     for r in "${results[@]}"; do
         case $(field "$r" name) in arena*) continue ;; esac
         fails=$(( $(field "$r" conn_fail | tr -d -) + $(field "$r" setup_fail | tr -d -) + 0 ))
@@ -194,7 +197,7 @@ if [ "$have_rooms" = 1 ]; then
             "$(field "$r" delivered_pct)" "$(field "$r" p50_ms)" "$(field "$r" p99_ms)" \
             "$(field "$r" max_ms)" "$(field "$r" server_cpu)" "$(field "$r" server_sys)" \
             "$(field "$r" gen_cpu)" "$(field "$r" gen_stall_ms)" "$(field "$r" rss1_kib)" \
-            "$(field "$r" bytes_per_socket)"
+            "$(field "$r" bytes_per_socket)" "$(field "$r" format)" "$(field "$r" md_bytes)"
     done
     echo "srv%, sys% (its kernel part) and gen%: CPU over the run, 100 = one core, $(nproc) cores"
     echo "shared by server and generator. stall: rtload's longest event-loop stall in ms (large"

@@ -5,7 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@heroiclabs/nakama-js';
-import { Feed } from '../lib/nakama.mjs';
+import { Feed, pb, unset } from '../lib/nakama.mjs';
 import { startServer, randomId } from '../lib/server.mjs';
 
 let srv;
@@ -46,10 +46,11 @@ describe('relayed match with two nakama-js clients', () => {
   });
 
   test('createMatch: "<uuid>.", size 1, self; the creator sees its own join', async () => {
+    assert.equal(a.socket.adapter.constructor.name, pb ? 'WebSocketAdapterPb' : 'WebSocketAdapterText');
     match = await a.socket.createMatch();
     assert.match(match.match_id, /^[0-9a-f-]{36}\.$/);
     assert.equal(match.size, 1);
-    assert.equal(match.authoritative, undefined);
+    assert.ok(unset(match.authoritative));
     assert.equal(match.self.user_id, a.session.user_id);
     assert.equal(match.self.username, a.session.username);
     const ev = await a.presence.next();
@@ -69,7 +70,7 @@ describe('relayed match with two nakama-js clients', () => {
       const ev = await p.presence.next();
       assert.equal(ev.match_id, match.match_id);
       assert.deepEqual(ev.joins.map(strip), [strip(b.self)]);
-      assert.equal(ev.leaves, undefined);
+      assert.ok(unset(ev.leaves));
     }
   });
 
@@ -134,7 +135,9 @@ describe('relayed match with two nakama-js clients', () => {
 });
 
 describe('named matches and errors through nakama-js', () => {
-  test('createMatch(name) puts both players in one match', async () => {
+  // nakama-js-protobuf 1.4.0's MatchCreate has no fields: its encoder drops the name
+  test('createMatch(name) puts both players in one match', { skip: pb && 'the protobuf adapter '
+      + 'sends no match name' }, async () => {
     const [a, b] = [await player('n1'), await player('n2')];
     try {
       const name = randomId('lobby-', 16);

@@ -3,6 +3,8 @@
 // collects a socket's pushes of one kind.
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { Client } from '@heroiclabs/nakama-js';
+import { WebSocketAdapterPb } from '@heroiclabs/nakama-js-protobuf';
 
 // nakama-js targets browsers: it needs a global WebSocket (Node 20 has none) and reads
 // `window` when logging.
@@ -21,6 +23,26 @@ globalThis.setTimeout = (fn, ms, ...args) => {
     t?.unref?.();
   return t;
 };
+
+// The realtime format the compat tests' sockets speak: TAVERN_RT_FORMAT=protobuf (set by
+// tests/compat/meson.build for the `-pb-` runs) gives every socket a test makes without an
+// adapter of its own nakama-js-protobuf's WebSocketAdapterPb, as the official client's suite
+// runs its socket tests once per adapter.
+export const format = process.env.TAVERN_RT_FORMAT === 'protobuf' ? 'protobuf' : 'json';
+export const pb = format === 'protobuf';
+if (pb) {
+  const createSocket = Client.prototype.createSocket;
+  Client.prototype.createSocket = function (useSSL = false, verbose = false, adapter, ...rest) {
+    return createSocket.call(this, useSSL, verbose, adapter ?? new WebSocketAdapterPb(), ...rest);
+  };
+}
+
+/** Whether a member is "not there": JSON leaves zero values out (undefined), while the protobuf
+ * adapter's decoder fills in the zero value (false, 0, '', []). */
+export function unset(v) {
+  if (v === undefined) return true;
+  return pb && (v === false || v === 0 || v === '' || (Array.isArray(v) && v.length === 0));
+}
 
 /** Awaits a client promise that should fail; returns the HTTP status of the thrown Response. */
 export async function statusOf(promise) {

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "realtime.pb-c.h"
 
 static const char *ws_key_headers = "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -151,6 +152,8 @@ typedef struct client {
     int want_close;
     const char *bearer;                 /* Authorization header value, or NULL */
     char *msgs[CLIENT_MSGS];
+    size_t lens[CLIENT_MSGS];           /* binary messages may hold NULs */
+    int binary[CLIENT_MSGS];
     int nmsgs;
     char *rx;
     size_t rx_len;
@@ -176,9 +179,11 @@ static void client_on_receive(client_t *c, struct lws *wsi, const void *in, size
     c->rx[c->rx_len] = 0;
     if (!lws_is_final_fragment(wsi))
         return;
-    if (c->nmsgs < CLIENT_MSGS)
+    if (c->nmsgs < CLIENT_MSGS) {
+        c->lens[c->nmsgs] = c->rx_len;
+        c->binary[c->nmsgs] = lws_frame_is_binary(wsi);
         c->msgs[c->nmsgs++] = c->rx;
-    else
+    } else
         free(c->rx);
     c->rx = NULL;
     c->rx_len = 0;
@@ -425,7 +430,9 @@ static void test_refusals(void)
     raw_get(server_port, "/ws?token=good&format=xml", NULL, &r);
     CHECK_AS(r.status == 400, "format=xml -> HTTP 400");
     raw_get(server_port, "/ws?token=good&format=protobuf", NULL, &r);
-    CHECK_AS(r.status == 400, "format=protobuf (not yet supported) -> HTTP 400");
+    CHECK_AS(r.status == 101, "format=protobuf -> upgrade");
+    raw_get(server_port, "/ws?token=good&format=Protobuf", NULL, &r);
+    CHECK_AS(r.status == 400, "format=Protobuf (case matters, as in Nakama) -> HTTP 400");
     raw_get(server_port, "/wsx?token=good", NULL, &r);
     CHECK_AS(r.status == 404, "upgrade on another path -> HTTP 404");
 
@@ -500,6 +507,109 @@ static void test_bad_input(tv_rt_t *rt, size_t max)
     const int bin_flags[] = {LWS_WRITE_BINARY};
     expect_close(bin, bin_flags, 1, 1003, "binary frame -> close 1003");
     CHECK_AS(wait_count(rt, 0), "every refused session is gone from session_count");
+}
+
+/* ---- format=protobuf ---------------------------------------------------------------------- */
+
+/* Whether message i of c is a binary frame whose Envelope reads as the JSON text want. */
+static int pb_is(const client_t *c, int i, const char *want)
+{
+    if (i >= c->nmsgs || !c->binary[i])
+        return 0;
+    cJSON *got = tv_rt_pb_to_json(c->msgs[i], c->lens[i]), *w = cJSON_Parse(want);
+    int ok = got && w && cJSON_Compare(got, w, 1);
+    if (!ok) {
+        char *t = got ? cJSON_PrintUnformatted(got) : NULL;
+        printf("     got %s, want %s\n", t ? t : "(not an envelope)", want);
+        cJSON_free(t);
+    }
+    cJSON_Delete(got);
+    cJSON_Delete(w);
+    return ok;
+}
+
+/* Sends one binary frame (the protobuf of JSON text env, or raw bytes when env is NULL) on a
+ * fresh protobuf session, and checks the single reply and the close code that follows. */
+static void pb_expect(const char *env, const void *raw, size_t rawlen, const char *want,
+                      int want_close, const char *name)
+{
+    client_t c;
+    uint8_t *bin = NULL;
+    size_t len = rawlen;
+    if (env)
+        tv_rt_pb_from_text(env, strlen(env), &bin, &len);
+    client_connect(&c, "/ws?token=good&format=protobuf", NULL);
+    int ok = pump(is_settled, &c, 3000) && c.state == 1;
+    client_send(&c, env ? (const void *)bin : raw, len, LWS_WRITE_BINARY);
+    ok = ok && pump(has_msg, &c, 3000) && pb_is(&c, 0, want);
+    if (want_close)
+        ok = ok && pump(is_done, &c, 3000) && c.close_code == want_close;
+    CHECK_AS(ok, name);
+    free(bin);
+    if (!want_close)
+        client_close(&c);
+    else
+        client_free(&c);
+}
+
+static void test_protobuf(tv_rt_t *rt)
+{
+    pb_expect("{\"cid\":\"1\",\"ping\":{}}", NULL, 0, "{\"cid\":\"1\",\"pong\":{}}", 0,
+              "protobuf: ping -> pong, a binary Envelope");
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0x0f};
+    pb_expect(NULL, garbage, sizeof garbage,
+              "{\"error\":{\"code\":2,\"message\":\"Missing or invalid message\"}}", 1000,
+              "protobuf: bytes that are no Envelope -> error code 2, then close (as bad JSON)");
+    static const uint8_t nomsg[] = {0x0a, 0x01, '3'};
+    pb_expect(NULL, nomsg, sizeof nomsg,
+              "{\"cid\":\"3\",\"error\":{\"code\":2,\"message\":\"Missing or invalid "
+              "message\"}}", 1000, "protobuf: envelope without a message -> error code 2");
+    static const uint8_t unknown[] = {0x0a, 0x01, '4', 0xba, 0x06, 0x00};
+    pb_expect(NULL, unknown, sizeof unknown,
+              "{\"cid\":\"4\",\"error\":{\"code\":1,\"message\":\"Unrecognized message.\"}}",
+              1000, "protobuf: a message field unknown to the schema -> error code 1");
+    pb_expect("{\"cid\":\"5\",\"party_create\":{\"open\":true}}", NULL, 0,
+              "{\"cid\":\"5\",\"error\":{\"code\":1,\"message\":\"Unrecognized message.\"}}",
+              1000, "protobuf: a known message without a handler -> error code 1 (as JSON)");
+
+    /* one text pushed to a JSON and a protobuf session: each hears it in its own format, and
+     * the protobuf form is made once (the message keeps it for the next protobuf writer) */
+    client_t j, b;
+    char sids[2][37] = {"", ""};
+    client_connect(&j, "/ws?token=good", NULL);
+    client_connect(&b, "/ws?token=bob&format=protobuf", NULL);
+    pump(is_settled, &j, 3000);
+    pump(is_settled, &b, 3000);
+    wait_count(rt, 2);
+    tv_rt_identity_t ids[2];
+    if (tv_rt_user_sessions(rt, ALICE, ids, 1) == 1)
+        memcpy(sids[0], ids[0].session_id, 37);
+    if (tv_rt_user_sessions(rt, BOB, ids + 1, 1) == 1)
+        memcpy(sids[1], ids[1].session_id, 37);
+    const char *push = "{\"match_data\":{\"match_id\":\"m.\",\"op_code\":\"9\","
+                       "\"data\":\"AAEC/w==\",\"reliable\":true}}";
+    const char *const to[] = {sids[0], sids[1]};
+    int n = tv_rt_send_many(rt, to, 2, push, strlen(push));
+    int ok = n == 2 && pump(has_msg, &j, 3000) && pump(has_msg, &b, 3000);
+    CHECK_AS(ok && !j.binary[0] && strcmp(j.msgs[0], push) == 0,
+             "mixed audience: the JSON session gets the text");
+    CHECK_AS(ok && pb_is(&b, 0, push), "mixed audience: the protobuf session gets the Envelope");
+    Nakama__Realtime__Envelope *e = ok ? nakama__realtime__envelope__unpack(
+        NULL, b.lens[0], (const uint8_t *)b.msgs[0]) : NULL;
+    CHECK_AS(e && e->match_data && e->match_data->op_code == 9 && e->match_data->data.len == 4 &&
+                 memcmp(e->match_data->data.data, "\x00\x01\x02\xff", 4) == 0,
+             "protobuf match_data: op_code a varint, data the raw bytes");
+    if (e)
+        nakama__realtime__envelope__free_unpacked(e, NULL);
+    client_close(&j);
+    client_close(&b);
+    wait_count(rt, 0);
+
+    /* the cache itself: a message encodes once, however many protobuf sessions write it */
+    rt_msg_t *m = msg_new(push, strlen(push));
+    const rt_pb_t *p1 = m ? msg_pb(m) : NULL, *p2 = m ? msg_pb(m) : NULL;
+    CHECK_AS(p1 && p1 == p2, "a shared message's protobuf form is made once");
+    msg_unref(m);
 }
 
 /* tv_rt_send is the push path for other threads: look up by session id, queue, wake the
@@ -1144,6 +1254,7 @@ int main(void)
     test_refusals();
     test_bad_input(rt, max);
     test_push(rt);
+    test_protobuf(rt);
     test_queue_bound();
     test_dispatch(rt);
     test_registry(rt);
