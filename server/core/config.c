@@ -81,7 +81,7 @@ static const opt_t opts[] = {
     {"metrics-open", OPT_INT, OFF(metrics_open), 0, 1,
      "1 lets anyone who reaches the console port read GET /metrics (default 0)"},
     {"ws-ping-interval", OPT_INT, OFF(ws_ping_interval), 1, 3600,
-     "seconds of socket silence before the server PINGs it (default 15)"},
+     "seconds between the server's WebSocket PINGs to each socket (default 15)"},
     {"ws-pong-timeout", OPT_INT, OFF(ws_pong_timeout), 2, 65535,
      "seconds without a PONG or message before a socket is dropped (default 25)"},
     {"status-sample-ms", OPT_INT, OFF(status_sample_ms), 100, 60000,

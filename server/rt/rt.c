@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RT_QUEUE_MAX 64    /* Nakama's outgoing queue size; overflow disconnects */
@@ -70,8 +71,13 @@ typedef struct rt_session {
     unsigned char *rx;                      /* message being reassembled */
     size_t rx_len, rx_cap;
     int rx_done;                            /* closing: ignore further input */
-    int64_t rx_valid_at;                    /* second of the last lws_validity_confirmed */
     int pb;                                 /* speaks protobuf (?format=protobuf) */
+    /* keep-alive (see "keep-alive" below) */
+    int64_t rx_at;                          /* tv_mono_ms of the last frame read */
+    int64_t ping_at;                        /* tv_mono_ms when the next PING is due */
+    uint64_t ping_stamp;                    /* payload of the PING awaiting its PONG, 0: none */
+    int ping_due;                           /* a PING waits for WRITEABLE */
+    int dropped;                            /* silent too long: lws is closing it */
 } rt_session_t;
 
 struct rt_shard {
@@ -81,6 +87,7 @@ struct rt_shard {
     struct lws_vhost *vh;
     struct ev_loop *loop;                   /* the thread's epoll loop, lws' foreign loop */
     ev_timer nudge;                         /* see shard_nudge */
+    int sweep_due;                          /* the nudge fired: run keep_alive_sweep */
     pthread_t thread;
     int started;
     atomic_int stop;
@@ -118,7 +125,7 @@ typedef struct rt_handler {
 
 struct tv_rt {
     tv_rt_opts_t opts;
-    lws_retry_bo_t idle;                    /* the ping policy; outlives the vhosts */
+    int64_t ping_ms, pong_ms;               /* --ws-ping-interval, --ws-pong-timeout */
     int nshards;
     rt_shard_t *shards;
     atomic_uint next;
@@ -199,7 +206,8 @@ static void rtm_init(void)
         NULL, 0));
     rtm.rtt = tv_metrics_one(tv_metrics_family(
         TV_METRIC_HISTOGRAM, "tavern_rt_rtt_seconds",
-        "Round trip of the server's WebSocket PINGs to idle sockets: PING written to PONG read.",
+        "Round trip of the server's WebSocket PINGs (one per socket every --ws-ping-interval): "
+        "PING written to its PONG read.",
         NULL, rtt_bounds, sizeof rtt_bounds / sizeof rtt_bounds[0]));
 }
 
@@ -471,6 +479,110 @@ static int session_push(rt_session_t *s, rt_msg_t *m, uint64_t *wake)
     return rc;
 }
 
+/* ---- keep-alive ------------------------------------------------------------------------- */
+
+/* tavern PINGs every socket itself, on a fixed cadence: ping_ms after it opened, then every
+ * ping_ms, busy or idle, so the round trip is measured on sockets in matches too (a 10-byte
+ * frame every 15 s costs nothing next to their traffic). At most one PING is in flight per
+ * socket. Its payload is the time it was written: CLOCK_MONOTONIC microseconds in 8 bytes of
+ * 7 bits each, most significant first (56 bits: 2,000 years). A WebSocket client echoes it in
+ * its PONG (browsers, nakama-js and every RFC 6455 stack do so by themselves) and
+ * now − payload is the round trip. 7 bits because lws 4.1, once a socket has sent a text
+ * message, checks a PONG's payload as UTF-8 too (LWS_SERVER_OPTION_VALIDATE_UTF8) and closes
+ * with 1007 "bad utf8" on a byte it cannot take: ASCII always passes.
+ *
+ * The drop rule is tavern's alone: a socket from which nothing has been read (no message, no
+ * PONG) for pong_ms is closed by the sweep below. lws' validity machinery is switched off
+ * (the vhost's policy has no hang-up time), because in lws 4.1 it PINGs with an empty payload,
+ * and lws passes an empty PONG to nobody: no figure could come of it.
+ *
+ * The sweep runs on the service thread every half second (the nudge): a walk over the
+ * thread's sessions, two compares each, no lock and no allocation; a PING costs a WRITEABLE
+ * callback and an lws_write from the stack. */
+
+#define PING_LEN 8
+#define PING_MASK ((1ULL << (7 * PING_LEN)) - 1)
+
+/* CLOCK_MONOTONIC in microseconds, in the 56 bits a PING carries; never 0 (0 marks "no PING in
+ * flight"). */
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t us = ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000) & PING_MASK;
+    return us ? us : 1;
+}
+
+/* Writes the PING the sweep asked for, from the WRITEABLE callback. Returns 0, or -1 to close
+ * the socket. */
+static int ping_write(struct lws *wsi, rt_session_t *s)
+{
+    unsigned char frame[LWS_PRE + PING_LEN];
+    uint64_t now = mono_us();
+
+    for (int i = 0; i < PING_LEN; i++)
+        frame[LWS_PRE + i] = (unsigned char)(now >> (7 * (PING_LEN - 1 - i)) & 0x7f);
+    s->ping_due = 0;
+    if (lws_write(wsi, frame + LWS_PRE, PING_LEN, LWS_WRITE_PING) < PING_LEN)
+        return -1;
+    s->ping_stamp = now;
+    return 0;
+}
+
+/* LWS_CALLBACK_RECEIVE_PONG (lws hands over only non-empty PONGs): the peer is alive; when the
+ * payload is the PING in flight, its round trip goes into the histogram. Any other payload
+ * (an unsolicited PONG, which RFC 6455 allows, or a stale or forged one) is not timed. */
+static void session_pong(rt_session_t *s, const void *in, size_t len)
+{
+    s->rx_at = tv_mono_ms();
+    if (len != PING_LEN || !s->ping_stamp)
+        return;
+    const unsigned char *p = in;
+    uint64_t sent = 0;
+    for (int i = 0; i < PING_LEN; i++) {
+        if (p[i] & 0x80)
+            return;
+        sent = sent << 7 | p[i];
+    }
+    if (sent != s->ping_stamp)
+        return;
+    s->ping_stamp = 0;
+    tv_metric_observe_ns(rtm.rtt, ((mono_us() - sent) & PING_MASK) * 1000);
+}
+
+/* Every half second on the service thread: closes sockets silent for pong_ms and asks for
+ * WRITEABLE on those whose PING is due. The session list changes only on this thread (open
+ * and close), so it is walked without the shard lock; a close asked here happens later, in
+ * lws' own time (LWS_TO_KILL_ASYNC), never under this walk. */
+static void keep_alive_sweep(rt_shard_t *sh)
+{
+    tv_rt_t *rt = sh->rt;
+    int64_t now = tv_mono_ms();
+
+    for (rt_session_t *s = sh->sessions; s; s = s->next) {
+        if (s->dropped)
+            continue;
+        if (now - s->rx_at >= rt->pong_ms) {
+            s->dropped = 1;
+            tv_log_debug("rt", "session %s: nothing read for %lld ms, closing",
+                         s->who.session_id, (long long)(now - s->rx_at));
+            lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            continue;
+        }
+        if (now < s->ping_at)
+            continue;
+        s->ping_at += rt->ping_ms; /* the cadence holds whatever the sweep's lateness */
+        if (s->ping_at <= now)
+            s->ping_at = now + rt->ping_ms;
+        if (!s->ping_stamp && !s->ping_due) {
+            s->ping_due = 1;
+            lws_callback_on_writable(s->wsi);
+        }
+    }
+}
+
+/* ---- writing --------------------------------------------------------------------------- */
+
 /* m's protobuf form, encoded by the first protobuf session that writes m (so a text shared by
  * many sessions is encoded once whatever the audience); NULL when it has none (logged). */
 static const rt_pb_t *msg_pb(rt_msg_t *m)
@@ -549,6 +661,8 @@ static int session_writeable(struct lws *wsi, rt_session_t *s)
     rt_shard_t *sh = s->shard;
     int more = 0, overflow = 0, close_status = 0, corked = 0, first = 0;
 
+    if (s->ping_due && ping_write(wsi, s) != 0)
+        return -1;
     for (int i = 0; i < WRITES_PER_CALLBACK; i++) {
         rt_msg_t *m = NULL;
         pthread_mutex_lock(&sh->lock);
@@ -985,25 +1099,6 @@ static int envelope_handle(rt_session_t *s, const char *text, size_t len)
     return rc;
 }
 
-/* LWS_CALLBACK_RECEIVE_PONG: lws' keep-alive PING carries lws_now_usecs() as 8 big-endian
- * bytes in later lws releases (lib/roles/ws/ops-ws.c), which the peer echoes: the difference
- * is the round trip. lws 4.1 (Debian 12) sends an empty PING and does not call back for its
- * PONG, so there the histogram stays empty: measuring needs PINGs of our own (not done yet).
- * A PONG with another payload (an unsolicited one, or a client's own) is skipped, and so is
- * a figure over a minute (a forged payload cannot skew the histogram by much). */
-static void session_pong(const void *in, size_t len)
-{
-    if (len != 8)
-        return;
-    const unsigned char *p = in;
-    uint64_t sent = 0;
-    for (int i = 0; i < 8; i++)
-        sent = sent << 8 | p[i];
-    uint64_t now = (uint64_t)lws_now_usecs();
-    if (now >= sent && now - sent < 60000000)
-        tv_metric_observe_ns(rtm.rtt, (now - sent) * 1000);
-}
-
 /* Appends a chunk to the message being reassembled, growing the buffer up to max_message. */
 static int rx_append(rt_session_t *s, const void *in, size_t len, size_t max)
 {
@@ -1030,6 +1125,9 @@ static int session_receive(struct lws *wsi, rt_session_t *s, const void *in, siz
 {
     size_t max = s->shard->rt->opts.max_message;
 
+    /* any frame proves the peer alive, as in Nakama, which resets its read deadline on every
+     * message and every PONG (one clock read: no timer to re-sort) */
+    s->rx_at = tv_mono_ms();
     if (s->rx_done)
         return 0;
     if (lws_frame_is_binary(wsi) && !s->pb) {
@@ -1046,15 +1144,6 @@ static int session_receive(struct lws *wsi, rt_session_t *s, const void *in, siz
         return -1;
     if (!lws_is_final_fragment(wsi))
         return 0;
-    /* any message proves the peer alive, as in Nakama, which resets its pong deadline on
-     * every read; lws otherwise counts only PONGs. Once a second is enough: each call
-     * re-sorts the socket's timer into a list as long as the thread's sockets, which cost a
-     * fifth of the server's CPU when done per message. */
-    int64_t now = tv_mono_ms() / 1000;
-    if (now != s->rx_valid_at) {
-        s->rx_valid_at = now;
-        lws_validity_confirmed(wsi);
-    }
     int rc = envelope_handle(s, (const char *)s->rx, s->rx_len);
     s->rx_len = 0;
     return rc;
@@ -1078,6 +1167,8 @@ static int session_open(struct lws *wsi, rt_session_t *s)
     tv_uuid_v4(s->who.session_id);
     s->wsi = wsi;
     s->shard = sh;
+    s->rx_at = tv_mono_ms();
+    s->ping_at = s->rx_at + rt->ping_ms;
     if (registry_add(rt, s) != TV_OK)
         return -1;
     pthread_mutex_lock(&sh->lock);
@@ -1154,6 +1245,10 @@ static int shard_wake(rt_shard_t *sh)
         s->waking = 0;
     pthread_mutex_unlock(&sh->lock);
 
+    if (sh->sweep_due) {
+        sh->sweep_due = 0;
+        keep_alive_sweep(sh);
+    }
     /* Only this thread frees sessions, so the detached list stays valid here. */
     for (rt_session_t *s = wake; s; s = s->wake_next)
         lws_callback_on_writable(s->wsi);
@@ -1181,7 +1276,7 @@ static int rt_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_RECEIVE:
         return session_receive(wsi, user, in, len);
     case LWS_CALLBACK_RECEIVE_PONG:
-        session_pong(in, len);
+        session_pong(user, in, len);
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return session_writeable(wsi, user);
@@ -1202,14 +1297,16 @@ static const struct lws_protocols rt_protocols[] = {
  * the thread on each wake-up, which took 40% of the server's CPU with 2,000 busy sockets, where
  * epoll hands over only the ready ones. The loop being ours (foreign to lws) is what lets the
  * thread leave it (ev_break on stop) and the context be destroyed cleanly afterwards. */
-/* lws (4.1) on libev re-arms its timer (pings, pong deadlines, time-outs) only after socket
- * activity, so an idle thread would never ping its idle sockets: a wake-up every half second
- * gives it that activity. */
+/* lws (4.1) on libev re-arms its timer (time-outs, closes asked with LWS_TO_KILL_ASYNC) only
+ * after socket activity, so an idle thread would never serve them: a wake-up every half second
+ * gives it that activity, and runs the keep-alive sweep inside lws' service (shard_wake). */
 static void shard_nudge(struct ev_loop *loop, ev_timer *w, int revents)
 {
+    rt_shard_t *sh = w->data;
     (void)loop;
     (void)revents;
-    lws_cancel_service(((rt_shard_t *)w->data)->ctx);
+    sh->sweep_due = 1; /* read by shard_wake on this same thread */
+    lws_cancel_service(sh->ctx);
 }
 
 static void *shard_main(void *arg)
@@ -1255,7 +1352,10 @@ static int shard_start(tv_rt_t *rt, rt_shard_t *sh)
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = rt_protocols;
     info.vhost_name = "tavern-rt";
-    info.retry_and_idle_policy = &rt->idle;
+    /* Without a policy lws applies its context default (a validity PING after 300 s, hang-up
+     * at 310 s); a hang-up time of 0 keeps no validity timer at all: the keep-alive is ours. */
+    static const lws_retry_bo_t no_validity = {.secs_since_valid_hangup = 0};
+    info.retry_and_idle_policy = &no_validity;
     sh->vh = lws_create_vhost(sh->ctx, &info);
     if (!sh->vh)
         return TV_EINTERNAL;
@@ -1320,10 +1420,8 @@ int tv_rt_start(const tv_rt_opts_t *opts, tv_rt_t **out)
     if (!rt || !(rt->shards = calloc((size_t)opts->threads, sizeof *rt->shards)))
         goto fail;
     rt->opts = *opts;
-    rt->idle.secs_since_valid_ping =
-        (uint16_t)(opts->ping_interval_s ? opts->ping_interval_s : TV_RT_PING_INTERVAL_S);
-    rt->idle.secs_since_valid_hangup =
-        (uint16_t)(opts->pong_timeout_s ? opts->pong_timeout_s : TV_RT_PONG_TIMEOUT_S);
+    rt->ping_ms = 1000LL * (opts->ping_interval_s ? opts->ping_interval_s : TV_RT_PING_INTERVAL_S);
+    rt->pong_ms = 1000LL * (opts->pong_timeout_s ? opts->pong_timeout_s : TV_RT_PONG_TIMEOUT_S);
     for (int i = 0; i < RT_STRIPES; i++) {
         pthread_mutex_init(&rt->by_session[i].lock, NULL);
         pthread_mutex_init(&rt->by_user[i].lock, NULL);
@@ -1336,7 +1434,7 @@ int tv_rt_start(const tv_rt_opts_t *opts, tv_rt_t **out)
             goto fail;
     }
     tv_log_info("rt", "realtime started: %d service threads, ping %ds, pong timeout %ds",
-                rt->nshards, rt->idle.secs_since_valid_ping, rt->idle.secs_since_valid_hangup);
+                rt->nshards, (int)(rt->ping_ms / 1000), (int)(rt->pong_ms / 1000));
     *out = rt;
     return TV_OK;
 fail:

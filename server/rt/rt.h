@@ -11,8 +11,9 @@
 
 typedef struct tv_rt tv_rt_t;
 
-/* Nakama's ping cadence: a WebSocket PING after this much silence, and the socket is dropped
- * when nothing (no PONG, no message) arrives for the second figure. tv_rt_opts_t overrides. */
+/* Nakama's ping cadence: a WebSocket PING to every socket this often (its PONG is timed into
+ * tavern_rt_rtt_seconds), and the socket is dropped when nothing (no PONG, no message) arrives
+ * for the second figure. tv_rt_opts_t overrides. */
 #define TV_RT_PING_INTERVAL_S 15
 #define TV_RT_PONG_TIMEOUT_S 25
 

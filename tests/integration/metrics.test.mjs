@@ -2,12 +2,14 @@
 // (every sample well-formed, HELP and TYPE for every metric, histograms cumulative up to +Inf
 // with _count equal to it), counters that move with HTTP calls, sockets, realtime messages, the
 // database, an authoritative arena match and a matchmaker ticket; RTT from the server's own
-// PINGs; /v2/console/status and /status/history; who may read /metrics; request ids echoed and
-// carried by the JSON log, the slow-request line. Run by meson on SQLite and PostgreSQL.
+// PINGs and the drop of a socket that never answers them; /v2/console/status and
+// /status/history; who may read /metrics; request ids echoed and carried by the JSON log, the
+// slow-request line. Run by meson on SQLite and PostgreSQL.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, bearer } from '../lib/server.mjs';
@@ -148,6 +150,56 @@ async function until(what, fn, timeoutMs = 8000) {
   }
 }
 
+/**
+ * A WebSocket by hand over TCP, for what the ws package does by itself: answer (or not) the
+ * server's PINGs. Resolves once upgraded to {sock, pings, closedAt} (closedAt 0 while open;
+ * the server closing, with or without a close frame, sets it).
+ */
+function rawWs(server, token, answer) {
+  return new Promise((resolve, reject) => {
+    const st = { sock: null, pings: 0, closedAt: 0 };
+    const sock = net.connect(server.port, server.host);
+    st.sock = sock;
+    let buf = Buffer.alloc(0);
+    let upgraded = false;
+    const closed = () => { if (!st.closedAt) st.closedAt = Date.now(); };
+    sock.on('error', (e) => { if (!upgraded) reject(e); closed(); });
+    sock.on('close', closed);
+    sock.on('connect', () => sock.write(`GET /ws?token=${encodeURIComponent(token)} HTTP/1.1\r\nHost: x\r\n` +
+      'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+      'Sec-WebSocket-Version: 13\r\n\r\n'));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (!upgraded) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buf.subarray(0, end).toString();
+        if (!head.startsWith('HTTP/1.1 101')) return reject(new Error(head));
+        upgraded = true;
+        buf = buf.subarray(end + 4);
+        // the answering one sends a text message first (after one, lws 4.1 checks PONG
+        // payloads as UTF-8 too), masked with a zero key
+        const text = Buffer.from('{"ping":{}}');
+        if (answer) sock.write(Buffer.concat([Buffer.from([0x81, 0x80 | text.length, 0, 0, 0, 0]), text]));
+        resolve(st);
+      }
+      // server frames: unmasked, and ours are all short
+      while (buf.length >= 2 && buf.length >= 2 + (buf[1] & 0x7f)) {
+        const op = buf[0] & 0x0f, len = buf[1] & 0x7f;
+        assert.ok(len < 126, 'a short frame');
+        const payload = buf.subarray(2, 2 + len);
+        buf = buf.subarray(2 + len);
+        if (op === 0x9) {
+          st.pings++;
+          if (answer) sock.write(Buffer.concat([Buffer.from([0x8a, 0x80 | len, 0, 0, 0, 0]), payload]));
+        } else if (op === 0x8) {
+          closed();
+        }
+      }
+    });
+  });
+}
+
 before(async () => {
   moduleDir = mkdtempSync(join(tmpdir(), 'tavern-modules-'));
   copyFileSync(join(process.env.TAVERN_MODULES, 'arena.so'), join(moduleDir, 'arena.so'));
@@ -225,19 +277,54 @@ describe('/metrics', () => {
     assert.equal(value(f, 'tavern_rt_sessions'), value(before, 'tavern_rt_sessions'));
   });
 
-  // lws 4.1 (Debian 12) PINGs with an empty payload and does not hand its PONG over: no RTT
-  // sample can be taken there until tavern sends PINGs of its own (see session_pong in rt.c)
-  test('RTT: the server PINGs an idle socket and times the PONG', { skip: 'lws 4.1 PINGs carry no timestamp' }, async () => {
-    const before = value(await scrape(), 'tavern_rt_rtt_seconds_count');
+  // tavern PINGs every socket once per --ws-ping-interval (1 s here) with 8 bytes of its own
+  // clock; the client (the ws package, like a browser) echoes them in PONGs by itself
+  test('RTT: the server PINGs a socket and times the PONG', async () => {
+    const f0 = await scrape();
+    const c0 = value(f0, 'tavern_rt_rtt_seconds_count');
+    const s0 = value(f0, 'tavern_rt_rtt_seconds_sum');
     const a = await wsConnect(srv, await newWsUser(srv, 'mt-'));
+    const pings = [];
+    a.ws.on('ping', (data) => pings.push(data));
     try {
-      const f = await until('an RTT sample', async () => {
+      // a text message first: after one, lws 4.1 checks PONG payloads as UTF-8 too
+      a.inbox.send({ cid: '1', ping: {} });
+      assert.deepEqual(await a.inbox.next(5000), { cid: '1', pong: {} });
+      const f = await until('RTT samples', async () => {
         const x = await scrape();
-        return value(x, 'tavern_rt_rtt_seconds_count') > before ? x : null;
+        return value(x, 'tavern_rt_rtt_seconds_count') - c0 >= 2 && pings.length >= 2 ? x : null;
       });
-      assert.ok(value(f, 'tavern_rt_rtt_seconds_sum') < 60, 'a sane round trip');
+      assert.ok(pings.every((p) => p.length === 8), 'every PING carries 8 bytes');
+      assert.equal(a.inbox.closed, null, 'the socket is still open');
+      const n = value(f, 'tavern_rt_rtt_seconds_count') - c0;
+      const sum = value(f, 'tavern_rt_rtt_seconds_sum') - s0;
+      assert.ok(sum > 0 && sum / n < 0.25, `a small positive round trip: ${sum} s over ${n} PONGs`);
+      assert.equal(value(f, 'tavern_rt_rtt_seconds_bucket', { le: '+Inf' }), value(f, 'tavern_rt_rtt_seconds_count'));
     } finally {
       a.ws.close();
+    }
+  });
+
+  test('keep-alive: a raw socket that never answers PINGs is dropped after --ws-pong-timeout; one that answers stays', async () => {
+    const before = await scrape();
+    const t0 = Date.now();
+    const [silent, answering] = await Promise.all([
+      rawWs(srv, (await newWsUser(srv, 'mt-')).token, false),
+      rawWs(srv, (await newWsUser(srv, 'mt-')).token, true)]);
+    try {
+      await until('the silent socket to be dropped', async () => silent.closedAt, 9000);
+      const after = silent.closedAt - t0;
+      assert.ok(after >= 4500 && after < 7000, `dropped ${after} ms after opening (pong timeout 5 s)`);
+      assert.ok(silent.pings >= 1 && silent.pings <= 2, `the silent one was PINGed (${silent.pings})`);
+      await sleep(Math.max(0, 6500 - (Date.now() - t0)));
+      assert.equal(answering.closedAt, 0, 'the answering socket is still open past the pong timeout');
+      assert.ok(answering.pings >= 4, `it answered ${answering.pings} PINGs`);
+      const f = await scrape();
+      assert.ok(value(f, 'tavern_rt_rtt_seconds_count') - value(before, 'tavern_rt_rtt_seconds_count') >= answering.pings - 1,
+        'its PONGs were timed');
+    } finally {
+      silent.sock.destroy();
+      answering.sock.destroy();
     }
   });
 

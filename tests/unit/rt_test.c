@@ -1005,12 +1005,14 @@ static int read_full(int fd, unsigned char *buf, size_t n, int ms)
     return 1;
 }
 
-/* Reads one server frame (never masked). Returns its opcode, 0 when the peer hung up, -1 on a
- * timeout. */
-static int raw_ws_frame(int fd, int ms)
+/* Reads one server frame (never masked) into body (4096 bytes, or NULL), its length into *n
+ * (or NULL). Returns its opcode, 0 when the peer hung up, -1 on a timeout. */
+static int raw_ws_frame_body(int fd, int ms, unsigned char *body, size_t *n)
 {
-    unsigned char h[2], ext[8], body[4096];
+    unsigned char h[2], ext[8], scratch[4096];
     int r = read_full(fd, h, 2, ms);
+    if (!body)
+        body = scratch;
     if (r <= 0)
         return r;
     size_t len = h[1] & 0x7f;
@@ -1022,11 +1024,40 @@ static int raw_ws_frame(int fd, int ms)
         for (size_t i = 0; i < n; i++)
             len = len << 8 | ext[i];
     }
-    if (len > sizeof body)
+    if (len > sizeof scratch)
         return 0;
     if (len && (r = read_full(fd, body, len, ms)) <= 0)
         return r;
+    if (n)
+        *n = len;
     return h[0] & 0x0f;
+}
+
+static int raw_ws_frame(int fd, int ms)
+{
+    return raw_ws_frame_body(fd, ms, NULL, NULL);
+}
+
+/* Sends one masked control frame (PONG: 0xA) with a zero mask key. */
+static void raw_ws_control(int fd, int opcode, const unsigned char *payload, size_t n)
+{
+    unsigned char f[6 + 125];
+    f[0] = (unsigned char)(0x80 | opcode);
+    f[1] = (unsigned char)(0x80 | n);
+    memset(f + 2, 0, 4);
+    memcpy(f + 6, payload, n);
+    if (write(fd, f, n + 6) != (ssize_t)(n + 6))
+        return;
+}
+
+/* The RTT histogram's sample count and sum. */
+static uint64_t rtt_count(uint64_t *sum_ns)
+{
+    uint64_t counts[32], total = 0;
+    int n = tv_metric_hist_read(rtm.rtt, counts, 32, sum_ns);
+    for (int i = 0; i < n; i++)
+        total += counts[i];
+    return total;
 }
 
 /* Sends one masked text frame (the mask key is zero, which leaves the payload as it is). */
@@ -1059,22 +1090,61 @@ static void test_server_ping(void)
     server_port = a.port;
 
     /* silent: never answers PINGs, never sends */
-    int fd = raw_ws_open(a.port, "/ws?token=good"), pings = 0, op;
+    int fd = raw_ws_open(a.port, "/ws?token=good"), pings = 0, op, ping8 = 1;
     int64_t t0 = tv_mono_ms(), closed_after = -1;
+    uint64_t rtt0 = rtt_count(NULL);
     while (fd >= 0 && tv_mono_ms() - t0 < 6000) {
-        op = raw_ws_frame(fd, 6000);
-        if (op == 0x9)
+        size_t n = 0;
+        op = raw_ws_frame_body(fd, 6000, NULL, &n);
+        if (op == 0x9) {
             pings++;
-        else if (op == 0x8 || op == 0) {
+            ping8 &= n == 8;
+        } else if (op == 0x8 || op == 0) {
             closed_after = tv_mono_ms() - t0;
             break;
         }
     }
     if (fd >= 0)
         close(fd);
-    CHECK_AS(pings >= 1, "the server PINGs an idle socket after the ping interval");
-    CHECK_AS(closed_after >= 1500 && closed_after < 5000,
+    CHECK_AS(pings == 1 && ping8, "the server PINGs an idle socket after the ping interval, "
+                                  "8 bytes of payload, one PING in flight at a time");
+    /* t0 is a little after the server's last read (the upgrade); the sweep runs twice a second */
+    CHECK_AS(closed_after >= 1900 && closed_after < 3000,
           "a socket that never answers is dropped after the pong timeout (2 s here)");
+    CHECK_AS(rtt_count(NULL) == rtt0, "no PONG, no RTT sample");
+
+    /* answering: echoes every PING's payload in a PONG. First it sends a text message (after
+     * one, lws 4.1 checks PONG payloads as UTF-8 too: the server's must pass), then an
+     * unsolicited PONG with a payload of the right size that is not the server's: that one is
+     * not timed */
+    fd = raw_ws_open(a.port, "/ws?token=good");
+    static const unsigned char bogus[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+    if (fd >= 0) {
+        raw_ws_text(fd, "{\"ping\":{}}");
+        raw_ws_control(fd, 0xA, bogus, sizeof bogus);
+    }
+    int answered = 0, open = fd >= 0;
+    t0 = tv_mono_ms();
+    while (open && tv_mono_ms() - t0 < 3500) {
+        unsigned char body[4096];
+        size_t n = 0;
+        op = raw_ws_frame_body(fd, (int)(3500 - (tv_mono_ms() - t0)) + 1, body, &n);
+        if (op == 0x9 && n <= 125) {
+            raw_ws_control(fd, 0xA, body, n);
+            answered++;
+        }
+        open = op != 0 && op != 0x8;
+    }
+    if (fd >= 0)
+        close(fd);
+    uint64_t sum_ns = 0, samples = rtt_count(&sum_ns) - rtt0;
+    CHECK_AS(open && answered >= 2,
+          "a raw socket that answers PINGs (after one message) stays past the pong timeout");
+    /* the last PONG may still be on its way */
+    CHECK_AS(samples + 1 >= (uint64_t)answered && samples <= (uint64_t)answered,
+          "each answered PING is one RTT sample; an unsolicited PONG is none");
+    CHECK_AS(samples && sum_ns > 0 && sum_ns / samples < 100000000u,
+          "the round trips are small and positive");
 
     /* chatty: never answers PINGs but sends envelopes: any message proves it alive */
     fd = raw_ws_open(a.port, "/ws?token=good");
