@@ -128,6 +128,7 @@ TV_MOD_HOOKED(hooked_inv_consume, "ConsumeInventory", tv_inv_http_consume)
 TV_MOD_HOOKED(hooked_notify_list, "ListNotifications", tv_notify_api_list)
 TV_MOD_HOOKED(hooked_notify_delete, "DeleteNotifications", tv_notify_api_delete)
 TV_MOD_HOOKED(hooked_channel_list, "ListChannelMessages", tv_chat_api_list)
+TV_MOD_HOOKED(hooked_event, "Event", tv_mod_event_http)
 
 static const tv_http_route_t api_routes[] = {
     {"GET", "/", TV_HTTP_AUTH_NONE, reply_root},
@@ -189,6 +190,7 @@ static const tv_http_route_t api_routes[] = {
     {"POST", "/v2/shop/purchase", TV_HTTP_AUTH_SESSION, hooked_shop_purchase},
     {"GET", "/v2/inventory", TV_HTTP_AUTH_SESSION, hooked_inv_list},
     {"POST", "/v2/inventory/consume", TV_HTTP_AUTH_SESSION, hooked_inv_consume},
+    {"POST", "/v2/event", TV_HTTP_AUTH_SESSION, hooked_event},
     {"POST", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {"GET", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {NULL, NULL, 0, NULL},
@@ -521,6 +523,8 @@ static int start(server_t *s, const tv_config_t *cfg)
     }
     if (!rc)
         load_modules(s);
+    if (!rc)
+        rc = tv_mod_events_new(s->app.modules, &s->app.events);
     if (!rc && !(s->workers = tv_workers_new(cfg->workers, WORKER_QUEUE)))
         rc = TV_ENOMEM;
     /* Nakama's 4096 B message limit; pings every 15 s, pong due in 25 s by default */
@@ -548,6 +552,8 @@ static int start(server_t *s, const tv_config_t *cfg)
         rc = tv_chat_new(s->rt, s->db, s->workers, s->app.notify, &s->chat);
     if (!rc)
         s->app.chat = s->chat; /* before the HTTP daemons: group changes reach the channels */
+    if (!rc)
+        tv_chat_stream_host_install(s->chat); /* modules' streams live in chat's index */
     if (!rc)
         tv_notify_set_rt(s->app.notify, s->rt);
     if (!rc) {
@@ -592,6 +598,9 @@ static void stop(server_t *s)
     tv_amatch_shutdown(s->amatch, 0);       /* no RPC can create a match now: terminate, stop */
     tv_mm_stop(s->app.matchmaker);          /* its thread calls module hooks and pushes */
     tv_mm_host_uninstall();                 /* module calls from here answer UNAVAILABLE */
+    tv_mod_events_free(s->app.events);      /* runs the hooks of what is queued, then ends */
+    s->app.events = NULL;
+    tv_chat_stream_host_uninstall();        /* the same, before rt stops and chat goes */
     tv_mod_host_set_leaderboards(NULL);
     tv_lb_free(s->app.leaderboards);      /* its reset thread calls module code */
     s->app.leaderboards = NULL;
