@@ -690,7 +690,8 @@ struct tv_host_api {
     int (*stream_count)(tv_module_t *mod, const tv_mod_stream_t *stream, int64_t *count);
     /* Sends `stream_data {stream, sender, data, reliable}` (StreamSend) to every member, or to
      * those of the nto listed presences (their session_id) that are members; sender NULL = the
-     * server (no sender member). data: len bytes of UTF-8 (a string for the client; NUL
+     * server (no sender member); a sender with a session_id but no user_id gets that open
+     * session's user and username. data: len bytes of UTF-8 (a string for the client; NUL
      * bytes refused), at most 3072. Never blocks: a member whose queue is full is
      * disconnected. Members hear earlier joins and leaves first. */
     int (*stream_send)(tv_module_t *mod, const tv_mod_stream_t *stream, const char *data,

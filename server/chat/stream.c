@@ -102,13 +102,19 @@ static void data_text(tv_rt_buf_t *b, const tv_chat_ref_t *ref, const tv_mod_pre
 {
     tv_rt_buf_lit(b, "{\"stream_data\":{");
     tv_chat_stream_buf(b, ref);
-    if (sender) {
-        tv_rt_buf_lit(b, ",\"sender\":{\"user_id\":");
-        tv_rt_buf_str(b, sender->user_id ? sender->user_id : "");
-        tv_rt_buf_lit(b, ",\"session_id\":");
-        tv_rt_buf_str(b, sender->session_id ? sender->session_id : "");
-        tv_rt_buf_lit(b, ",\"username\":");
-        tv_rt_buf_str(b, sender->username ? sender->username : "");
+    if (sender) { /* empty members left out, as protojson does */
+        const char *keys[3] = {"user_id", "session_id", "username"};
+        const char *vals[3] = {sender->user_id, sender->session_id, sender->username};
+        int listed = 0;
+        tv_rt_buf_lit(b, ",\"sender\":{");
+        for (int i = 0; i < 3; i++) {
+            if (!vals[i] || !*vals[i])
+                continue;
+            tv_rt_buf_lit(b, listed++ ? ",\"" : "\"");
+            tv_rt_buf_lit(b, keys[i]);
+            tv_rt_buf_lit(b, "\":");
+            tv_rt_buf_str(b, vals[i]);
+        }
         tv_rt_buf_lit(b, "}");
     }
     if (len) {
@@ -152,6 +158,16 @@ static int host_send(const tv_mod_stream_t *st, const char *data, size_t len,
     for (size_t i = 0; i < nto; i++)
         if (to[i] && to[i]->session_id)
             sids[k++] = to[i]->session_id;
+    /* a sender named by its session alone gets the session's user, when it is open here */
+    tv_rt_identity_t who;
+    tv_mod_presence_t filled;
+    if (sender && sender->session_id && (!sender->user_id || !*sender->user_id) &&
+        tv_rt_session_get(c->rt, sender->session_id, &who) == TV_OK) {
+        filled = *sender;
+        filled.user_id = who.user_id;
+        filled.username = who.username;
+        sender = &filled;
+    }
     data_text(&b, &ref, sender, copy, len, reliable);
     if (b.oom) {
         rc = TV_GRPC_INTERNAL;

@@ -6,7 +6,7 @@
  * session_id (default: the calling socket's), user_id, hidden, persistence for joins; data,
  * to (session ids joined by ','), sender (a session id: its presence is the sender), reliable
  * for sends.
- * - stream_join → {"is_new": 0|1}; stream_leave, stream_send, stream_close → {}
+ * - stream_join → {"is_new": 0|1, "session_id"}; stream_leave, stream_send, stream_close → {}
  * - stream_list (hidden=1/visible=1, default both) → {"presences": [...], "count": n}
  * - events_seen → the events received so far, a JSON array (oldest first, at most 32)
  * Every failure answers the entry's gRPC code with "<entry>: <code>". */
@@ -81,8 +81,9 @@ static int s_join(const tv_mod_ctx_t *ctx, const char *payload, size_t len, tv_m
                                     atoi(arg(&a, "persistence", "0")), &is_new);
     if (rc)
         return done(out, "stream_user_join", rc);
-    char buf[32];
-    int n = snprintf(buf, sizeof buf, "{\"is_new\":%d}", is_new);
+    char buf[96];
+    int n = snprintf(buf, sizeof buf, "{\"is_new\":%d,\"session_id\":\"%.36s\"}", is_new,
+                     arg(&a, "session_id", ctx->session_id));
     return host->reply(out, buf, (size_t)n);
 }
 
