@@ -107,6 +107,9 @@ TV_MOD_HOOKED(hooked_friend_add, "AddFriends", tv_friend_add)
 TV_MOD_HOOKED(hooked_friend_list, "ListFriends", tv_friend_list)
 TV_MOD_HOOKED(hooked_friend_delete, "DeleteFriends", tv_friend_delete)
 TV_MOD_HOOKED(hooked_friend_block, "BlockFriends", tv_friend_block)
+TV_MOD_HOOKED(hooked_friend_fof, "ListFriendsOfFriends", tv_friend_list_fof)
+TV_MOD_HOOKED(hooked_subs_list, "ListSubscriptions", tv_iap_subscription_list)
+TV_MOD_HOOKED(hooked_subs_get, "GetSubscription", tv_iap_subscription_get)
 TV_MOD_HOOKED(hooked_group_create, "CreateGroup", tv_group_create)
 TV_MOD_HOOKED(hooked_group_update, "UpdateGroup", tv_group_update)
 TV_MOD_HOOKED(hooked_group_delete, "DeleteGroup", tv_group_delete)
@@ -148,11 +151,41 @@ static const tv_http_route_t api_routes[] = {
     {"POST", "/v2/account/unlink/device", TV_HTTP_AUTH_SESSION, hooked_unlink_device},
     {"POST", "/v2/account/unlink/custom", TV_HTTP_AUTH_SESSION, hooked_unlink_custom},
     {"POST", "/v2/account/unlink/email", TV_HTTP_AUTH_SESSION, hooked_unlink_email},
+    /* outside providers: Nakama's "not configured" refusal (server/account/providers.c) */
+    {"POST", "/v2/account/authenticate/apple", TV_HTTP_AUTH_SERVER_KEY, tv_provider_apple},
+    {"POST", "/v2/account/authenticate/facebook", TV_HTTP_AUTH_SERVER_KEY, tv_provider_facebook},
+    {"POST", "/v2/account/authenticate/facebookinstantgame", TV_HTTP_AUTH_SERVER_KEY, tv_provider_facebook_instant},
+    {"POST", "/v2/account/authenticate/gamecenter", TV_HTTP_AUTH_SERVER_KEY, tv_provider_gamecenter},
+    {"POST", "/v2/account/authenticate/google", TV_HTTP_AUTH_SERVER_KEY, tv_provider_google},
+    {"POST", "/v2/account/authenticate/steam", TV_HTTP_AUTH_SERVER_KEY, tv_provider_steam},
+    {"POST", "/v2/account/link/apple", TV_HTTP_AUTH_SESSION, tv_provider_apple},
+    {"POST", "/v2/account/unlink/apple", TV_HTTP_AUTH_SESSION, tv_provider_apple},
+    {"POST", "/v2/account/link/facebook", TV_HTTP_AUTH_SESSION, tv_provider_facebook},
+    {"POST", "/v2/account/unlink/facebook", TV_HTTP_AUTH_SESSION, tv_provider_facebook},
+    {"POST", "/v2/account/link/facebookinstantgame", TV_HTTP_AUTH_SESSION, tv_provider_facebook_instant},
+    {"POST", "/v2/account/unlink/facebookinstantgame", TV_HTTP_AUTH_SESSION, tv_provider_facebook_instant},
+    {"POST", "/v2/account/link/gamecenter", TV_HTTP_AUTH_SESSION, tv_provider_gamecenter},
+    {"POST", "/v2/account/unlink/gamecenter", TV_HTTP_AUTH_SESSION, tv_provider_gamecenter},
+    {"POST", "/v2/account/link/google", TV_HTTP_AUTH_SESSION, tv_provider_google},
+    {"POST", "/v2/account/unlink/google", TV_HTTP_AUTH_SESSION, tv_provider_google},
+    {"POST", "/v2/account/link/steam", TV_HTTP_AUTH_SESSION, tv_provider_steam},
+    {"POST", "/v2/account/unlink/steam", TV_HTTP_AUTH_SESSION, tv_provider_steam},
+    {"POST", "/v2/friend/facebook", TV_HTTP_AUTH_SESSION, tv_provider_facebook},
+    {"POST", "/v2/friend/steam", TV_HTTP_AUTH_SESSION, tv_provider_steam},
+    {"POST", "/v2/iap/purchase/apple", TV_HTTP_AUTH_SESSION, tv_iap_apple},
+    {"POST", "/v2/iap/purchase/google", TV_HTTP_AUTH_SESSION, tv_iap_google},
+    {"POST", "/v2/iap/purchase/huawei", TV_HTTP_AUTH_SESSION, tv_iap_huawei},
+    {"POST", "/v2/iap/purchase/facebookinstant", TV_HTTP_AUTH_SESSION, tv_iap_facebook_instant},
+    {"POST", "/v2/iap/subscription/apple", TV_HTTP_AUTH_SESSION, tv_iap_apple},
+    {"POST", "/v2/iap/subscription/google", TV_HTTP_AUTH_SESSION, tv_iap_google},
+    {"POST", "/v2/iap/subscription", TV_HTTP_AUTH_SESSION, hooked_subs_list},
+    {"GET", "/v2/iap/subscription/{product_id}", TV_HTTP_AUTH_SESSION, hooked_subs_get},
     {"GET", "/v2/match", TV_HTTP_AUTH_SESSION, hooked_match_list},
     {"GET", "/v2/friend", TV_HTTP_AUTH_SESSION, hooked_friend_list},
     {"POST", "/v2/friend", TV_HTTP_AUTH_SESSION, hooked_friend_add},
     {"DELETE", "/v2/friend", TV_HTTP_AUTH_SESSION, hooked_friend_delete},
     {"POST", "/v2/friend/block", TV_HTTP_AUTH_SESSION, hooked_friend_block},
+    {"GET", "/v2/friend/friends", TV_HTTP_AUTH_SESSION, hooked_friend_fof},
     {"GET", "/v2/group", TV_HTTP_AUTH_SESSION, hooked_group_list},
     {"POST", "/v2/group", TV_HTTP_AUTH_SESSION, hooked_group_create},
     {"PUT", "/v2/group/{id}", TV_HTTP_AUTH_SESSION, hooked_group_update},
