@@ -23,9 +23,9 @@ struct tv_mod_registry {
 
 static atomic_int live_modules;
 
-static const char *const kind_name[KIND_COUNT] = {"RPC", "before hook", "after hook", "match",
-                                                  "leaderboard reset hook", "matchmaker matched hook",
-                                                  "event hook"};
+static const char *const kind_name[KIND_COUNT] = {
+    "RPC", "before hook", "after hook", "match", "leaderboard reset hook",
+    "matchmaker matched hook", "event hook"};
 
 char *tv_mod_lower(const char *s)
 {
