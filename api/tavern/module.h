@@ -54,7 +54,7 @@ extern "C" {
 
 #define TV_MOD_MAGIC 0x4e564154u /* "TAVN" read as little-endian bytes */
 #define TV_ABI_MAJOR 1
-#define TV_ABI_MINOR 7
+#define TV_ABI_MINOR 8
 
 #if defined(__GNUC__)
 #define TV_MOD_EXPORT __attribute__((visibility("default")))
@@ -322,6 +322,26 @@ typedef int (*tv_mod_lb_reset_fn)(const tv_mod_ctx_t *ctx, const char *id, int t
  * pass. */
 typedef int (*tv_mod_matchmaker_matched_fn)(const tv_mod_ctx_t *ctx, const char *entries_json,
                                             char **match_id);
+
+/* A stream (Nakama's PresenceStream, ABI 1.8): a custom channel a module puts sessions in,
+ * named by mode, subject, subcontext and label. mode 8-255 (0-7 are the server's own: status,
+ * chat, matches, parties); subject and subcontext NULL, "" or a UUID; label NULL, "" or at
+ * most 64 bytes of UTF-8 without control characters. Borrowed for the host call. */
+typedef struct tv_mod_stream {
+    size_t size;            /* sizeof(tv_mod_stream_t) as the module was built */
+    int mode;
+    const char *subject;
+    const char *subcontext;
+    const char *label;
+} tv_mod_stream_t;
+
+/* An event a client sent with POST /v2/event (Nakama's RegisterEvent), ABI 1.8. event_json
+ * (borrowed for the call, NUL-terminated at [len]) is {"name", "timestamp" (RFC 3339),
+ * "external" (true: from a client), "properties": {string: string}}; ctx carries the sender
+ * (user_id, username, vars, expiry). Runs on the server's event thread, one event at a time,
+ * after the client has had its answer; the return code is only logged. Slow code here makes
+ * later events wait (and, past the queue's 1,024, be dropped with a log line). */
+typedef int (*tv_mod_event_fn)(const tv_mod_ctx_t *ctx, const char *event_json, size_t len);
 
 /* --- the host table ---------------------------------------------------------------------- */
 
@@ -637,6 +657,52 @@ struct tv_host_api {
      * TV_GRPC_INTERNAL. */
     int (*matchmaker_list)(tv_module_t *mod, const char *user_id, const char *session_id,
                            int limit, char **tickets_json);
+
+    /* --- streams (ABI 1.8: check TV_HOST_HAS) ----------------------------------------------
+     * Nakama's nk.StreamUserJoin / StreamUserLeave / StreamUserList / StreamCount / StreamSend
+     * / StreamClose. Membership is in memory on this node, shared with the chat channels'
+     * index: a closing socket leaves its streams, and members hear `stream_presence_event
+     * {stream, joins, leaves}` for visible joins and leaves, coalesced and paced as chat's
+     * presence events (the joiner hears its own join). A session may be in at most 64 streams.
+     * No SQL: callable from any thread, match loops included. Each returns 0, or
+     * TV_GRPC_INVALID_ARGUMENT for a bad stream or argument (the reason goes to the server
+     * log), TV_GRPC_UNAVAILABLE when the server is not serving sockets. */
+
+    /* Adds the open socket session session_id to stream (StreamUserJoin). user_id NULL or ""
+     * accepts the session's user, else it must be the session's. hidden: a member that hears
+     * the stream but is never listed by stream_user_list's visible ones nor announced;
+     * persistence is carried in its presence. Joining again changes nothing (*is_new 0).
+     * *is_new (may be NULL) is 1 for a new member. TV_GRPC_NOT_FOUND no such open session on
+     * this node (or another user's); TV_GRPC_RESOURCE_EXHAUSTED the session is in 64 streams. */
+    int (*stream_user_join)(tv_module_t *mod, const tv_mod_stream_t *stream,
+                            const char *user_id, const char *session_id, int hidden,
+                            int persistence, int *is_new);
+    /* Takes session_id out of stream (StreamUserLeave); the others hear a visible leave. Not
+     * a member: 0, nothing happens. user_id as in stream_user_join. */
+    int (*stream_user_leave)(tv_module_t *mod, const tv_mod_stream_t *stream,
+                             const char *user_id, const char *session_id);
+    /* The stream's members (StreamUserList): *presences_json (taken: host->free) is a JSON
+     * array of {user_id, session_id, username, persistence (when true), hidden (when true)},
+     * hidden ones when include_hidden, the others when include_not_hidden. "[]" for none. */
+    int (*stream_user_list)(tv_module_t *mod, const tv_mod_stream_t *stream, int include_hidden,
+                            int include_not_hidden, char **presences_json);
+    /* Members of stream, hidden ones included (StreamCount). */
+    int (*stream_count)(tv_module_t *mod, const tv_mod_stream_t *stream, int64_t *count);
+    /* Sends `stream_data {stream, sender, data, reliable}` (StreamSend) to every member, or to
+     * those of the nto listed presences (their session_id) that are members; sender NULL = the
+     * server (no sender member); a sender with a session_id but no user_id gets that open
+     * session's user and username. data: len bytes of UTF-8 (a string for the client; NUL
+     * bytes refused), at most 3072. Never blocks: a member whose queue is full is
+     * disconnected. Members hear earlier joins and leaves first. */
+    int (*stream_send)(tv_module_t *mod, const tv_mod_stream_t *stream, const char *data,
+                       size_t len, const tv_mod_presence_t *const *to, size_t nto,
+                       const tv_mod_presence_t *sender, int reliable);
+    /* Removes every member of stream (StreamClose). As in Nakama, nobody is told. */
+    int (*stream_close)(tv_module_t *mod, const tv_mod_stream_t *stream);
+    /* Registers fn for the clients' events (POST /v2/event; Nakama's RegisterEvent): only
+     * during init, one per module; every module's fn gets every event. Errors as the other
+     * register_* calls. */
+    int (*register_event)(tv_module_t *mod, tv_mod_event_fn fn);
 
     /* --- future entries go here, at the end, and nowhere else. ----------------------------- */
 };

@@ -249,6 +249,14 @@ static int add_user(const char *key, void *p)
     return 0;
 }
 
+/* Tavern links no Facebook accounts: a facebook id finds nobody, but counts toward the limit. */
+static int count_only(const char *key, void *p)
+{
+    users_ctx_t *c = p;
+    (void)key;
+    return ++c->count > USERS_MAX;
+}
+
 static int check_id(const char *id, void *p)
 {
     users_ctx_t *c = p;
@@ -274,7 +282,9 @@ void tv_account_users(tv_http_req_t *req, void *p)
     int stop = tv_http_query_each(req, "ids", NULL, add_user, &c);
     c.sql = "SELECT " USER_COLS " FROM users u WHERE u.username = $1";
     if (!stop)
-        tv_http_query_each(req, "usernames", NULL, add_user, &c);
+        stop = tv_http_query_each(req, "usernames", NULL, add_user, &c);
+    if (!stop)
+        tv_http_query_each(req, "facebook_ids", "facebookIds", count_only, &c);
     tv_db_release(app->db, c.conn);
     if (c.count > USERS_MAX || c.rc) {
         cJSON_Delete(c.users);

@@ -47,4 +47,22 @@ void tv_account_unlink_device(tv_http_req_t *req, void *app);
 void tv_account_unlink_custom(tv_http_req_t *req, void *app);
 void tv_account_unlink_email(tv_http_req_t *req, void *app);
 
+/* providers.c: the routes of outside providers tavern does not use, each answering Nakama's
+ * "not configured" refusal (400, gRPC 9): authenticate, link and unlink of Apple, Facebook,
+ * Facebook Instant Games, Game Center, Google and Steam; Facebook and Steam friend imports;
+ * purchase and subscription validation. POST /v2/iap/subscription lists none ({}); GET
+ * /v2/iap/subscription/{product_id} is 404 "Subscription not found.". */
+void tv_provider_apple(tv_http_req_t *req, void *app);
+void tv_provider_facebook(tv_http_req_t *req, void *app);
+void tv_provider_facebook_instant(tv_http_req_t *req, void *app);
+void tv_provider_gamecenter(tv_http_req_t *req, void *app);
+void tv_provider_google(tv_http_req_t *req, void *app);
+void tv_provider_steam(tv_http_req_t *req, void *app);
+void tv_iap_apple(tv_http_req_t *req, void *app);
+void tv_iap_google(tv_http_req_t *req, void *app);
+void tv_iap_huawei(tv_http_req_t *req, void *app);
+void tv_iap_facebook_instant(tv_http_req_t *req, void *app);
+void tv_iap_subscription_list(tv_http_req_t *req, void *app);
+void tv_iap_subscription_get(tv_http_req_t *req, void *app);
+
 #endif

@@ -132,6 +132,8 @@ void tv_chat_ref_json(cJSON *o, const tv_chat_ref_t *r)
         cJSON_AddStringToObject(o, "user_id_one", r->one);
         cJSON_AddStringToObject(o, "user_id_two", r->two);
         break;
+    case TV_CHAT_STREAM: /* streams' messages carry the stream object instead */
+        break;
     }
 }
 
@@ -152,7 +154,46 @@ void tv_chat_ref_buf(tv_rt_buf_t *b, const tv_chat_ref_t *r)
         tv_rt_buf_lit(b, ",\"user_id_two\":");
         tv_rt_buf_str(b, r->two);
         break;
+    case TV_CHAT_STREAM:
+        break;
     }
+}
+
+int tv_chat_ref_stream(int mode, const char *subject, const char *subcontext, const char *label,
+                       tv_chat_ref_t *out, const char **why)
+{
+    const char *parts[2] = {subject ? subject : "", subcontext ? subcontext : ""};
+    char *dst[2] = {out->one, out->two};
+    memset(out, 0, sizeof *out);
+    label = label ? label : "";
+    if (mode < 8 || mode > 255) {
+        *why = "stream mode must be 8-255 (0-7 are the server's own)";
+        return TV_EINVAL;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (*parts[i] && (strlen(parts[i]) != 36 || !tv_uuid_valid(parts[i]))) {
+            *why = i ? "stream subcontext must be empty or a UUID"
+                     : "stream subject must be empty or a UUID";
+            return TV_EINVAL;
+        }
+        memcpy(dst[i], parts[i], strlen(parts[i]) + 1);
+        if (*dst[i])
+            tv_uuid_lower(dst[i]);
+    }
+    if (strlen(label) > TV_CHAT_ROOM_NAME_MAX || has_control(label) || !tv_utf8_valid(label)) {
+        *why = "stream label must be at most 64 bytes of UTF-8 without control characters";
+        return TV_EINVAL;
+    }
+    out->kind = TV_CHAT_STREAM;
+    out->mode = mode;
+    memcpy(out->room, label, strlen(label) + 1);
+    snprintf(out->id, sizeof out->id, "%d.%s.%s.%s", mode, out->one, out->two, out->room);
+    return TV_OK;
+}
+
+int tv_chat_id_is_stream(const char *id)
+{
+    return !((id[0] == '2' || id[0] == '3' || id[0] == '4') && id[1] == '.');
 }
 
 const char *tv_chat_content_check(const char *content)

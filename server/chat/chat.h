@@ -80,6 +80,35 @@ int tv_chat_group_event_write(struct tv_db_conn *conn, tv_chat_group_event_t *ev
  * no SQL. */
 void tv_chat_group_event(tv_chat_t *c, const tv_chat_group_event_t *ev);
 
+/* ---- the module host table's stream entries (module.h, ABI 1.8; stream.c) ---------------- */
+
+#define TV_CHAT_STREAM_DATA_MAX 3072 /* bytes of a stream_data's data */
+
+struct tv_mod_stream;
+struct tv_mod_presence;
+/* What server/modules/host.c forwards to; each returns a gRPC code (TV_GRPC_*) and, on
+ * failure, a static reason for the log in *why (or NULL). list fills *presences_json (may be
+ * NULL; malloc'd) and *count (may be NULL). */
+typedef struct tv_chat_stream_ops {
+    int (*join)(const struct tv_mod_stream *st, const char *user_id, const char *session_id,
+                int hidden, int persistence, int *is_new, const char **why);
+    int (*leave)(const struct tv_mod_stream *st, const char *user_id, const char *session_id,
+                 const char **why);
+    int (*list)(const struct tv_mod_stream *st, int include_hidden, int include_not_hidden,
+                char **presences_json, int64_t *count, const char **why);
+    int (*send)(const struct tv_mod_stream *st, const char *data, size_t len,
+                const struct tv_mod_presence *const *to, size_t nto,
+                const struct tv_mod_presence *sender, int reliable, const char **why);
+    int (*close)(const struct tv_mod_stream *st, const char **why);
+} tv_chat_stream_ops_t;
+
+/* Points the host table's stream entries at c (borrowed until tv_chat_stream_host_uninstall,
+ * which must come before tv_chat_free and rt's stop, after the last module call). */
+void tv_chat_stream_host_install(tv_chat_t *c);
+void tv_chat_stream_host_uninstall(void);
+/* Defined in server/modules/host.c: ops (static) or NULL (the entries answer UNAVAILABLE). */
+void tv_mod_host_set_stream_ops(const tv_chat_stream_ops_t *ops);
+
 /* REST (session auth), app is the tv_app_t: GET /v2/channel/{channel_id}?limit&forward&cursor,
  * a page of the channel's stored messages (a direct message's only for its two users). */
 void tv_chat_api_list(struct tv_http_req *req, void *app);

@@ -19,17 +19,33 @@ typedef enum {
     TV_CHAT_ROOM = 2,   /* "2...<room name>" */
     TV_CHAT_GROUP = 3,  /* "3.<group id>..": members of the group only */
     TV_CHAT_DM = 4,     /* "4.<lower user id>.<higher user id>." */
+    TV_CHAT_STREAM = 256, /* a module's stream, "<mode 8-255>.<subject>.<subcontext>.<label>":
+                             not a mode itself (ref.mode is); never a client's channel */
 } tv_chat_kind_t;
 
-#define TV_CHAT_ID_MAX 80 /* longest channel id text, NUL included (a DM's is 76 + 1) */
+/* longest channel id text, NUL included: a stream's is 3 + 1 + 36 + 1 + 36 + 1 + 64 + 1 */
+#define TV_CHAT_ID_MAX 144
 
 /* A channel, parsed or built: the canonical id text and its parts. */
 typedef struct tv_chat_ref {
     tv_chat_kind_t kind;
     char id[TV_CHAT_ID_MAX];
-    char room[TV_CHAT_ROOM_NAME_MAX + 1]; /* rooms */
-    char one[37], two[37];                /* DMs: the two users, one < two; groups: one */
+    char room[TV_CHAT_ROOM_NAME_MAX + 1]; /* rooms; a stream's label */
+    char one[37], two[37];                /* DMs: the two users, one < two; groups: one; a
+                                             stream's subject and subcontext ("" or UUIDs) */
+    int mode;                             /* a stream's mode (the others': their kind) */
 } tv_chat_ref_t;
+
+/* The stream mode/subject/subcontext/label (NULL reads as ""): TV_OK, or TV_EINVAL with *why
+ * (mode 8-255, subject and subcontext "" or UUIDs, label at most TV_CHAT_ROOM_NAME_MAX bytes
+ * of UTF-8 without control characters). */
+int tv_chat_ref_stream(int mode, const char *subject, const char *subcontext, const char *label,
+                       tv_chat_ref_t *out, const char **why);
+/* "stream":{mode, subject, subcontext, label} of a stream ref (empty members left out) into
+ * b, without a comma before it. */
+void tv_chat_stream_buf(tv_rt_buf_t *b, const tv_chat_ref_t *r);
+/* 1 when a channel id names a stream (not a room, group or DM channel). */
+int tv_chat_id_is_stream(const char *id);
 
 /* The room named name: TV_OK, or TV_EINVAL with *why (Nakama's BAD_INPUT wording). */
 int tv_chat_ref_room(const char *name, tv_chat_ref_t *out, const char **why);
@@ -197,6 +213,27 @@ int tv_chat_join(tv_chat_t *c, const tv_chat_ref_t *ref, const tv_rt_identity_t 
 void tv_chat_leave(tv_chat_t *c, const char *sid, const tv_chat_ref_t *ref);
 /* Takes session sid out of every channel it is in (its socket closed). */
 void tv_chat_leave_all(tv_chat_t *c, const char *sid);
+
+/* ---- streams: the membership index's entries for module streams (presence.c) ------------- */
+
+#define TV_CHAT_SESSION_STREAMS 64 /* streams one socket may be in at once (beside its channels) */
+
+/* Puts open session sid into stream ref (a TV_CHAT_STREAM ref), as a chat join does without a
+ * reply: a new visible member has every member told (coalesced). uid NULL or "" accepts the
+ * session's user. TV_OK with *is_new; TV_ENOTFOUND no such open session (or another user's);
+ * TV_EBUSY the session is in TV_CHAT_SESSION_STREAMS streams; TV_ENOMEM. */
+int tv_chat_stream_join(tv_chat_t *c, const tv_chat_ref_t *ref, const char *uid,
+                        const char *sid, int persistence, int hidden, int *is_new);
+/* Queues text for the members of ref (those of sids[0..nsids) that are members when sids is
+ * not NULL), after the stream's waiting presence events. Returns how many were reached. */
+int tv_chat_stream_send(tv_chat_t *c, const tv_chat_ref_t *ref, const char *text, size_t len,
+                        const char *const *sids, size_t nsids);
+/* The members of ref as a JSON array (owned by the caller), hidden ones and/or visible ones;
+ * NULL on no memory. *n (may be NULL) counts every member. */
+cJSON *tv_chat_stream_list(tv_chat_t *c, const tv_chat_ref_t *ref, int hidden, int visible,
+                           size_t *n);
+/* Takes every member out of ref without telling anyone (Nakama's StreamClose). */
+void tv_chat_stream_close(tv_chat_t *c, const tv_chat_ref_t *ref);
 
 /* ---- the stored history (history.c) ------------------------------------------------------- */
 

@@ -24,6 +24,7 @@ typedef struct chat_sess {
     char session_id[37]; /* the map key */
     char (*ids)[TV_CHAT_ID_MAX];
     size_t n, cap;
+    size_t nstreams;     /* of the n, module streams (each kind has its own limit) */
 } chat_sess_t;
 
 static chat_stripe_t *stripe_of(chat_stripe_t *stripes, const char *id)
@@ -122,14 +123,17 @@ static int sess_add(chat_sess_t *s, const char *id)
         s->cap = cap;
     }
     snprintf(s->ids[s->n++], TV_CHAT_ID_MAX, "%s", id);
+    s->nstreams += (size_t)tv_chat_id_is_stream(id);
     return TV_OK;
 }
 
 static void sess_del(chat_sess_t *s, const char *id)
 {
     int i = sess_find(s, id);
-    if (i >= 0)
-        memcpy(s->ids[i], s->ids[--s->n], TV_CHAT_ID_MAX);
+    if (i < 0)
+        return;
+    s->nstreams -= (size_t)tv_chat_id_is_stream(id);
+    memcpy(s->ids[i], s->ids[--s->n], TV_CHAT_ID_MAX);
 }
 
 /* ---- channels (their stripe held) --------------------------------------------------------- */
@@ -240,8 +244,14 @@ static cJSON *pres_json(const chat_pres_t *p)
  * user_id_two} of ps[0..n) into b (an empty list is left out, as protojson does). */
 static void pres_text(const chat_channel_t *ch, const chat_pres_t *ps, size_t n, tv_rt_buf_t *b)
 {
-    tv_rt_buf_lit(b, "{\"channel_presence_event\":{\"channel_id\":");
-    tv_rt_buf_str(b, ch->ref.id);
+    int stream = ch->ref.kind == TV_CHAT_STREAM;
+    if (stream) { /* stream_presence_event {stream, joins, leaves} */
+        tv_rt_buf_lit(b, "{\"stream_presence_event\":{");
+        tv_chat_stream_buf(b, &ch->ref);
+    } else {
+        tv_rt_buf_lit(b, "{\"channel_presence_event\":{\"channel_id\":");
+        tv_rt_buf_str(b, ch->ref.id);
+    }
     for (int leave = 0; leave < 2; leave++) {
         int listed = 0;
         for (size_t i = 0; i < n; i++) {
@@ -270,6 +280,27 @@ static void pres_text(const chat_channel_t *ch, const chat_pres_t *ps, size_t n,
 }
 
 static void pres_run(void *arg);
+
+void tv_chat_stream_buf(tv_rt_buf_t *b, const tv_chat_ref_t *r)
+{
+    char mode[8];
+    snprintf(mode, sizeof mode, "%d", r->mode);
+    tv_rt_buf_lit(b, "\"stream\":{\"mode\":");
+    tv_rt_buf_lit(b, mode);
+    if (r->one[0]) {
+        tv_rt_buf_lit(b, ",\"subject\":");
+        tv_rt_buf_str(b, r->one);
+    }
+    if (r->two[0]) {
+        tv_rt_buf_lit(b, ",\"subcontext\":");
+        tv_rt_buf_str(b, r->two);
+    }
+    if (r->room[0]) {
+        tv_rt_buf_lit(b, ",\"label\":");
+        tv_rt_buf_str(b, r->room);
+    }
+    tv_rt_buf_lit(b, "}");
+}
 
 /* rt's callback (tv_rt_send_many_done) for a presence event of ch, once it has left every
  * member's queue: the last event out queues the flush of what piled up meanwhile (WANT). Runs
@@ -506,7 +537,8 @@ static void channel_unlink(chat_channel_t *ch, chat_member_t *m)
 
 /* Takes session sid out of ch and has the others told of a visible leave; ch goes when it is
  * empty and idle. A leave whose join is still untold cancels it: the others hear nothing. */
-static void channel_remove(tv_chat_t *c, chat_stripe_t *st, chat_channel_t *ch, const char *sid)
+static void channel_remove(tv_chat_t *c, chat_stripe_t *st, chat_channel_t *ch, const char *sid,
+                           int silent)
 {
     chat_member_t *m = tv_chat_member_get(ch, sid);
     if (!m)
@@ -518,7 +550,7 @@ static void channel_remove(tv_chat_t *c, chat_stripe_t *st, chat_channel_t *ch, 
     channel_unlink(ch, m);
     if (untold && (i = pres_find(ch, sid, 0)) >= 0)
         pres_cancel(ch, i);
-    else if (!hidden)
+    else if (!hidden && !silent)
         pres_add(c, ch, &gone);
     tv_chat_channel_release(st, ch);
 }
@@ -565,15 +597,16 @@ static int join_channel(tv_chat_t *c, const tv_chat_ref_t *ref, const tv_rt_iden
         return TV_ENOMEM;
     }
     out->others_visible = others_visible(ch, who->user_id);
-    cJSON *body = channel_body(ch, m, out->is_new);
-    if (!body) {
+    cJSON *body = later ? channel_body(ch, m, out->is_new) : NULL;
+    if (later && !body) {
         if (out->is_new)
             channel_unlink(ch, m);
         tv_chat_channel_release(st, ch);
         pthread_mutex_unlock(&st->lock);
         return TV_ENOMEM;
     }
-    tv_rt_later_reply(later, "channel", body);
+    if (later) /* a stream join answers nobody */
+        tv_rt_later_reply(later, "channel", body);
     if (out->is_new && !hidden) {
         chat_pres_t p;
         pres_of(&p, m, 0);
@@ -605,7 +638,7 @@ int tv_chat_join(tv_chat_t *c, const tv_chat_ref_t *ref, const tv_rt_identity_t 
     }
     chat_sess_t *s = sess_get(ss, who->session_id, 0);
     int listed = sess_find(s, ref->id) >= 0;
-    if (!listed && s && s->n >= TV_CHAT_SESSION_CHANNELS) {
+    if (!listed && s && s->n - s->nstreams >= TV_CHAT_SESSION_CHANNELS) {
         pthread_mutex_unlock(&ss->lock);
         tv_rt_later_error(later, TV_RT_ERR_BAD_INPUT,
                           "Too many channels: a socket may be in at most 128.");
@@ -634,7 +667,7 @@ void tv_chat_leave(tv_chat_t *c, const char *sid, const tv_chat_ref_t *ref)
         pthread_mutex_lock(&st->lock);
         chat_channel_t *ch = tv_chat_channel_get(st, ref->id);
         if (ch)
-            channel_remove(c, st, ch, sid);
+            channel_remove(c, st, ch, sid, 0);
         pthread_mutex_unlock(&st->lock);
     }
     pthread_mutex_unlock(&ss->lock);
@@ -650,7 +683,7 @@ void tv_chat_leave_all(tv_chat_t *c, const char *sid)
         pthread_mutex_lock(&st->lock);
         chat_channel_t *ch = tv_chat_channel_get(st, s->ids[i]);
         if (ch)
-            channel_remove(c, st, ch, sid);
+            channel_remove(c, st, ch, sid, 0);
         pthread_mutex_unlock(&st->lock);
     }
     pthread_mutex_unlock(&ss->lock);
@@ -691,5 +724,126 @@ void tv_chat_group_drop(tv_chat_t *c, const char *group_id, const char *user_id)
     pthread_mutex_unlock(&st->lock);
     for (size_t i = 0; i < n; i++)
         tv_chat_leave(c, sids[i], &ref);
+    free(sids);
+}
+
+/* ---- streams ------------------------------------------------------------------------------ */
+
+int tv_chat_stream_join(tv_chat_t *c, const tv_chat_ref_t *ref, const char *uid,
+                        const char *sid, int persistence, int hidden, int *is_new)
+{
+    tv_rt_identity_t who;
+    *is_new = 0;
+    if (!sid || strlen(sid) >= sizeof who.session_id)
+        return TV_ENOTFOUND;
+    chat_stripe_t *ss = stripe_of(c->sessions, sid);
+    pthread_mutex_lock(&ss->lock);
+    /* under the session's stripe, as a chat join: a closed socket's leave_all has run or
+     * will find this entry */
+    if (tv_rt_session_get(c->rt, sid, &who) != TV_OK || (uid && *uid && strcmp(uid, who.user_id))) {
+        pthread_mutex_unlock(&ss->lock);
+        return TV_ENOTFOUND;
+    }
+    chat_sess_t *s = sess_get(ss, sid, 0);
+    int listed = sess_find(s, ref->id) >= 0, rc = TV_OK;
+    if (!listed && s && s->nstreams >= TV_CHAT_SESSION_STREAMS) {
+        pthread_mutex_unlock(&ss->lock);
+        return TV_EBUSY;
+    }
+    if (!listed && (!(s = sess_get(ss, sid, 1)) || sess_add(s, ref->id) != TV_OK))
+        rc = TV_ENOMEM;
+    chat_joined_t out = {0};
+    if (!rc && (rc = join_channel(c, ref, &who, persistence, hidden, NULL, &out)) != TV_OK &&
+        !listed)
+        sess_del(s, ref->id);
+    sess_maybe_free(ss, s);
+    pthread_mutex_unlock(&ss->lock);
+    *is_new = !rc && out.is_new;
+    return rc;
+}
+
+int tv_chat_stream_send(tv_chat_t *c, const tv_chat_ref_t *ref, const char *text, size_t len,
+                        const char *const *sids, size_t nsids)
+{
+    const char *inline_ids[INLINE_TARGETS], **ids = inline_ids;
+    chat_stripe_t *st = stripe_of(c->channels, ref->id);
+    int reached = 0;
+    pthread_mutex_lock(&st->lock);
+    chat_channel_t *ch = tv_chat_channel_get(st, ref->id);
+    size_t cap = !ch ? 0 : sids ? nsids : ch->n, k = 0;
+    if (cap > INLINE_TARGETS && !(ids = malloc(cap * sizeof *ids))) {
+        pthread_mutex_unlock(&st->lock);
+        return TV_ENOMEM;
+    }
+    for (size_t i = 0; i < cap; i++) {
+        const chat_member_t *m = sids ? tv_chat_member_get(ch, sids[i]) : ch->members[i];
+        if (m)
+            ids[k++] = m->session_id;
+    }
+    if (k) {
+        tv_chat_presence_flush(c, ch); /* earlier joins and leaves come first */
+        reached = tv_rt_send_many(c->rt, ids, k, text, len);
+    }
+    pthread_mutex_unlock(&st->lock);
+    if (ids != inline_ids)
+        free(ids);
+    return reached;
+}
+
+cJSON *tv_chat_stream_list(tv_chat_t *c, const tv_chat_ref_t *ref, int hidden, int visible,
+                           size_t *n)
+{
+    cJSON *list = cJSON_CreateArray();
+    chat_stripe_t *st = stripe_of(c->channels, ref->id);
+    pthread_mutex_lock(&st->lock);
+    chat_channel_t *ch = tv_chat_channel_get(st, ref->id);
+    if (n)
+        *n = ch ? ch->n : 0;
+    for (size_t i = 0; list && ch && i < ch->n; i++) {
+        const chat_member_t *m = ch->members[i];
+        if (m->hidden ? !hidden : !visible)
+            continue;
+        cJSON *p = member_json(m);
+        if (!p || (m->hidden && !cJSON_AddTrueToObject(p, "hidden"))) {
+            cJSON_Delete(p);
+            cJSON_Delete(list);
+            list = NULL;
+            break;
+        }
+        cJSON_AddItemToArray(list, p);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return list;
+}
+
+void tv_chat_stream_close(tv_chat_t *c, const tv_chat_ref_t *ref)
+{
+    char (*sids)[37] = NULL;
+    size_t n = 0;
+    chat_stripe_t *st = stripe_of(c->channels, ref->id);
+    /* the sessions first, under the channel's stripe; then each goes as a leave does (the
+     * session stripe comes first in the lock order), silently */
+    pthread_mutex_lock(&st->lock);
+    chat_channel_t *ch = tv_chat_channel_get(st, ref->id);
+    if (ch && ch->n && (sids = malloc(ch->n * sizeof *sids)) != NULL)
+        for (size_t i = 0; i < ch->n; i++)
+            memcpy(sids[n++], ch->members[i]->session_id, 37);
+    if (ch && ch->n && !sids)
+        tv_log_warn("chat", "out of memory: stream %s not closed", ref->id);
+    pthread_mutex_unlock(&st->lock);
+    for (size_t i = 0; i < n; i++) {
+        chat_stripe_t *ss = stripe_of(c->sessions, sids[i]);
+        pthread_mutex_lock(&ss->lock);
+        chat_sess_t *s = sess_get(ss, sids[i], 0);
+        if (sess_find(s, ref->id) >= 0) {
+            sess_del(s, ref->id);
+            sess_maybe_free(ss, s);
+            pthread_mutex_lock(&st->lock);
+            if ((ch = tv_chat_channel_get(st, ref->id)) != NULL)
+                channel_remove(c, st, ch, sids[i], 1);
+            pthread_mutex_unlock(&st->lock);
+        }
+        pthread_mutex_unlock(&ss->lock);
+    }
     free(sids);
 }

@@ -22,6 +22,7 @@ struct tv_http_route;
 struct tv_amatch;
 struct tv_console;
 struct tv_metrics_svc;
+struct tv_mod_events;
 
 typedef struct tv_app {
     const tv_config_t *cfg;
@@ -44,6 +45,7 @@ typedef struct tv_app {
     struct tv_amatch *amatch;        /* authoritative matches (the console lists and stops) */
     struct tv_console *console;      /* console users, their cache and the audit log */
     struct tv_metrics_svc *metrics;  /* /metrics gauges and the Status page's sampler */
+    struct tv_mod_events *events;    /* POST /v2/event's queue to the modules' event hooks */
 } tv_app_t;
 
 #endif

@@ -17,6 +17,7 @@ static const struct {
     {TV_ERETRY, 10, "aborted"},
     {TV_ENOMEM, 13, "out_of_memory"},
     {TV_EUNIMPL, 12, "unimplemented"},
+    {TV_EPRECOND, 9, "failed_precondition"},
 };
 
 int tv_error_grpc(int err)

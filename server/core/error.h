@@ -16,6 +16,8 @@ enum {
     TV_ERETRY = -9,      /* serialization failure / busy: the transaction may be retried */
     TV_ENOMEM = -10,     /* gRPC 13, HTTP 500 */
     TV_EUNIMPL = -11,    /* gRPC 12, HTTP 501 */
+    TV_EPRECOND = -12,   /* failed precondition (e.g. a provider not configured): gRPC 9,
+                            HTTP 400 */
 };
 
 /* The gRPC status code for a TV_E* code (0 for TV_OK). */

@@ -108,6 +108,9 @@ TV_MOD_HOOKED(hooked_friend_add, "AddFriends", tv_friend_add)
 TV_MOD_HOOKED(hooked_friend_list, "ListFriends", tv_friend_list)
 TV_MOD_HOOKED(hooked_friend_delete, "DeleteFriends", tv_friend_delete)
 TV_MOD_HOOKED(hooked_friend_block, "BlockFriends", tv_friend_block)
+TV_MOD_HOOKED(hooked_friend_fof, "ListFriendsOfFriends", tv_friend_list_fof)
+TV_MOD_HOOKED(hooked_subs_list, "ListSubscriptions", tv_iap_subscription_list)
+TV_MOD_HOOKED(hooked_subs_get, "GetSubscription", tv_iap_subscription_get)
 TV_MOD_HOOKED(hooked_group_create, "CreateGroup", tv_group_create)
 TV_MOD_HOOKED(hooked_group_update, "UpdateGroup", tv_group_update)
 TV_MOD_HOOKED(hooked_group_delete, "DeleteGroup", tv_group_delete)
@@ -129,6 +132,7 @@ TV_MOD_HOOKED(hooked_inv_consume, "ConsumeInventory", tv_inv_http_consume)
 TV_MOD_HOOKED(hooked_notify_list, "ListNotifications", tv_notify_api_list)
 TV_MOD_HOOKED(hooked_notify_delete, "DeleteNotifications", tv_notify_api_delete)
 TV_MOD_HOOKED(hooked_channel_list, "ListChannelMessages", tv_chat_api_list)
+TV_MOD_HOOKED(hooked_event, "Event", tv_mod_event_http)
 
 static const tv_http_route_t api_routes[] = {
     {"GET", "/", TV_HTTP_AUTH_NONE, reply_root},
@@ -148,11 +152,45 @@ static const tv_http_route_t api_routes[] = {
     {"POST", "/v2/account/unlink/device", TV_HTTP_AUTH_SESSION, hooked_unlink_device},
     {"POST", "/v2/account/unlink/custom", TV_HTTP_AUTH_SESSION, hooked_unlink_custom},
     {"POST", "/v2/account/unlink/email", TV_HTTP_AUTH_SESSION, hooked_unlink_email},
+    /* outside providers: Nakama's "not configured" refusal (server/account/providers.c) */
+    {"POST", "/v2/account/authenticate/apple", TV_HTTP_AUTH_SERVER_KEY, tv_provider_apple},
+    {"POST", "/v2/account/authenticate/facebook", TV_HTTP_AUTH_SERVER_KEY, tv_provider_facebook},
+    {"POST", "/v2/account/authenticate/facebookinstantgame", TV_HTTP_AUTH_SERVER_KEY,
+     tv_provider_facebook_instant},
+    {"POST", "/v2/account/authenticate/gamecenter", TV_HTTP_AUTH_SERVER_KEY,
+     tv_provider_gamecenter},
+    {"POST", "/v2/account/authenticate/google", TV_HTTP_AUTH_SERVER_KEY, tv_provider_google},
+    {"POST", "/v2/account/authenticate/steam", TV_HTTP_AUTH_SERVER_KEY, tv_provider_steam},
+    {"POST", "/v2/account/link/apple", TV_HTTP_AUTH_SESSION, tv_provider_apple},
+    {"POST", "/v2/account/unlink/apple", TV_HTTP_AUTH_SESSION, tv_provider_apple},
+    {"POST", "/v2/account/link/facebook", TV_HTTP_AUTH_SESSION, tv_provider_facebook},
+    {"POST", "/v2/account/unlink/facebook", TV_HTTP_AUTH_SESSION, tv_provider_facebook},
+    {"POST", "/v2/account/link/facebookinstantgame", TV_HTTP_AUTH_SESSION,
+     tv_provider_facebook_instant},
+    {"POST", "/v2/account/unlink/facebookinstantgame", TV_HTTP_AUTH_SESSION,
+     tv_provider_facebook_instant},
+    {"POST", "/v2/account/link/gamecenter", TV_HTTP_AUTH_SESSION, tv_provider_gamecenter},
+    {"POST", "/v2/account/unlink/gamecenter", TV_HTTP_AUTH_SESSION, tv_provider_gamecenter},
+    {"POST", "/v2/account/link/google", TV_HTTP_AUTH_SESSION, tv_provider_google},
+    {"POST", "/v2/account/unlink/google", TV_HTTP_AUTH_SESSION, tv_provider_google},
+    {"POST", "/v2/account/link/steam", TV_HTTP_AUTH_SESSION, tv_provider_steam},
+    {"POST", "/v2/account/unlink/steam", TV_HTTP_AUTH_SESSION, tv_provider_steam},
+    {"POST", "/v2/friend/facebook", TV_HTTP_AUTH_SESSION, tv_provider_facebook},
+    {"POST", "/v2/friend/steam", TV_HTTP_AUTH_SESSION, tv_provider_steam},
+    {"POST", "/v2/iap/purchase/apple", TV_HTTP_AUTH_SESSION, tv_iap_apple},
+    {"POST", "/v2/iap/purchase/google", TV_HTTP_AUTH_SESSION, tv_iap_google},
+    {"POST", "/v2/iap/purchase/huawei", TV_HTTP_AUTH_SESSION, tv_iap_huawei},
+    {"POST", "/v2/iap/purchase/facebookinstant", TV_HTTP_AUTH_SESSION, tv_iap_facebook_instant},
+    {"POST", "/v2/iap/subscription/apple", TV_HTTP_AUTH_SESSION, tv_iap_apple},
+    {"POST", "/v2/iap/subscription/google", TV_HTTP_AUTH_SESSION, tv_iap_google},
+    {"POST", "/v2/iap/subscription", TV_HTTP_AUTH_SESSION, hooked_subs_list},
+    {"GET", "/v2/iap/subscription/{product_id}", TV_HTTP_AUTH_SESSION, hooked_subs_get},
     {"GET", "/v2/match", TV_HTTP_AUTH_SESSION, hooked_match_list},
     {"GET", "/v2/friend", TV_HTTP_AUTH_SESSION, hooked_friend_list},
     {"POST", "/v2/friend", TV_HTTP_AUTH_SESSION, hooked_friend_add},
     {"DELETE", "/v2/friend", TV_HTTP_AUTH_SESSION, hooked_friend_delete},
     {"POST", "/v2/friend/block", TV_HTTP_AUTH_SESSION, hooked_friend_block},
+    {"GET", "/v2/friend/friends", TV_HTTP_AUTH_SESSION, hooked_friend_fof},
     {"GET", "/v2/group", TV_HTTP_AUTH_SESSION, hooked_group_list},
     {"POST", "/v2/group", TV_HTTP_AUTH_SESSION, hooked_group_create},
     {"PUT", "/v2/group/{id}", TV_HTTP_AUTH_SESSION, hooked_group_update},
@@ -190,6 +228,7 @@ static const tv_http_route_t api_routes[] = {
     {"POST", "/v2/shop/purchase", TV_HTTP_AUTH_SESSION, hooked_shop_purchase},
     {"GET", "/v2/inventory", TV_HTTP_AUTH_SESSION, hooked_inv_list},
     {"POST", "/v2/inventory/consume", TV_HTTP_AUTH_SESSION, hooked_inv_consume},
+    {"POST", "/v2/event", TV_HTTP_AUTH_SESSION, hooked_event},
     {"POST", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {"GET", "/v2/rpc/{id}", TV_HTTP_AUTH_RPC, tv_mod_rpc_http},
     {NULL, NULL, 0, NULL},
@@ -523,6 +562,8 @@ static int start(server_t *s, const tv_config_t *cfg)
     }
     if (!rc)
         load_modules(s);
+    if (!rc)
+        rc = tv_mod_events_new(s->app.modules, &s->app.events);
     if (!rc && !(s->workers = tv_workers_new(cfg->workers, WORKER_QUEUE)))
         rc = TV_ENOMEM;
     /* Nakama's 4096 B message limit; pings every 15 s, pong due in 25 s by default */
@@ -554,6 +595,8 @@ static int start(server_t *s, const tv_config_t *cfg)
         rc = tv_chat_new(s->rt, s->db, s->workers, s->app.notify, &s->chat);
     if (!rc)
         s->app.chat = s->chat; /* before the HTTP daemons: group changes reach the channels */
+    if (!rc)
+        tv_chat_stream_host_install(s->chat); /* modules' streams live in chat's index */
     if (!rc)
         tv_notify_set_rt(s->app.notify, s->rt);
     if (!rc) {
@@ -598,6 +641,9 @@ static void stop(server_t *s)
     tv_amatch_shutdown(s->amatch, 0);       /* no RPC can create a match now: terminate, stop */
     tv_mm_stop(s->app.matchmaker);          /* its thread calls module hooks and pushes */
     tv_mm_host_uninstall();                 /* module calls from here answer UNAVAILABLE */
+    tv_mod_events_free(s->app.events);      /* runs the hooks of what is queued, then ends */
+    s->app.events = NULL;
+    tv_chat_stream_host_uninstall();        /* the same, before rt stops and chat goes */
     tv_mod_host_set_leaderboards(NULL);
     tv_lb_free(s->app.leaderboards);      /* its reset thread calls module code */
     s->app.leaderboards = NULL;

@@ -279,3 +279,28 @@ int tv_mod_mm_matched_call(tv_mod_registry_t *r, const char *entries, char **mat
     tv_mod_release(g);
     return e ? (code ? TV_EINTERNAL : TV_OK) : TV_ENOTFOUND;
 }
+
+int tv_mod_event_wanted(tv_mod_registry_t *r)
+{
+    tv_mod_gen_t *g = tv_mod_acquire(r);
+    int wanted = g && g->ntab[KIND_EVENT] > 0;
+    tv_mod_release(g);
+    return wanted;
+}
+
+void tv_mod_event_call(tv_mod_registry_t *r, const tv_mod_caller_t *who, const char *json,
+                       size_t len)
+{
+    tv_mod_gen_t *g = tv_mod_acquire(r);
+    for (size_t i = 0; g && i < g->ntab[KIND_EVENT]; i++) {
+        const mod_entry_t *e = g->tab[KIND_EVENT][i];
+        call_ctx_t c;
+        int code = ctx_init(&c, e->mod, "", "Event", who) == TV_OK
+                       ? e->fn.event(&c.ctx, json, len)
+                       : TV_GRPC_INTERNAL;
+        ctx_free(&c);
+        if (code)
+            tv_log_warn("modules", "%s: event hook returned %d", e->mod->name, code);
+    }
+    tv_mod_release(g);
+}

@@ -11,6 +11,7 @@
 #include "util.h"
 #include "log.h"
 #include "matchmaker.h"
+#include "chat.h"
 #include "storage.h"
 
 #include <stdatomic.h>
@@ -626,6 +627,105 @@ static int host_matchmaker_list(tv_module_t *mod, const char *user_id, const cha
     return ops ? ops->list(user_id, session_id, limit, tickets_json) : TV_GRPC_UNAVAILABLE;
 }
 
+/* --- streams: forwarded to the chat room, whose membership index holds them; it installs its
+ * entries once it runs (tv_chat_stream_host_install), as the matchmaker does. */
+static _Atomic(const tv_chat_stream_ops_t *) stream_ops;
+
+void tv_mod_host_set_stream_ops(const tv_chat_stream_ops_t *ops)
+{
+    atomic_store(&stream_ops, ops);
+}
+
+static int stream_logged(tv_module_t *mod, const char *what, int rc, const char *why)
+{
+    if (rc && why)
+        host_log(mod, rc == TV_GRPC_INVALID_ARGUMENT ? TV_MOD_LOG_WARN : TV_MOD_LOG_DEBUG,
+                 "%s: %s", what, why);
+    return rc;
+}
+
+static int host_stream_user_join(tv_module_t *mod, const tv_mod_stream_t *stream,
+                                 const char *user_id, const char *session_id, int hidden,
+                                 int persistence, int *is_new)
+{
+    const tv_chat_stream_ops_t *ops = atomic_load(&stream_ops);
+    const char *why = NULL;
+    if (is_new)
+        *is_new = 0;
+    if (!ops)
+        return TV_GRPC_UNAVAILABLE;
+    return stream_logged(mod, "stream_user_join",
+                         ops->join(stream, user_id, session_id, hidden, persistence, is_new,
+                                   &why), why);
+}
+
+static int host_stream_user_leave(tv_module_t *mod, const tv_mod_stream_t *stream,
+                                  const char *user_id, const char *session_id)
+{
+    const tv_chat_stream_ops_t *ops = atomic_load(&stream_ops);
+    const char *why = NULL;
+    if (!ops)
+        return TV_GRPC_UNAVAILABLE;
+    return stream_logged(mod, "stream_user_leave",
+                         ops->leave(stream, user_id, session_id, &why), why);
+}
+
+static int host_stream_user_list(tv_module_t *mod, const tv_mod_stream_t *stream,
+                                 int include_hidden, int include_not_hidden,
+                                 char **presences_json)
+{
+    const tv_chat_stream_ops_t *ops = atomic_load(&stream_ops);
+    const char *why = NULL;
+    if (!presences_json)
+        return TV_GRPC_INVALID_ARGUMENT;
+    *presences_json = NULL;
+    if (!ops)
+        return TV_GRPC_UNAVAILABLE;
+    return stream_logged(mod, "stream_user_list",
+                         ops->list(stream, include_hidden, include_not_hidden, presences_json,
+                                   NULL, &why), why);
+}
+
+static int host_stream_count(tv_module_t *mod, const tv_mod_stream_t *stream, int64_t *count)
+{
+    const tv_chat_stream_ops_t *ops = atomic_load(&stream_ops);
+    const char *why = NULL;
+    if (!count)
+        return TV_GRPC_INVALID_ARGUMENT;
+    *count = 0;
+    if (!ops)
+        return TV_GRPC_UNAVAILABLE;
+    return stream_logged(mod, "stream_count", ops->list(stream, 0, 0, NULL, count, &why), why);
+}
+
+static int host_stream_send(tv_module_t *mod, const tv_mod_stream_t *stream, const char *data,
+                            size_t len, const tv_mod_presence_t *const *to, size_t nto,
+                            const tv_mod_presence_t *sender, int reliable)
+{
+    const tv_chat_stream_ops_t *ops = atomic_load(&stream_ops);
+    const char *why = NULL;
+    if (!ops)
+        return TV_GRPC_UNAVAILABLE;
+    return stream_logged(mod, "stream_send",
+                         ops->send(stream, data, len, to, nto, sender, reliable, &why), why);
+}
+
+static int host_stream_close(tv_module_t *mod, const tv_mod_stream_t *stream)
+{
+    const tv_chat_stream_ops_t *ops = atomic_load(&stream_ops);
+    const char *why = NULL;
+    if (!ops)
+        return TV_GRPC_UNAVAILABLE;
+    return stream_logged(mod, "stream_close", ops->close(stream, &why), why);
+}
+
+static int host_register_event(tv_module_t *mod, tv_mod_event_fn fn)
+{
+    char key[160];
+    snprintf(key, sizeof key, EVENT_KEY_PREFIX "%s", mod && mod->name ? mod->name : "");
+    return tv_mod_module_register(mod, KIND_EVENT, key, (tv_mod_fn)fn, NULL);
+}
+
 const tv_host_api_t tv_mod_host = {
     .size = sizeof(tv_host_api_t),
     .abi_major = TV_ABI_MAJOR,
@@ -669,4 +769,11 @@ const tv_host_api_t tv_mod_host = {
     .matchmaker_add = host_matchmaker_add,
     .matchmaker_remove = host_matchmaker_remove,
     .matchmaker_list = host_matchmaker_list,
+    .stream_user_join = host_stream_user_join,
+    .stream_user_leave = host_stream_user_leave,
+    .stream_user_list = host_stream_user_list,
+    .stream_count = host_stream_count,
+    .stream_send = host_stream_send,
+    .stream_close = host_stream_close,
+    .register_event = host_register_event,
 };

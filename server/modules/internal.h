@@ -13,8 +13,11 @@ typedef void (*tv_mod_fn)(void);
 
 /* KIND_LB_RESET has one key, LB_RESET_KEY. */
 /* KIND_MM_MATCHED has one key, MM_MATCHED_KEY. */
+/* KIND_EVENT has one key per module, EVENT_KEY_PREFIX and the module's name: every module may
+ * register one, and each gets every event. */
 typedef enum { KIND_RPC, KIND_BEFORE, KIND_AFTER, KIND_MATCH, KIND_LB_RESET, KIND_MM_MATCHED,
-               KIND_COUNT } mod_kind_t;
+               KIND_EVENT, KIND_COUNT } mod_kind_t;
+#define EVENT_KEY_PREFIX "event:"
 #define LB_RESET_KEY "leaderboard_reset"
 #define MM_MATCHED_KEY "matchmaker_matched"
 
@@ -31,6 +34,7 @@ typedef struct tv_mod_match {
         tv_mod_after_fn after;
         tv_mod_lb_reset_fn lb_reset;
         tv_mod_matchmaker_matched_fn mm_matched;
+        tv_mod_event_fn event;
     } fn;
     tv_mod_match_handler_t handler;  /* KIND_MATCH: the module's struct, zero-filled past its
                                         size */

@@ -42,6 +42,8 @@ static cJSON *module_json(const tv_module_t *m)
             tv_json_add_bool(o, "leaderboard_reset", 1);
         else if (m->entries[i]->kind == KIND_MM_MATCHED)
             tv_json_add_bool(o, "matchmaker_matched", 1);
+        else if (m->entries[i]->kind == KIND_EVENT)
+            tv_json_add_bool(o, "event", 1);
     }
     return o;
 }

@@ -135,6 +135,33 @@ int tv_mod_lb_reset_call(tv_mod_registry_t *r, const char *id, int tournament,
  * when no module registered one. */
 int tv_mod_mm_matched_call(tv_mod_registry_t *r, const char *entries, char **match_id);
 
+/* --- clients' events (POST /v2/event; events.c) ------------------------------------------- */
+
+#define TV_MOD_EVENT_QUEUE 1024  /* events waiting for the hooks; more are dropped (logged) */
+#define TV_MOD_EVENT_MAX 16384   /* bytes of one event's JSON */
+
+typedef struct tv_mod_events tv_mod_events_t;
+/* The event queue and its thread, calling r's event hooks. *out owned by the caller. TV_OK,
+ * TV_ENOMEM. */
+int tv_mod_events_new(tv_mod_registry_t *r, tv_mod_events_t **out);
+/* Calls the hooks of what is still queued, then stops the thread and frees q (NULL fine).
+ * After the HTTP daemons stop, before the registry is freed. */
+void tv_mod_events_free(tv_mod_events_t *q);
+/* Queues one event (json: len bytes, copied) for the hooks, with who (copied). TV_OK; TV_EBUSY
+ * when the queue is full or stopping (dropped, logged at most every 10 s); TV_EUNAVAIL
+ * without a queue; TV_ENOMEM. */
+int tv_mod_event_post(tv_mod_events_t *q, const tv_mod_caller_t *who, const char *json,
+                      size_t len);
+/* 1 when a module of the current generation registered an event hook. */
+int tv_mod_event_wanted(tv_mod_registry_t *r);
+/* Calls every event hook of the current generation with the event, on this thread; codes
+ * other than 0 are logged. */
+void tv_mod_event_call(tv_mod_registry_t *r, const tv_mod_caller_t *who, const char *json,
+                       size_t len);
+/* POST /v2/event (session auth; app is a tv_app_t): {name, timestamp, external, properties}
+ * → {} at once, the event queued for the hooks when any module has one. */
+void tv_mod_event_http(tv_http_req_t *req, void *app);
+
 /* The leaderboard registry the host table's leaderboard entries use (NULL: they answer
  * UNAVAILABLE). Set by the server after the registry loads, cleared before it is freed. */
 struct tv_lb;

@@ -23,8 +23,9 @@ struct tv_mod_registry {
 
 static atomic_int live_modules;
 
-static const char *const kind_name[KIND_COUNT] = {"RPC", "before hook", "after hook", "match",
-                                                  "leaderboard reset hook", "matchmaker matched hook"};
+static const char *const kind_name[KIND_COUNT] = {
+    "RPC", "before hook", "after hook", "match", "leaderboard reset hook",
+    "matchmaker matched hook", "event hook"};
 
 char *tv_mod_lower(const char *s)
 {
@@ -177,6 +178,8 @@ int tv_mod_module_register(tv_module_t *m, mod_kind_t kind, const char *name, tv
         e->fn.lb_reset = (tv_mod_lb_reset_fn)fn;
     else if (kind == KIND_MM_MATCHED)
         e->fn.mm_matched = (tv_mod_matchmaker_matched_fn)fn;
+    else if (kind == KIND_EVENT)
+        e->fn.event = (tv_mod_event_fn)fn;
     else
         e->fn.after = (tv_mod_after_fn)fn;
     int rc = check_clash(m, kind, e->key);

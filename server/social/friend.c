@@ -415,3 +415,100 @@ void tv_friend_list(tv_http_req_t *req, void *p)
     }
     tv_http_reply_json(req, o);
 }
+
+/* ---- friends of friends -------------------------------------------------------------------- */
+
+/* A friends-of-friends cursor: the last (referrer, user) pair of the page. */
+static void fof_cursor_make(const char *ref, const char *uid, char *out, size_t cap)
+{
+    char raw[96];
+    int n = snprintf(raw, sizeof raw, "ff:%s:%s", ref, uid);
+    sodium_bin2base64(out, cap, (const unsigned char *)raw, (size_t)n,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+static int fof_cursor_read(const char *text, char ref[37], char uid[37])
+{
+    char raw[96];
+    size_t len = 0;
+    if (strlen(text) > 128 ||
+        sodium_base642bin((unsigned char *)raw, sizeof raw - 1, text, strlen(text), NULL, &len,
+                          NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return -1;
+    raw[len] = 0;
+    if (len != 3 + 36 + 1 + 36 || strncmp(raw, "ff:", 3) != 0 || raw[39] != ':')
+        return -1;
+    memcpy(ref, raw + 3, 36);
+    ref[36] = 0;
+    memcpy(uid, raw + 40, 36);
+    uid[36] = 0;
+    return tv_uuid_valid(ref) && tv_uuid_valid(uid) ? 0 : -1;
+}
+
+void tv_friend_list_fof(tv_http_req_t *req, void *p)
+{
+    tv_app_t *app = p;
+    int limit;
+    char ref[37] = "00000000-0000-0000-0000-000000000000", uid[37] = "";
+    const char *cur = tv_http_query(req, "cursor", NULL);
+    const char *self = tv_http_claims(req)->uid;
+    if (tv_http_query_limit(req, TV_FRIEND_FOF_DEFAULT, TV_FRIEND_FOF_MAX, &limit))
+        return;
+    if (cur && *cur && fof_cursor_read(cur, ref, uid)) {
+        tv_http_error(req, TV_EINVAL, "Malformed cursor was used.");
+        return;
+    }
+    tv_db_conn_t *c;
+    tv_db_stmt_t *st;
+    int rc = tv_db_acquire(app->db, &c);
+    if (rc) {
+        tv_http_db_error(req, rc);
+        return;
+    }
+    /* the caller's friends' friends, oneself left out, by (referrer, user) */
+    rc = tv_db_prepare(c, "SELECT " TV_ACCOUNT_USER_COLS ", f.source_id FROM user_edge e "
+                          "JOIN user_edge f ON f.source_id = e.destination_id "
+                          "JOIN users u ON u.id = f.destination_id "
+                          "WHERE e.source_id = $1 AND e.state = 0 AND f.state = 0 AND "
+                          "f.destination_id <> $1 AND (f.source_id > $2 OR (f.source_id = $2 "
+                          "AND f.destination_id > $3)) "
+                          "ORDER BY f.source_id, f.destination_id LIMIT $4", &st);
+    cJSON *list = cJSON_CreateArray();
+    char last_ref[37] = "", last_uid[37] = "";
+    int more = 0;
+    if (!rc) {
+        tv_db_bind_text(st, 1, self);
+        tv_db_bind_text(st, 2, ref);
+        tv_db_bind_text(st, 3, uid[0] ? uid : "00000000-0000-0000-0000-000000000000");
+        tv_db_bind_int64(st, 4, limit + 1);
+        int n = 0;
+        while ((rc = tv_db_step(st)) == TV_DB_ROW) {
+            if (n++ == limit) { /* one more than asked: another page follows */
+                more = 1;
+                continue;
+            }
+            cJSON *f = cJSON_CreateObject(), *u = tv_account_user_json(st);
+            snprintf(last_ref, sizeof last_ref, "%s",
+                     tv_db_column_text(st, TV_ACCOUNT_USER_NCOLS));
+            snprintf(last_uid, sizeof last_uid, "%s", tv_db_column_text(st, 0));
+            cJSON_AddStringToObject(f, "referrer", last_ref);
+            cJSON_AddItemToObject(f, "user", u);
+            cJSON_AddItemToArray(list, f);
+        }
+        tv_db_reset(st);
+    }
+    tv_db_release(app->db, c);
+    if (rc != TV_DB_DONE) {
+        cJSON_Delete(list);
+        tv_http_db_error(req, rc);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    tv_json_add_list(o, "friends_of_friends", list);
+    if (more) {
+        char text[160];
+        fof_cursor_make(last_ref, last_uid, text, sizeof text);
+        tv_json_add_str(o, "cursor", text);
+    }
+    tv_http_reply_json(req, o);
+}

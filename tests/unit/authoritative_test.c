@@ -304,6 +304,17 @@ int main(void)
     CHECK(tv_mod_host.match_signal(NULL, "x.tavern", "d", 1, &res, &rlen) == TV_GRPC_UNAVAILABLE &&
           !res && !rlen);
 
+    /* ABI 1.8: the stream entries answer UNAVAILABLE without the chat room */
+    CHECK(tv_mod_host.abi_minor == 8 && TV_HOST_HAS(&tv_mod_host, register_event));
+    tv_mod_stream_t stream = {sizeof stream, 100, NULL, NULL, "lobby"};
+    int64_t members = 5;
+    char *plist = (char *)1;
+    CHECK(tv_mod_host.stream_count(NULL, &stream, &members) == TV_GRPC_UNAVAILABLE && !members);
+    CHECK(tv_mod_host.stream_user_list(NULL, &stream, 1, 1, &plist) == TV_GRPC_UNAVAILABLE &&
+          !plist);
+    CHECK(tv_mod_host.stream_send(NULL, &stream, "x", 1, NULL, 0, NULL, 0) ==
+          TV_GRPC_UNAVAILABLE);
+
     signal_tests();
     queue_tests();
     return check_summary();
