@@ -6,7 +6,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@heroiclabs/nakama-js';
-import '../lib/nakama.mjs';
+import { format, unset } from '../lib/nakama.mjs';
 import { startServer, randomId } from '../lib/server.mjs';
 
 let srv;
@@ -103,7 +103,9 @@ describe('parties with nakama-js', () => {
     }
     await b.socket.sendPartyData(party.party_id, 9, 'h\u00e9llo');
     for (const p of [a, c])
-      assert.deepEqual([...(await next(p, 'partydata')).data], [0x68, 0xe9, 0x6c, 0x6c, 0x6f]);
+      // nakama-js sends a string as Latin-1 bytes, nakama-js-protobuf as UTF-8
+      assert.deepEqual([...(await next(p, 'partydata')).data],
+        format === 'protobuf' ? [0x68, 0xc3, 0xa9, 0x6c, 0x6c, 0x6f] : [0x68, 0xe9, 0x6c, 0x6c, 0x6f]);
     await quiet(a, ['partydata']);
     assert.deepEqual(b.q.partydata, [], 'the sender does not hear its own data');
 
@@ -132,7 +134,7 @@ describe('parties with nakama-js', () => {
   test('closed party: join requests listed, accepted and declined', async () => {
     const [a, b, c] = [await player('a'), await player('b'), await player('c')];
     const party = await a.socket.createParty(false, 4);
-    assert.equal(party.open, undefined, 'closed: open left out, as protojson does');
+    assert.ok(unset(party.open), 'closed: open left out, as protojson does');
     await next(a, 'partypresence');
     await b.socket.joinParty(party.party_id);
     await c.socket.joinParty(party.party_id);
@@ -154,7 +156,7 @@ describe('parties with nakama-js', () => {
       assert.deepEqual((await next(p, 'partypresence')).joins, [rb.presences[0]]);
     await a.socket.removePartyMember(party.party_id, rc.presences[0]);
     const after = await a.socket.listPartyJoinRequests(party.party_id);
-    assert.equal(after.presences, undefined);
+    assert.ok(unset(after.presences));
     await quiet(c, ['party', 'partyclose']);
 
     // the leader removes member b: b hears party_close, a the leave
@@ -196,7 +198,7 @@ describe('parties with nakama-js', () => {
     assert.equal(ms.ticket, st.ticket);
     assert.equal(ma.self.party_id, party.party_id);
     assert.equal(mb.self.presence.session_id, pb.session_id);
-    assert.equal(ms.self.party_id, undefined);
+    assert.ok(unset(ms.self.party_id));
     // the token makes the match as usual: all three join it
     const matches = await Promise.all([a, b, s].map((p) =>
       p.socket.joinMatch(undefined, ma.token)));

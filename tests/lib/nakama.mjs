@@ -44,6 +44,16 @@ export function unset(v) {
   return pb && (v === false || v === 0 || v === '' || (Array.isArray(v) && v.length === 0));
 }
 
+/** v with the members unset() drops left out, recursively: a push decoded by the protobuf
+ * adapter compares with the JSON form (which leaves zero values out). Unchanged under JSON. */
+export function sparse(v) {
+  if (!pb || v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) return v.map(sparse);
+  const o = {};
+  for (const [k, x] of Object.entries(v)) if (!unset(x)) o[k] = sparse(x);
+  return o;
+}
+
 /** Awaits a client promise that should fail; returns the HTTP status of the thrown Response. */
 export async function statusOf(promise) {
   try {
