@@ -18,6 +18,18 @@ int tv_json_get_bool(const cJSON *obj, const char *snake, const char *camel, int
 int tv_json_get_str_map(const cJSON *obj, const char *snake, const char *camel,
                         const cJSON **out);
 
+/* protojson's int64: a JSON number holding a whole value, or a decimal string (v NULL: 0).
+ * TV_OK with *out, or TV_EINVAL. */
+int tv_json_int64(const cJSON *v, int64_t *out);
+/* protojson's bytes (a JSON string of base64: standard or URL alphabet, padded or not, CR and
+ * LF ignored) as standard padded base64: what clients send is kept (*out = s, *owned NULL),
+ * another accepted form is re-encoded into *owned (malloc'd; *out points at it); "" gives
+ * *out NULL. TV_OK, TV_EINVAL (not base64) or TV_ENOMEM. */
+int tv_json_bytes_b64(const char *s, const char **out, char **owned);
+/* Decodes base64 as protojson reads bytes (the forms above) into *out (malloc'd, *len bytes).
+ * TV_OK, TV_EINVAL or TV_ENOMEM. */
+int tv_json_b64_decode(const char *s, unsigned char **out, size_t *len);
+
 /* Adders that leave out what protojson leaves out. */
 void tv_json_add_str(cJSON *obj, const char *key, const char *v);     /* skips NULL and "" */
 void tv_json_add_bool(cJSON *obj, const char *key, int v);            /* skips false */

@@ -451,102 +451,6 @@ static void data_msg_free(data_msg_t *d)
     free(d->targets);
 }
 
-/* op_code: protojson reads an int64 from a JSON number or a decimal string. */
-static int parse_op_code(const cJSON *v, int64_t *out)
-{
-    *out = 0;
-    if (!v)
-        return TV_OK;
-    if (cJSON_IsNumber(v)) {
-        double d = v->valuedouble;
-        if (!(d >= -9.2e18 && d <= 9.2e18) || (double)(int64_t)d != d)
-            return TV_EINVAL;
-        *out = (int64_t)d;
-        return TV_OK;
-    }
-    if (!cJSON_IsString(v))
-        return TV_EINVAL;
-    const char *s = v->valuestring, *p = s + (*s == '-');
-    char *end;
-    if (*p < '0' || *p > '9')
-        return TV_EINVAL;
-    errno = 0;
-    long long n = strtoll(s, &end, 10);
-    if (errno || *end)
-        return TV_EINVAL;
-    *out = n;
-    return TV_OK;
-}
-
-static int b64_char(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
-}
-
-/* 1 when s is standard base64 with padding (what nakama-js sends): relayed as it came. */
-static int b64_standard(const char *s, size_t n)
-{
-    size_t pad = 0;
-    if (n % 4)
-        return 0;
-    while (pad < 2 && pad < n && s[n - 1 - pad] == '=')
-        pad++;
-    for (size_t i = 0; i < n - pad; i++)
-        if (!b64_char((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
-/* Decodes base64 the way protojson does for bytes (URL alphabet when '-' or '_' appear, no
- * padding when the length is not a multiple of 4; CR and LF ignored). *out is malloc'd. */
-static int b64_decode(const char *s, unsigned char **out, size_t *len)
-{
-    size_t n = strlen(s);
-    int url = strpbrk(s, "-_") != NULL, nopad = n % 4 != 0;
-    int variant = url ? (nopad ? sodium_base64_VARIANT_URLSAFE_NO_PADDING
-                               : sodium_base64_VARIANT_URLSAFE)
-                      : (nopad ? sodium_base64_VARIANT_ORIGINAL_NO_PADDING
-                               : sodium_base64_VARIANT_ORIGINAL);
-    const char *end;
-    unsigned char *bin = malloc(n / 4 * 3 + 3);
-
-    if (!bin)
-        return TV_ENOMEM;
-    if (sodium_base642bin(bin, n / 4 * 3 + 3, s, n, "\r\n", len, &end, variant) != 0 ||
-        end != s + n) {
-        free(bin);
-        return TV_EINVAL;
-    }
-    *out = bin;
-    return TV_OK;
-}
-
-/* Makes d->data standard padded base64, re-encoding other accepted forms. */
-static int data_normalise(data_msg_t *d, const char *s)
-{
-    unsigned char *bin;
-    size_t len;
-    int rc;
-
-    if (!*s)
-        return TV_OK;
-    if (b64_standard(s, strlen(s))) {
-        d->data = s;
-        return TV_OK;
-    }
-    if ((rc = b64_decode(s, &bin, &len)) != TV_OK)
-        return rc;
-    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    if ((d->data_owned = malloc(cap)))
-        sodium_bin2base64(d->data_owned, cap, bin, len, sodium_base64_VARIANT_ORIGINAL);
-    free(bin);
-    if (!d->data_owned)
-        return TV_ENOMEM;
-    d->data = len ? d->data_owned : NULL;
-    return TV_OK;
-}
-
 /* presences: the targets, by session id. A target whose ids are not UUIDs drops the whole
  * message, as Nakama does. */
 static int parse_targets(const cJSON *body, data_msg_t *d)
@@ -584,11 +488,11 @@ static int parse_data(const cJSON *body, data_msg_t *d)
     int rc;
 
     if (tv_json_get_str(body, "match_id", "matchId", &d->id) != TV_OK ||
-        parse_op_code(tv_json_get(body, "op_code", "opCode"), &d->op_code) != TV_OK ||
+        tv_json_int64(tv_json_get(body, "op_code", "opCode"), &d->op_code) != TV_OK ||
         tv_json_get_str(body, "data", NULL, &data) != TV_OK || (rel && !cJSON_IsBool(rel)))
         return TV_EINVAL;
     d->reliable = cJSON_IsTrue(rel);
-    if (data && (rc = data_normalise(d, data)) != TV_OK)
+    if (data && (rc = tv_json_bytes_b64(data, &d->data, &d->data_owned)) != TV_OK)
         return rc;
     return parse_targets(body, d);
 }
@@ -662,7 +566,7 @@ static int to_authoritative(tv_match_t *m, const data_msg_t *d, const tv_rt_iden
 
     if (!m->auth.data)
         return TV_OK;
-    if (d->data && (rc = b64_decode(d->data, &bin, &len)) != TV_OK)
+    if (d->data && (rc = tv_json_b64_decode(d->data, &bin, &len)) != TV_OK)
         return rc;
     if (d->ntargets > INLINE_TARGETS && !(ids = malloc(d->ntargets * sizeof *ids))) {
         free(bin);

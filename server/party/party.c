@@ -535,81 +535,24 @@ static int on_request_list(void *ud, const tv_rt_msg_t *msg)
     return rc;
 }
 
-/* op_code: protojson reads an int64 from a JSON number or a decimal string. */
-static int parse_op_code(const cJSON *v, int64_t *out)
-{
-    *out = 0;
-    if (!v)
-        return TV_OK;
-    if (cJSON_IsNumber(v)) {
-        double d = v->valuedouble;
-        if (!(d >= -9.2e18 && d <= 9.2e18) || (double)(int64_t)d != d)
-            return TV_EINVAL;
-        *out = (int64_t)d;
-        return TV_OK;
-    }
-    if (!cJSON_IsString(v))
-        return TV_EINVAL;
-    const char *s = v->valuestring, *d = s + (*s == '-');
-    char *end;
-    if (*d < '0' || *d > '9')
-        return TV_EINVAL;
-    errno = 0;
-    long long n = strtoll(s, &end, 10);
-    if (errno || *end)
-        return TV_EINVAL;
-    *out = n;
-    return TV_OK;
-}
-
-/* data as protojson reads bytes (standard or URL alphabet, padded or not), re-encoded as
- * standard padded base64 into *out (malloc'd; NULL for no data). TV_EINVAL when not base64. */
-static int normalise_data(const char *s, char **out)
-{
-    *out = NULL;
-    size_t n = s ? strlen(s) : 0;
-    if (!n)
-        return TV_OK;
-    int url = strpbrk(s, "-_") != NULL, nopad = n % 4 != 0;
-    int variant = url ? (nopad ? sodium_base64_VARIANT_URLSAFE_NO_PADDING
-                               : sodium_base64_VARIANT_URLSAFE)
-                      : (nopad ? sodium_base64_VARIANT_ORIGINAL_NO_PADDING
-                               : sodium_base64_VARIANT_ORIGINAL);
-    unsigned char *bin = malloc(n / 4 * 3 + 3);
-    size_t len;
-    const char *end;
-    if (!bin)
-        return TV_ENOMEM;
-    if (sodium_base642bin(bin, n / 4 * 3 + 3, s, n, "\r\n", &len, &end, variant) != 0 ||
-        end != s + n) {
-        free(bin);
-        return TV_EINVAL;
-    }
-    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    if (len && (*out = malloc(cap)))
-        sodium_bin2base64(*out, cap, bin, len, sodium_base64_VARIANT_ORIGINAL);
-    free(bin);
-    return len && !*out ? TV_ENOMEM : TV_OK;
-}
-
 /* party_data_send {party_id, op_code, data} (no cid from nakama-js) -> party_data {party_id,
  * presence, op_code, data} to the other members; a sender that is no member gets error 3. */
 static int on_data(void *ud, const tv_rt_msg_t *msg)
 {
     tv_party_svc_t *svc = ud;
-    const char *data;
+    const char *data, *b64;
     int64_t op;
-    char *b64 = NULL;
-    if (parse_op_code(tv_json_get(msg->body, "op_code", "opCode"), &op) != TV_OK ||
+    char *b64_owned;
+    if (tv_json_int64(tv_json_get(msg->body, "op_code", "opCode"), &op) != TV_OK ||
         tv_json_get_str(msg->body, "data", NULL, &data) != TV_OK)
         return TV_EINVAL;
-    int rc = normalise_data(data, &b64);
+    int rc = tv_json_bytes_b64(data, &b64, &b64_owned);
     if (rc != TV_OK)
         return rc; /* not base64: a payload Nakama cannot read either */
     tv_party_t *p;
     lookup_t l = find_party(svc, msg, &p);
     if (l != FOUND) {
-        free(b64);
+        free(b64_owned);
         return l == MALFORMED ? TV_EINVAL : TV_OK;
     }
     int i = tv_party_find(p->members, p->n, msg->who->session_id);
@@ -652,7 +595,7 @@ static int on_data(void *ud, const tv_rt_msg_t *msg)
         tv_rt_buf_free(&b);
     }
     pthread_mutex_unlock(&svc->mu);
-    free(b64);
+    free(b64_owned);
     return rc;
 }
 

@@ -3,6 +3,7 @@
  * proto names) and a field added to the .proto needs no code here. */
 #include "rt/pbcodec.h"
 #include "error.h"
+#include "json.h"
 #include "log.h"
 #include "realtime.pb-c.h"
 
@@ -410,24 +411,14 @@ static int msg_from_json(enc_t *e, const ProtobufCMessageDescriptor *d, const cJ
 /* Base64 in any of protojson's accepted forms into b. 0, -1 bad text, TV_ENOMEM. */
 static int bytes_from_json(const char *s, ProtobufCBinaryData *b)
 {
-    static const int variants[] = {sodium_base64_VARIANT_ORIGINAL,
-                                   sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
-                                   sodium_base64_VARIANT_URLSAFE,
-                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING};
-    size_t n = strlen(s);
-    uint8_t *data = malloc(n / 4 * 3 + 3);
-    if (!data)
-        return TV_ENOMEM;
-    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
-        size_t len;
-        if (sodium_base642bin(data, n / 4 * 3 + 3, s, n, NULL, &len, NULL, variants[i]) == 0) {
-            b->data = data;
-            b->len = len;
-            return 0;
-        }
-    }
-    free(data);
-    return -1;
+    unsigned char *data;
+    size_t len;
+    int rc = tv_json_b64_decode(s, &data, &len);
+    if (rc != TV_OK)
+        return rc == TV_EINVAL ? -1 : rc;
+    b->data = data;
+    b->len = len;
+    return 0;
 }
 
 /* Stores the JSON value v of field f at p (an element or the field itself). */

@@ -48,7 +48,7 @@ static void test_ids(void)
 static int op_of(const char *json, int64_t *out)
 {
     cJSON *v = cJSON_Parse(json);
-    int rc = parse_op_code(v, out);
+    int rc = tv_json_int64(v, out);
     cJSON_Delete(v);
     return rc;
 }
@@ -66,16 +66,17 @@ static void test_op_code(void)
               op_of("\" 1\"", &v) == TV_EINVAL && op_of("true", &v) == TV_EINVAL &&
               op_of("[]", &v) == TV_EINVAL && op_of("1e300", &v) == TV_EINVAL,
           "fractions, blanks, text, bools, arrays and huge numbers -> invalid");
-    CHECK_AS(parse_op_code(NULL, &v) == TV_OK && v == 0, "absent op_code is 0");
+    CHECK_AS(tv_json_int64(NULL, &v) == TV_OK && v == 0, "absent op_code is 0");
 }
 
 /* Normalises s; *out gets the relayed text ("" for none). */
 static int data_of(const char *s, char *out, size_t n)
 {
-    data_msg_t d = {0};
-    int rc = data_normalise(&d, s);
-    snprintf(out, n, "%s", rc == TV_OK && d.data ? d.data : "");
-    data_msg_free(&d);
+    const char *data;
+    char *owned;
+    int rc = tv_json_bytes_b64(s, &data, &owned);
+    snprintf(out, n, "%s", rc == TV_OK && data ? data : "");
+    free(owned);
     return rc;
 }
 
@@ -94,8 +95,14 @@ static void test_base64(void)
     CHECK_AS(data_of("!!!!", o, sizeof o) == TV_EINVAL && data_of("AAE==", o, sizeof o) == TV_EINVAL &&
               data_of("A", o, sizeof o) == TV_EINVAL,
           "bad characters, stray padding, a lone char -> invalid");
-    CHECK_AS(b64_standard("AAE=", 4) && !b64_standard("A=E=", 4) && !b64_standard("AAE", 3),
-          "the standard-form check");
+    const char *data;
+    char *owned;
+    const char *std = "AAE=";
+    CHECK_AS(tv_json_bytes_b64(std, &data, &owned) == TV_OK && data == std && !owned,
+          "the standard form is relayed as it came, not copied");
+    CHECK_AS(tv_json_bytes_b64("AAE", &data, &owned) == TV_OK && owned && data == owned,
+          "another form is re-encoded into a copy");
+    free(owned);
 }
 
 static cJSON *body; /* the last parsed request: d.id points into it */
