@@ -312,6 +312,14 @@ describe('tictactoe: turn-based, found by label', () => {
     const res = await list(u, `query=${encodeURIComponent('+other.mode:x')}`);
     assert.equal(res.status, 400, res.text);
   });
+
+  test('a match a module creates is listed as soon as match_create returns (issue 8)', async () => {
+    const u = await newUser();
+    const id = await newArena(u);
+    const res = await list(u, 'limit=100&authoritative=true&min_size=0');
+    assert.equal(res.status, 200, res.text);
+    assert.ok((res.json.matches || []).some((m) => m.match_id === id), 'listed at once');
+  });
 });
 
 describe('arena: the reconnect window (match_set_reconnect_grace)', () => {
