@@ -70,19 +70,8 @@ fi
 [ -x "$bin" ] || die "no tavern binary at $bin"
 [ -x "$gen" ] || die "no rtload binary at $gen"
 
-srv_pin=()
-gen_pin=()
-if [ "${RTLOAD_PIN:-0}" = 1 ]; then
-    command -v taskset >/dev/null || die "RTLOAD_PIN=1 needs taskset (util-linux)"
-    cpus=$(nproc)
-    [ "$cpus" -ge 2 ] || die "RTLOAD_PIN=1 needs at least 2 CPUs"
-    half=$(( cpus / 2 ))
-    srv_pin=(taskset -c "0-$(( half - 1 ))")
-    gen_pin=(taskset -c "$half-$(( cpus - 1 ))")
-fi
-
-hard=$(ulimit -Hn)
-if [ "$hard" = unlimited ] || [ "$hard" -ge 65536 ]; then ulimit -n 65536; else ulimit -n "$hard"; fi
+pin_cpus
+raise_nofile
 [ "$n" -le $(( $(ulimit -n) - 200 )) ] || die "$n sockets do not fit the open files limit ($(ulimit -n))"
 
 work=$(mktemp -d /tmp/tavern-chatbench.XXXXXX)

@@ -29,7 +29,7 @@ threads=${RTLOAD_THREADS:-0} # 0: rtload takes half the cores, the server keeps 
 runs=${RTLOAD_RUNS:-idle1k idle10k rooms1k rooms2k rooms5k}
 say() { echo "rtload.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
-# shellcheck source=ready.sh
+# shellcheck source=SCRIPTDIR/ready.sh
 . "$root/tests/bench/ready.sh"
 
 if [ -n "${TAVERN_BIN:-}" ]; then
@@ -53,27 +53,13 @@ arena_so=${ARENA_SO:-${arena_so:-$(dirname "$bin")/../modules/arena.so}}
 [ -x "$bin" ] || die "no tavern binary at $bin"
 [ -x "$gen" ] || die "no rtload binary at $gen"
 
-srv_pin=()
-gen_pin=()
-if [ "${RTLOAD_PIN:-0}" = 1 ]; then
-    command -v taskset >/dev/null || die "RTLOAD_PIN=1 needs taskset (util-linux)"
-    cpus=$(nproc)
-    [ "$cpus" -ge 2 ] || die "RTLOAD_PIN=1 needs at least 2 CPUs"
-    half=$(( cpus / 2 ))
-    srv_pin=(taskset -c "0-$(( half - 1 ))")
-    gen_pin=(taskset -c "$half-$(( cpus - 1 ))")
-    say "server on CPUs 0-$(( half - 1 )), rtload on CPUs $half-$(( cpus - 1 ))"
-fi
+pin_cpus
+[ ${#srv_pin[@]} -eq 0 ] || say "server on CPUs ${srv_pin[2]}, rtload on CPUs ${gen_pin[2]}"
 
 # Both processes inherit this: 10k sockets need 10k descriptors on each side.
-hard=$(ulimit -Hn)
-if [ "$hard" = unlimited ] || [ "$hard" -ge 65536 ]; then
-    ulimit -n 65536
-else
-    ulimit -n "$hard"
-fi
+raise_nofile
 nofile=$(ulimit -n)
-say "open files limit: $nofile (hard $hard)"
+say "open files limit: $nofile (hard $(ulimit -Hn))"
 
 work=$(mktemp -d /tmp/tavern-rtload.XXXXXX)
 pid=
